@@ -1,0 +1,16 @@
+"""on_wecom_event: applies each normalized WeCom event from the wecom-events topic."""
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from siyu import bootstrap
+from siyu.adapters.pubsub import consume
+from siyu.domain.events import WeComEvent
+from siyu.logging import correlated
+
+
+@functions_framework.cloud_event
+def on_wecom_event(cloud_event: CloudEvent) -> None:
+    with correlated(cloud_event["id"]):
+        consume(cloud_event.data, WeComEvent, bootstrap.processor().handle,
+                bootstrap.publisher().dead_letter)

@@ -1,0 +1,31 @@
+"""wecom_callback: WeCom's callback URL — URL verification (GET) and change events (POST)."""
+
+import functions_framework
+from flask import Request, Response
+
+from siyu import bootstrap
+from siyu.adapters.http import handle
+from siyu.config import settings
+from siyu.domain.errors import InvalidInput, TooLarge
+from siyu.domain.intake import CallbackQuery
+
+
+@functions_framework.http
+def wecom_callback(request: Request) -> Response:
+    return handle(request, lambda: _serve(request))
+
+
+def _serve(request: Request) -> Response:
+    query = CallbackQuery.model_validate(request.args.to_dict())
+    if request.method == "GET":
+        echostr = request.args.get("echostr", "")
+        if not echostr:
+            raise InvalidInput("echostr", "required for URL verification")
+        return Response(bootstrap.intake().verify_url(query, echostr), mimetype="text/plain")
+    limit = settings().max_callback_bytes
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise TooLarge(f"callback body over {limit} bytes")
+    bootstrap.intake().receive(query, body)
+    # WeCom accepts 200 with `success`; anything else makes it retry.
+    return Response("success", mimetype="text/plain")

@@ -1,0 +1,1 @@
+"""siyu: private-domain customer operations for a bank on WeCom."""

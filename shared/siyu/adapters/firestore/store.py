@@ -1,0 +1,252 @@
+"""Firestore repositories: exactly-once markers, the welcome ledger and entity documents."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from pydantic import BaseModel
+
+from siyu.domain.channels import Channel, is_valid_state
+from siyu.domain.customers import Customer
+from siyu.domain.errors import TransientError
+from siyu.domain.followups import Followup
+from siyu.domain.groups import Group
+from siyu.domain.tags import CorpTag
+from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
+from siyu.ports import Clock
+
+M = TypeVar("M", bound=BaseModel)
+
+_TRANSIENT = (
+    gexc.ServiceUnavailable,
+    gexc.DeadlineExceeded,
+    gexc.Aborted,
+    gexc.InternalServerError,
+    gexc.TooManyRequests,
+    gexc.RetryError,
+)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """SDK failures worth retrying become TransientError; by type, never by message text."""
+    try:
+        yield
+    except _TRANSIENT as exc:
+        raise TransientError(f"firestore: {type(exc).__name__}") from exc
+
+
+def _doc(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="python")
+
+
+class Dedupe:
+    """`dedupe/{key}` markers with an `expire_at` field the TTL policy deletes."""
+
+    def __init__(self, db: firestore.Client, clock: Clock, ttl_days: int) -> None:
+        self._col = db.collection("dedupe")
+        self._clock = clock
+        self._ttl = timedelta(days=ttl_days)
+
+    def claim(self, key: str, **fields: Any) -> bool:
+        now = self._clock.now()
+        with translated():
+            try:
+                self._col.document(key).create(
+                    {**fields, "created_at": now, "expire_at": now + self._ttl}
+                )
+            except gexc.AlreadyExists:
+                return False
+        return True
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with translated():
+            snap = self._col.document(key).get()
+        return snap.to_dict() if snap.exists else None
+
+    def update(self, key: str, **fields: Any) -> None:
+        with translated():
+            self._col.document(key).set(fields, merge=True)
+
+    def release(self, key: str) -> None:
+        with translated():
+            self._col.document(key).delete()
+
+
+class WelcomeLedger:
+    """`welcomes/{sha256(code)}`: who holds a WelcomeCode and how it ended."""
+
+    def __init__(self, db: firestore.Client, clock: Clock) -> None:
+        self._db = db
+        self._col = db.collection("welcomes")
+        self._clock = clock
+
+    def _ref(self, code: str) -> firestore.DocumentReference:
+        return self._col.document(hashlib.sha256(code.encode()).hexdigest())
+
+    def claim(self, code: str, owner: str, stale_after_s: float) -> WelcomeClaim:
+        ref = self._ref(code)
+        now = self._clock.now()
+
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> WelcomeClaim:
+            snap = ref.get(transaction=tx)
+            doc = snap.to_dict() if snap.exists else None
+            if doc is not None:
+                status = WelcomeStatus(doc["status"])
+                stale = (
+                    status is WelcomeStatus.SENDING
+                    and (now - doc["claimed_at"]).total_seconds() > stale_after_s
+                )
+                takeable = (status is WelcomeStatus.HANDED_OFF and doc["owner"] != owner) or stale
+                if not takeable:
+                    return WelcomeClaim(granted=False, status=status, owner=doc["owner"])
+            tx.set(ref, {"owner": owner, "status": WelcomeStatus.SENDING.value,
+                         "claimed_at": now, "expire_at": now + timedelta(days=1)}, merge=True)
+            return WelcomeClaim(granted=True, status=WelcomeStatus.SENDING, owner=owner)
+
+        with translated():
+            return run(self._db.transaction())
+
+    def finish(self, code: str, status: WelcomeStatus, latency_ms: float | None = None) -> None:
+        fields: dict[str, Any] = {"status": status.value, "finished_at": self._clock.now()}
+        if latency_ms is not None:
+            fields["latency_ms"] = latency_ms
+        with translated():
+            self._ref(code).set(fields, merge=True)
+
+
+class _OnceRepo:
+    """Entity documents changed in one transaction with the event's processed marker."""
+
+    collection: str
+    model: type[BaseModel]
+
+    def __init__(self, db: firestore.Client, clock: Clock, ttl_days: int = 7) -> None:
+        self._db = db
+        self._col = db.collection(self.collection)
+        self._markers = db.collection("dedupe")
+        self._clock = clock
+        self._ttl = timedelta(days=ttl_days)
+
+    def _get(self, doc_id: str) -> Any:
+        with translated():
+            snap = self._col.document(doc_id).get()
+        return self.model.model_validate(snap.to_dict()) if snap.exists else None
+
+    def _update_once(self, event_key: str, doc_id: str, change: Callable[[Any], BaseModel]) -> bool:
+        ref = self._col.document(doc_id)
+        marker = self._markers.document(f"ev-{event_key}")
+        now = self._clock.now()
+
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> bool:
+            # Firestore transactions read everything before they write.
+            if marker.get(transaction=tx).exists:
+                return False
+            snap = ref.get(transaction=tx)
+            current = self.model.model_validate(snap.to_dict()) if snap.exists else None
+            tx.set(ref, _doc(change(current)))
+            tx.set(marker, {"created_at": now, "expire_at": now + self._ttl,
+                            "doc": ref.path})
+            return True
+
+        with translated():
+            return bool(run(self._db.transaction()))
+
+
+class CustomerRepo(_OnceRepo):
+    collection = "customers"
+    model = Customer
+
+    def get(self, external_userid: str) -> Customer | None:
+        return self._get(external_userid)  # type: ignore[no-any-return]
+
+    def update_once(
+        self, event_key: str, external_userid: str, change: Callable[[Customer | None], Customer]
+    ) -> bool:
+        return self._update_once(event_key, external_userid, change)
+
+
+class GroupRepo(_OnceRepo):
+    collection = "groups"
+    model = Group
+
+    def get(self, chat_id: str) -> Group | None:
+        return self._get(chat_id)  # type: ignore[no-any-return]
+
+    def update_once(
+        self, event_key: str, chat_id: str, change: Callable[[Group | None], Group]
+    ) -> bool:
+        return self._update_once(event_key, chat_id, change)
+
+
+class TagRepo:
+    def __init__(self, db: firestore.Client) -> None:
+        self._db = db
+        self._col = db.collection("tags")
+
+    def put_many(self, tags: list[CorpTag]) -> None:
+        with translated():
+            for start in range(0, len(tags), 400):
+                batch = self._db.batch()
+                for tag in tags[start : start + 400]:
+                    batch.set(self._col.document(tag.id), _doc(tag))
+                batch.commit()
+
+    def mark_deleted(self, tag_ids: list[str]) -> None:
+        with translated():
+            batch = self._db.batch()
+            for tag_id in tag_ids:
+                batch.set(self._col.document(tag_id), {"id": tag_id, "deleted": True}, merge=True)
+            batch.commit()
+
+    def all(self) -> list[CorpTag]:
+        with translated():
+            return [
+                CorpTag.model_validate({"name": "", **s.to_dict()}) for s in self._col.stream()
+            ]
+
+
+class ChannelRepo:
+    def __init__(self, db: firestore.Client) -> None:
+        self._col = db.collection("channels")
+
+    def get(self, state: str) -> Channel | None:
+        if not is_valid_state(state):
+            return None  # an add carrying a state no channel of ours could have
+        with translated():
+            snap = self._col.document(state).get()
+        return Channel.model_validate(snap.to_dict()) if snap.exists else None
+
+    def put(self, channel: Channel) -> None:
+        with translated():
+            self._col.document(channel.state).set(_doc(channel))
+
+
+class FollowupRepo:
+    def __init__(self, db: firestore.Client) -> None:
+        self._col = db.collection("followups")
+
+    def create(self, followup: Followup) -> bool:
+        with translated():
+            try:
+                self._col.document(followup.id).create(_doc(followup))
+            except gexc.AlreadyExists:
+                return False
+        return True
+
+    def for_customer(self, external_userid: str) -> list[Followup]:
+        with translated():
+            query = self._col.where(
+                filter=firestore.FieldFilter("external_userid", "==", external_userid)
+            )
+            return [Followup.model_validate(s.to_dict()) for s in query.stream()]
+
+

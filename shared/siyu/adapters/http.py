@@ -1,0 +1,103 @@
+"""HTTP plumbing shared by the HTTP functions: error mapping, bearer auth, path routing."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Request, Response
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import NotFound as RouteNotFound
+from werkzeug.routing import Map, Rule
+
+from siyu.domain import errors
+from siyu.logging import correlated, log
+
+logger = logging.getLogger(__name__)
+
+_STATUS: list[tuple[type[Exception], int]] = [
+    (errors.InvalidInput, 400),
+    (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.TooLarge, 413),
+    (errors.TransientError, 503),
+]
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    if isinstance(body, BaseModel):
+        text = body.model_dump_json()
+    else:
+        text = json.dumps(body, ensure_ascii=False, default=str)
+    return Response(text, status=status, mimetype="application/json")
+
+
+def validation_error(exc: ValidationError) -> errors.InvalidInput:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "body"
+    return errors.InvalidInput(field, first["msg"])
+
+
+def handle(request: Request, work: Callable[[], Response]) -> Response:
+    """Run one request under a correlation id; map domain errors to status codes."""
+    trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0] or None
+    with correlated(trace):
+        try:
+            return work()
+        except ValidationError as exc:
+            return _error(validation_error(exc), 400)
+        except errors.DomainError as exc:
+            status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+            return _error(exc, status)
+
+
+def _error(exc: Exception, status: int) -> Response:
+    log(logger, logging.WARNING if status < 500 else logging.ERROR, "request refused",
+        status=status, error=str(exc), kind=type(exc).__name__)
+    body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, errors.InvalidInput):
+        body["field"] = exc.field
+    return json_response(body, status)
+
+
+def read_json(request: Request, model: type[BaseModel]) -> Any:
+    try:
+        raw = json.loads(request.get_data() or b"null")
+    except ValueError as exc:
+        raise errors.InvalidInput("body", "not valid JSON") from exc
+    return model.model_validate(raw)
+
+
+def require_bearer(request: Request, token: str | None) -> None:
+    """Local stand-in for IAM: a shared bearer token, compared in constant time."""
+    if not token:
+        raise errors.Unauthorized("SIYU_OPS_TOKEN is not configured; ops API is closed")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise errors.Unauthorized("missing or wrong bearer token")
+
+
+class Router:
+    """Match the full path (API Gateway appends it) against werkzeug rules."""
+
+    def __init__(self, rules: dict[tuple[str, str], Callable[..., Response]]) -> None:
+        self._views = {f"{m} {p}": view for (m, p), view in rules.items()}
+        self._map = Map([Rule(p, endpoint=f"{m} {p}", methods=[m]) for (m, p) in rules])
+
+    def dispatch(self, request: Request) -> Response:
+        """Call the matching view as view(request, **path_args)."""
+        adapter = self._map.bind("siyu")
+        path = (request.script_root + request.path) or "/"
+        try:
+            endpoint, args = adapter.match(path, method=request.method)
+        except RouteNotFound as exc:
+            raise errors.NotFound(f"no route for {path}") from exc
+        except MethodNotAllowed:
+            return json_response({"error": "MethodNotAllowed"}, 405)
+        return self._views[endpoint](request, **args)

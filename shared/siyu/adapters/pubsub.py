@@ -1,0 +1,104 @@
+"""Pub/Sub publisher (ordering keys, deliberate batching) and CloudEvent decoding."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from google.cloud import pubsub_v1
+from google.cloud.pubsub_v1.types import BatchSettings, PublisherOptions
+from pydantic import BaseModel, ValidationError
+
+from siyu.domain.errors import InvalidInput, TransientError
+from siyu.domain.events import WeComEvent
+from siyu.logging import log
+
+logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+# The callback waits for each publish: a 5-ms batch window keeps its ack fast while
+# still batching events that arrive together.
+_BATCH = BatchSettings(max_messages=100, max_bytes=1_000_000, max_latency=0.005)
+_PUBLISH_TIMEOUT_S = 2.0
+
+
+class PushedMessage(BaseModel):
+    """A Pub/Sub message as both the push envelope and Eventarc deliver it."""
+
+    data: bytes
+    attributes: dict[str, str] = {}
+    message_id: str = ""
+    delivery_attempt: int | None = None
+
+
+def decode_cloud_event(data: Any) -> PushedMessage:
+    """Decode `data.message` of a messagePublished CloudEvent (Eventarc or converted push)."""
+    if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
+        raise InvalidInput("message", "CloudEvent data has no Pub/Sub message")
+    message = data["message"]
+    try:
+        payload = base64.b64decode(message.get("data", ""), validate=True)
+    except ValueError as exc:
+        raise InvalidInput("message.data", "not base64") from exc
+    return PushedMessage(
+        data=payload,
+        attributes=message.get("attributes") or {},
+        message_id=message.get("messageId") or message.get("message_id") or "",
+        delivery_attempt=data.get("deliveryAttempt"),
+    )
+
+
+class Publisher:
+    def __init__(self, project: str, topic: str, dead_letter_topic: str) -> None:
+        self._client = pubsub_v1.PublisherClient(
+            batch_settings=_BATCH,
+            publisher_options=PublisherOptions(enable_message_ordering=True),
+        )
+        self._topic = self._client.topic_path(project, topic)
+        self._dead_letter = self._client.topic_path(project, dead_letter_topic)
+
+    def publish(self, event: WeComEvent) -> str:
+        key = event.ordering_key
+        future = self._client.publish(
+            self._topic,
+            event.model_dump_json().encode(),
+            ordering_key=key,
+            dedupe_key=event.dedupe_key,
+            change_type=event.change_type,
+        )
+        try:
+            return str(future.result(timeout=_PUBLISH_TIMEOUT_S))
+        except Exception as exc:  # whatever the cause, the message is not known to be stored
+            # A failed publish pauses its ordering key until resumed.
+            self._client.resume_publish(self._topic, key)
+            raise TransientError(f"publish to {self._topic} failed: {type(exc).__name__}") from exc
+
+    def dead_letter(self, payload: bytes, reason: str) -> None:
+        future = self._client.publish(self._dead_letter, payload, reason=reason[:1000])
+        future.result(timeout=_PUBLISH_TIMEOUT_S)
+
+
+def consume(
+    cloud_event_data: Any,
+    model: type[M],
+    handler: Callable[[M], object],
+    dead_letter: Callable[[bytes, str], None],
+) -> None:
+    """Validate and handle one pushed message.
+
+    A payload that can never be valid goes to the dead-letter topic and is acknowledged;
+    TransientError and any other failure propagate so Pub/Sub redelivers with backoff and,
+    after the subscription's attempts, dead-letters it itself.
+    """
+    message = decode_cloud_event(cloud_event_data)
+    try:
+        item = model.model_validate_json(message.data)
+    except ValidationError as exc:
+        reason = f"invalid {model.__name__}: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}"
+        dead_letter(message.data, reason)
+        log(logger, logging.ERROR, "poison message dead-lettered", reason=reason,
+            message_id=message.message_id)
+        return
+    handler(item)

@@ -1,0 +1,208 @@
+"""WeCom server API client: token cache per app, retries with backoff, structured errors."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from siyu.domain.errors import Conflict, DomainError, TransientError
+from siyu.domain.tags import CorpTag
+from siyu.logging import log
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE = frozenset({-1, 45009, 45033})  # system busy, frequency limit, too many concurrent
+TOKEN_INVALID = frozenset({42001, 40014})  # expired (possibly early) or invalid access_token
+WELCOME_CODE_USED = 41051
+_TOKEN_MARGIN_S = 300  # refresh this long before WeCom's stated expiry
+
+
+class WeComError(DomainError):
+    """A non-zero errcode; carries the API path but never the token or secret."""
+
+    def __init__(self, api: str, errcode: int, errmsg: str) -> None:
+        super().__init__(f"{api}: errcode {errcode} {errmsg}")
+        self.api = api
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+class RetryableWeComError(WeComError, TransientError):
+    """Busy, rate-limited, unreachable: worth another try after a pause."""
+
+
+class WelcomeCodeUsed(WeComError, Conflict):
+    """41051: the WelcomeCode was used already or its 20-s window closed."""
+
+
+class _TokenExpired(Exception):
+    pass
+
+
+class WeComClient:
+    def __init__(
+        self,
+        base_url: str,
+        corp_id: str,
+        secret: str,
+        timeout_s: float = 3.0,
+        max_attempts: int = 4,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._corp_id = corp_id
+        self._secret = secret
+        self._timeout_s = timeout_s
+        self._max_attempts = max_attempts
+        self._http = http or httpx.Client(timeout=timeout_s)
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._token_expires = 0.0
+
+    # -- token ------------------------------------------------------------------------
+
+    def _access_token(self, deadline: float | None) -> str:
+        with self._lock:
+            if self._token and time.monotonic() < self._token_expires:
+                return self._token
+            body = self._send("GET", "gettoken", deadline,
+                              params={"corpid": self._corp_id, "corpsecret": self._secret})
+            self._check("gettoken", body)
+            self._token = str(body["access_token"])
+            ttl = int(body.get("expires_in", 7200))
+            self._token_expires = time.monotonic() + max(ttl - _TOKEN_MARGIN_S, ttl / 2)
+            return self._token
+
+    def _drop_token(self, stale: str) -> None:
+        with self._lock:
+            if self._token == stale:
+                self._token = None
+
+    # -- transport ----------------------------------------------------------------------
+
+    def _send(self, method: str, api: str, deadline: float | None, **kwargs: Any) -> dict[str, Any]:
+        timeout = self._timeout_s
+        if deadline is not None:
+            timeout = min(timeout, deadline - time.monotonic())
+            if timeout <= 0:
+                raise RetryableWeComError(api, -1, "local deadline reached")
+        try:
+            response = self._http.request(method, f"{self._base}/{api}", timeout=timeout, **kwargs)
+            response.raise_for_status()
+            body = response.json()
+        except (httpx.TransportError, httpx.HTTPStatusError, ValueError) as exc:
+            raise RetryableWeComError(api, -1, f"transport: {type(exc).__name__}") from exc
+        if not isinstance(body, dict):
+            raise RetryableWeComError(api, -1, "answer is not a JSON object")
+        return body
+
+    @staticmethod
+    def _check(api: str, body: dict[str, Any]) -> None:
+        code = int(body.get("errcode", 0))
+        if code == 0:
+            return
+        message = str(body.get("errmsg", ""))[:200]
+        if code in TOKEN_INVALID:
+            raise _TokenExpired()
+        if code in RETRYABLE:
+            raise RetryableWeComError(api, code, message)
+        if code == WELCOME_CODE_USED:
+            raise WelcomeCodeUsed(api, code, message)
+        raise WeComError(api, code, message)
+
+    def call(
+        self,
+        api: str,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """Call one API; retry busy/limit codes with jittered backoff until the deadline."""
+
+        def attempt() -> dict[str, Any]:
+            token = self._access_token(deadline)
+            query = {"access_token": token, **(params or {})}
+            method = "POST" if json is not None else "GET"
+            body = self._send(method, api, deadline, params=query, json=json)
+            try:
+                self._check(api, body)
+            except _TokenExpired:
+                # WeCom may expire a token early: fetch a new one and try once more.
+                self._drop_token(token)
+                query["access_token"] = self._access_token(deadline)
+                body = self._send(method, api, deadline, params=query, json=json)
+                try:
+                    self._check(api, body)
+                except _TokenExpired as exc:
+                    raise RetryableWeComError(api, 42001, "token rejected twice") from exc
+            return body
+
+        def out_of_time(state: RetryCallState) -> bool:
+            if stop_after_attempt(self._max_attempts)(state):
+                return True
+            return deadline is not None and time.monotonic() >= deadline
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log(logger, logging.WARNING, "wecom retry", api=api,
+                attempt=state.attempt_number, error=str(exc))
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(RetryableWeComError),
+            stop=out_of_time,
+            wait=wait_exponential_jitter(initial=0.05, max=2.0, jitter=0.05),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(attempt)
+
+    # -- the APIs siyu uses -------------------------------------------------------------
+
+    def get_external_contact(self, external_userid: str) -> dict[str, Any]:
+        return self.call("externalcontact/get", params={"external_userid": external_userid})
+
+    def send_welcome_msg(self, welcome_code: str, text: str, deadline: float | None = None) -> None:
+        self.call("externalcontact/send_welcome_msg", deadline=deadline,
+                  json={"welcome_code": welcome_code, "text": {"content": text}})
+
+    def mark_tag(
+        self, userid: str, external_userid: str, add: list[str], remove: list[str] | None = None
+    ) -> None:
+        self.call("externalcontact/mark_tag", json={
+            "userid": userid, "external_userid": external_userid,
+            "add_tag": add, "remove_tag": remove or [],
+        })
+
+    def get_corp_tag_list(self, tag_ids: list[str] | None = None) -> list[CorpTag]:
+        body = self.call("externalcontact/get_corp_tag_list", json={"tag_id": tag_ids or []})
+        return _corp_tags(body.get("tag_group", []))
+
+    def add_corp_tag(self, group_name: str, names: list[str]) -> list[CorpTag]:
+        body = self.call("externalcontact/add_corp_tag", json={
+            "group_name": group_name, "tag": [{"name": n} for n in names],
+        })
+        group = body.get("tag_group")
+        return _corp_tags([group] if group else [])
+
+    def get_group_chat(self, chat_id: str) -> dict[str, Any]:
+        return self.call("externalcontact/groupchat/get", json={"chat_id": chat_id, "need_name": 1})
+
+
+def _corp_tags(groups: list[dict[str, Any]]) -> list[CorpTag]:
+    return [
+        CorpTag(id=t["id"], name=t.get("name", ""), group_id=g.get("group_id", ""),
+                group_name=g.get("group_name", ""), deleted=bool(t.get("deleted", False)))
+        for g in groups
+        for t in g.get("tag", [])
+    ]

@@ -1,0 +1,97 @@
+"""The one place that builds clients and services: lazily, once per instance."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from google.cloud import firestore
+
+from siyu import logging as siyu_logging
+from siyu.adapters.clock import SystemClock
+from siyu.adapters.firestore import store
+from siyu.adapters.pubsub import Publisher
+from siyu.adapters.wecom.client import WeComClient
+from siyu.adapters.wecom.codec import CallbackCodec
+from siyu.adapters.wecom.crypto import WeComCrypto
+from siyu.config import settings
+from siyu.services.channels import ChannelService
+from siyu.services.intake import CallbackIntake
+from siyu.services.wecom_events import WeComEventProcessor
+from siyu.services.welcome import WelcomeSender
+
+clock = SystemClock()
+siyu_logging.configure()
+
+
+@cache
+def db() -> firestore.Client:
+    return firestore.Client(project=settings().project)
+
+
+@cache
+def wecom() -> WeComClient:
+    s = settings()
+    return WeComClient(s.wecom_api_base, s.wecom_corp_id, s.wecom_secret.get_secret_value(),
+                       timeout_s=s.wecom_timeout_s, max_attempts=s.wecom_max_attempts)
+
+
+@cache
+def publisher() -> Publisher:
+    s = settings()
+    return Publisher(s.project, s.topic_wecom_events, s.dead_letter_topic)
+
+
+@cache
+def customers() -> store.CustomerRepo:
+    return store.CustomerRepo(db(), clock, settings().dedupe_ttl_days)
+
+
+@cache
+def channels() -> store.ChannelRepo:
+    return store.ChannelRepo(db())
+
+
+@cache
+def tags() -> store.TagRepo:
+    return store.TagRepo(db())
+
+
+@cache
+def followups() -> store.FollowupRepo:
+    return store.FollowupRepo(db())
+
+
+@cache
+def welcome_sender() -> WelcomeSender:
+    s = settings()
+    return WelcomeSender(
+        wecom(), store.WelcomeLedger(db(), clock), channels(), clock,
+        default_text=s.default_welcome_text, window_s=s.welcome_window_s,
+        # A callback silent this long after claiming has died; the worker may take over.
+        stale_after_s=s.welcome_budget_s + 2.0,
+    )
+
+
+@cache
+def intake() -> CallbackIntake:
+    s = settings()
+    crypto = WeComCrypto(s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(),
+                         s.wecom_corp_id)
+    return CallbackIntake(
+        CallbackCodec(crypto), store.Dedupe(db(), clock, s.dedupe_ttl_days), publisher(),
+        welcome_sender(), clock, replay_window_s=s.wecom_replay_window_s,
+        welcome_budget_s=s.welcome_budget_s,
+    )
+
+
+@cache
+def processor() -> WeComEventProcessor:
+    return WeComEventProcessor(
+        wecom(), customers(), store.GroupRepo(db(), clock, settings().dedupe_ttl_days), tags(),
+        channels(), followups(), welcome_sender(), clock,
+    )
+
+
+@cache
+def channel_service() -> ChannelService:
+    return ChannelService(wecom(), channels(), tags())

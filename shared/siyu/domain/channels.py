@@ -1,0 +1,31 @@
+"""Channel codes (渠道活码): the `state` an add carries decides its welcome and tags."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field
+
+from siyu.domain.tags import TagRef
+
+MAX_STATE_LEN = 30  # WeCom limit on add_contact_way state
+# Letters, digits, _ and -: safe as a Firestore document id and in a URL path.
+STATE_PATTERN = r"^[A-Za-z0-9_-]{1,30}$"
+
+
+class ChannelSpec(BaseModel):
+    """What ops send to create or change a channel."""
+
+    name: str = Field(min_length=1, max_length=60)
+    welcome_text: str = Field(min_length=1, max_length=4000)
+    tags: list[TagRef] = Field(default_factory=list, max_length=20)
+    staff: list[str] = Field(default_factory=list, max_length=100)
+
+
+class Channel(ChannelSpec):
+    state: str = Field(pattern=STATE_PATTERN, max_length=MAX_STATE_LEN)
+    tag_ids: list[str] = Field(default_factory=list)
+
+
+def is_valid_state(state: str) -> bool:
+    return re.fullmatch(STATE_PATTERN, state) is not None

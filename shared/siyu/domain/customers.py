@@ -1,0 +1,105 @@
+"""Customers and their relations with staff: the pure state changes WeCom events cause."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class RelationStatus(StrEnum):
+    ACTIVE = "active"
+    LOST = "lost"  # the customer deleted the staff member (流失)
+    DELETED = "deleted"  # the staff member deleted the customer
+    TRANSFERRED = "transferred"  # removed because the customer moved to another staff member
+
+
+class TagSource(StrEnum):
+    CHANNEL = "channel"  # applied by siyu for the channel code the customer came through
+    MANUAL = "manual"  # set by staff in the WeCom client
+
+
+class CustomerTag(BaseModel):
+    id: str
+    name: str = ""
+    group: str = ""
+    source: TagSource
+
+
+class Relation(BaseModel):
+    """One staff member's relation with the customer (WeCom follow_user)."""
+
+    staff_userid: str
+    state: str = ""
+    status: RelationStatus = RelationStatus.ACTIVE
+    half: bool = False
+    added_at: datetime
+    changed_at: datetime
+    remark: str = ""
+    transfer_fail_reason: str = ""
+
+
+class Customer(BaseModel):
+    external_userid: str
+    name: str = ""
+    relations: list[Relation] = Field(default_factory=list)
+    tags: list[CustomerTag] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+    def relation(self, staff_userid: str) -> Relation | None:
+        return next((r for r in self.relations if r.staff_userid == staff_userid), None)
+
+    def active_relations(self) -> list[Relation]:
+        return [r for r in self.relations if r.status is RelationStatus.ACTIVE]
+
+
+def new_customer(external_userid: str, at: datetime) -> Customer:
+    return Customer(external_userid=external_userid, created_at=at, updated_at=at)
+
+
+def add_relation(
+    customer: Customer, staff_userid: str, state: str, at: datetime, half: bool = False
+) -> Customer:
+    """A (re-)added relation becomes active; the channel state of the latest add wins."""
+    others = [r for r in customer.relations if r.staff_userid != staff_userid]
+    previous = customer.relation(staff_userid)
+    relation = Relation(
+        staff_userid=staff_userid,
+        state=state,
+        half=half,
+        added_at=at,
+        changed_at=at,
+        remark=previous.remark if previous else "",
+    )
+    return customer.model_copy(update={"relations": [*others, relation], "updated_at": at})
+
+
+def set_status(
+    customer: Customer, staff_userid: str, status: RelationStatus, at: datetime, **changes: str
+) -> Customer:
+    """Change one relation's status; an unknown relation is recorded so the history is kept."""
+    previous = customer.relation(staff_userid) or Relation(
+        staff_userid=staff_userid, added_at=at, changed_at=at
+    )
+    relation = previous.model_copy(update={"status": status, "changed_at": at, **changes})
+    others = [r for r in customer.relations if r.staff_userid != staff_userid]
+    return customer.model_copy(update={"relations": [*others, relation], "updated_at": at})
+
+
+def merge_tags(customer: Customer, tags: list[CustomerTag], at: datetime) -> Customer:
+    """Add tags not yet held; a tag already held keeps its original source."""
+    held = {t.id for t in customer.tags}
+    new = [t for t in tags if t.id not in held]
+    if not new:
+        return customer
+    return customer.model_copy(update={"tags": [*customer.tags, *new], "updated_at": at})
+
+
+def replace_manual_tags(customer: Customer, manual: list[CustomerTag], at: datetime) -> Customer:
+    """Staff edits in the client are the truth for manual tags; siyu's own tags stay."""
+    own = [t for t in customer.tags if t.source is not TagSource.MANUAL]
+    own_ids = {t.id for t in own}
+    kept = [t for t in manual if t.id not in own_ids]
+    return customer.model_copy(update={"tags": [*own, *kept], "updated_at": at})

@@ -1,0 +1,20 @@
+"""The corp tag catalogue (企业客户标签) as siyu mirrors it from WeCom."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class CorpTag(BaseModel):
+    id: str
+    name: str
+    group_id: str = ""
+    group_name: str = ""
+    deleted: bool = False
+
+
+class TagRef(BaseModel):
+    """A tag named by group and name, as ops and channel configs name them."""
+
+    group: str
+    name: str

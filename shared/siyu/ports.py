@@ -1,0 +1,108 @@
+"""The ports services depend on; adapters implement them, unit tests fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from siyu.domain.channels import Channel
+from siyu.domain.customers import Customer
+from siyu.domain.events import WeComEvent
+from siyu.domain.followups import Followup
+from siyu.domain.groups import Group
+from siyu.domain.tags import CorpTag
+from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
+
+
+class Dedupe(Protocol):
+    """Markers that make at-least-once delivery act once."""
+
+    def claim(self, key: str, **fields: Any) -> bool:
+        """Create the marker; False when it already exists."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def update(self, key: str, **fields: Any) -> None: ...
+
+    def release(self, key: str) -> None: ...
+
+
+class WelcomeLedger(Protocol):
+    """One record per WelcomeCode so the callback and the worker never both send."""
+
+    def claim(self, code: str, owner: str, stale_after_s: float) -> WelcomeClaim:
+        """Take the code for `owner`: free, handed off, or held by a sender silent too long."""
+
+    def finish(self, code: str, status: WelcomeStatus, latency_ms: float | None = None) -> None: ...
+
+
+class CustomerRepo(Protocol):
+    def get(self, external_userid: str) -> Customer | None: ...
+
+    def update_once(
+        self,
+        event_key: str,
+        external_userid: str,
+        change: Callable[[Customer | None], Customer],
+    ) -> bool:
+        """Apply `change` and record `event_key` in one transaction; False if already applied."""
+
+
+class GroupRepo(Protocol):
+    def get(self, chat_id: str) -> Group | None: ...
+
+    def update_once(
+        self, event_key: str, chat_id: str, change: Callable[[Group | None], Group]
+    ) -> bool: ...
+
+
+class TagRepo(Protocol):
+    def put_many(self, tags: list[CorpTag]) -> None: ...
+
+    def mark_deleted(self, tag_ids: list[str]) -> None: ...
+
+    def all(self) -> list[CorpTag]: ...
+
+
+class ChannelRepo(Protocol):
+    def get(self, state: str) -> Channel | None: ...
+
+    def put(self, channel: Channel) -> None: ...
+
+
+class FollowupRepo(Protocol):
+    def create(self, followup: Followup) -> bool:
+        """Create once by id; False when it already exists."""
+
+
+class EventPublisher(Protocol):
+    def publish(self, event: WeComEvent) -> str:
+        """Publish and wait for the server's message id; raise TransientError on failure."""
+
+    def dead_letter(self, payload: bytes, reason: str) -> None: ...
+
+
+class WeComApi(Protocol):
+    def get_external_contact(self, external_userid: str) -> dict[str, Any]: ...
+
+    def send_welcome_msg(
+        self, welcome_code: str, text: str, deadline: float | None = None
+    ) -> None:
+        """Raise Conflict when the code was already used or expired."""
+
+    def mark_tag(
+        self, userid: str, external_userid: str, add: list[str], remove: list[str] | None = None
+    ) -> None: ...
+
+    def get_corp_tag_list(self, tag_ids: list[str] | None = None) -> list[CorpTag]: ...
+
+    def add_corp_tag(self, group_name: str, names: list[str]) -> list[CorpTag]: ...
+
+    def get_group_chat(self, chat_id: str) -> dict[str, Any]: ...
