@@ -1,0 +1,55 @@
+"""The `siyu` command: the local stack for developers, and ops helpers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from siyu.devstack.procs import StackError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="siyu", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start emulators, WeCom simulator and functions in the background")
+    sub.add_parser("down", help="stop what `siyu up` started, by PID")
+    sub.add_parser("status", help="show the running stack")
+    sub.add_parser("run", help="up, seed demo data, play the demo scenario, summarise, down")
+    sub.add_parser("demo", help="seed and play the demo scenario against a running stack")
+    args = parser.parse_args(argv)
+
+    from siyu.devstack import stack
+
+    cfg = stack.StackConfig.from_env()
+    try:
+        if args.command == "up":
+            info = stack.up(cfg)
+            print(f"siyu stack up: gateway {cfg.gateway_url}, WeCom simulator "
+                  f"{cfg.simulator_url}; pids {info.pids}")
+            print("export " + " ".join(f"{k}={v}" for k, v in info.env.items()))
+        elif args.command == "down":
+            stopped = stack.down(cfg.state_dir)
+            print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        elif args.command == "status":
+            info = stack.load(cfg.state_dir)
+            print(json.dumps(info.__dict__ if info else {"running": False}, indent=2))
+        else:
+            from siyu.devstack import scenario
+
+            if args.command == "demo":
+                print(scenario.play(cfg).render())
+            else:
+                stack.up(cfg)
+                try:
+                    print(scenario.play(cfg).render())
+                finally:
+                    stack.down(cfg.state_dir)
+    except StackError as exc:
+        print(f"siyu: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

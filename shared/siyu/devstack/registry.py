@@ -1,0 +1,44 @@
+"""Which functions exist, how each is triggered, and where the local stack serves it.
+
+Terraform declares the same facts; tests/unit/test_infra_agrees.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # folder under functions/, entry point and Terraform key
+    path: str = ""  # HTTP functions: the path prefix they serve
+    topic: str = ""  # CloudEvent functions: the topic that triggers them
+
+    @property
+    def source(self) -> Path:
+        return ROOT / "functions" / self.name / "main.py"
+
+    @property
+    def signature(self) -> str:
+        return "cloudevent" if self.topic else "http"
+
+    @property
+    def push_path(self) -> str:
+        """Where the local push subscription delivers: the framework reads the topic from it."""
+        return f"/_push/{self.name}"
+
+
+FUNCTIONS = (
+    FunctionSpec("wecom_callback", path="/wecom/callback"),
+    FunctionSpec("ops_api", path="/ops"),
+    FunctionSpec("on_wecom_event", topic="wecom-events"),
+)
+
+TOPICS = ("wecom-events",)
+
+
+def dead_letter(topic: str) -> str:
+    return f"{topic}-dlq"

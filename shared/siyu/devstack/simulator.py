@@ -1,0 +1,405 @@
+"""A WeCom simulator: the server API siyu calls, and WeCom's side of the callback protocol.
+
+It keeps contacts, groups and corp tags in memory, issues expiring access tokens, answers
+with WeCom's real error codes, injects faults at a configured rate, records every call,
+and can encrypt and POST callbacks to siyu as WeCom does (5-s timeout, 3 tries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from flask import Flask, Response, jsonify, request
+
+from siyu.adapters.wecom.crypto import WeComCrypto
+from siyu.adapters.wecom.events import render_envelope, render_event
+from siyu.config import Settings
+
+API_ERRORS = {
+    -1: "system busy",
+    40001: "invalid credential",
+    40014: "invalid access_token",
+    40068: "invalid tagid",
+    41051: "welcome code is used or expired",
+    42001: "access_token expired",
+    45009: "api freq out of limit",
+    45033: "api concurrent out of limit",
+    84061: "not external contact",
+    90207: "invalid chat id",
+}
+DELIVERY_TIMEOUT_S = 5.0  # WeCom's wait for the callback answer
+DELIVERY_TRIES = 3
+
+
+@dataclass
+class SimConfig:
+    corp_id: str
+    secret: str
+    token: str
+    aes_key: str
+    callback_url: str = ""
+    fault_rate: float = 0.0
+    fault_codes: list[int] = field(default_factory=lambda: [-1, 45009, 45033])
+    token_ttl_s: int = 7200
+    welcome_window_s: float = 20.0
+    rate_limit_per_min: int = 10_000
+    retry_pause_s: float = 0.2
+
+
+@dataclass
+class SimState:
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tag_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    welcome_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    welcomes_sent: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    per_minute: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+class WeComSimulator:
+    def __init__(self, config: SimConfig, seed: int | None = None) -> None:
+        self.config = config
+        self.state = SimState()
+        self.lock = threading.RLock()
+        self.random = random.Random(seed)
+        self.ids = itertools.count(1)
+        self.crypto = WeComCrypto(config.token, config.aes_key, config.corp_id)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self.ids):06d}{secrets.token_hex(3)}"
+
+    def record(self, api: str, errcode: int, **details: Any) -> None:
+        self.state.calls.append({"api": api, "errcode": errcode, "at": time.time(), **details})
+
+    def fault(self, api: str) -> int | None:
+        """An injected or rate-limit error code for this call, if any."""
+        minute = int(time.time() // 60)
+        key = (api, minute)
+        self.state.per_minute[key] = self.state.per_minute.get(key, 0) + 1
+        if self.state.per_minute[key] > self.config.rate_limit_per_min:
+            return 45009
+        if self.config.fault_rate and self.random.random() < self.config.fault_rate:
+            return self.random.choice(self.config.fault_codes)
+        return None
+
+    def token_error(self, token: str | None) -> int | None:
+        if not token or token not in self.state.tokens:
+            return 40014
+        if time.monotonic() >= self.state.tokens[token]:
+            return 42001
+        return None
+
+    # -- tags ---------------------------------------------------------------------------
+
+    def all_tags(self) -> dict[str, dict[str, Any]]:
+        return {t["id"]: t for g in self.state.tag_groups.values() for t in g["tag"]}
+
+    def add_tags(self, group_name: str, names: list[str]) -> dict[str, Any]:
+        group = next((g for g in self.state.tag_groups.values()
+                      if g["group_name"] == group_name), None)
+        if group is None:
+            gid = self.new_id("et_g_")
+            group = {"group_id": gid, "group_name": group_name,
+                     "create_time": int(time.time()), "order": 0, "tag": []}
+            self.state.tag_groups[gid] = group
+        added = []
+        for name in names:
+            if any(t["name"] == name for t in group["tag"]):
+                continue
+            tag = {"id": self.new_id("et_t_"), "name": name,
+                   "create_time": int(time.time()), "order": 0}
+            group["tag"].append(tag)
+            added.append(tag)
+        return {**group, "tag": added}
+
+    # -- acting as WeCom towards siyu ------------------------------------------------------
+
+    def prepare_event(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Fill what WeCom fills and register the contact, group or WelcomeCode it implies."""
+        now = int(time.time())
+        event = {"ToUserName": self.config.corp_id, "FromUserName": "sys",
+                 "CreateTime": now, "MsgType": "event", **fields}
+        kind = event.get("ChangeType", "")
+        if event.get("Event") == "change_external_contact" and kind.startswith("add_"):
+            ext = event.setdefault("ExternalUserID", self.new_id("wm"))
+            staff = event.get("UserID", "staff")
+            contact = self.state.contacts.setdefault(ext, {
+                "external_contact": {"external_userid": ext,
+                                     "name": event.pop("Name", f"客户{ext[-4:]}"),
+                                     "type": 1},
+                "follow_user": [],
+            })
+            event.pop("Name", None)
+            if not any(f["userid"] == staff for f in contact["follow_user"]):
+                contact["follow_user"].append({"userid": staff, "state": event.get("State", ""),
+                                               "createtime": now, "tags": []})
+            if event.get("WelcomeCode", "auto") == "auto":
+                code = secrets.token_urlsafe(24)
+                event["WelcomeCode"] = code
+                self.state.welcome_codes[code] = {"issued": time.monotonic(), "used": False,
+                                                  "external_userid": ext, "userid": staff}
+            elif not event.get("WelcomeCode"):
+                event.pop("WelcomeCode", None)
+        if event.get("Event") == "change_external_chat":
+            chat = event.setdefault("ChatId", self.new_id("wr"))
+            self.state.groups.setdefault(chat, {
+                "chat_id": chat, "name": event.pop("Name", f"福利群{chat[-4:]}"),
+                "owner": event.get("UserID", "staff"), "create_time": now, "member_list": [],
+            })
+            event.pop("Name", None)
+        return event
+
+    def deliver(self, event: dict[str, Any], deliveries: int = 1,
+                forge_signature: bool = False) -> list[dict[str, Any]]:
+        """Encrypt, sign and POST the event; each delivery is retried like WeCom retries."""
+        inner = render_event(event)
+        encrypted = self.crypto.encrypt(inner)
+        timestamp, nonce = str(int(time.time())), str(self.random.randrange(10**9))
+        signature = self.crypto.sign(timestamp, nonce, encrypted)
+        if forge_signature:
+            signature = ("0" if signature[0] != "0" else "1") + signature[1:]
+        body = render_envelope(self.config.corp_id, encrypted, "1000001")
+        params = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}
+        return [self._post_with_retries(params, body) for _ in range(deliveries)]
+
+    def _post_with_retries(self, params: dict[str, str], body: bytes) -> dict[str, Any]:
+        tries: list[dict[str, Any]] = []
+        for _ in range(DELIVERY_TRIES):
+            started = time.monotonic()
+            try:
+                r = httpx.post(self.config.callback_url, params=params, content=body,
+                               headers={"Content-Type": "text/xml"}, timeout=DELIVERY_TIMEOUT_S)
+                outcome = {"status": r.status_code, "body": r.text[:200]}
+            except httpx.TimeoutException:
+                outcome = {"status": None, "body": "timeout"}
+            except httpx.HTTPError as exc:
+                outcome = {"status": None, "body": type(exc).__name__}
+            outcome["latency_ms"] = round((time.monotonic() - started) * 1000, 2)
+            tries.append(outcome)
+            # WeCom accepts 200 with an empty body or `success`; anything else is retried.
+            if outcome["status"] == 200:
+                break
+            time.sleep(self.config.retry_pause_s)
+        return {**tries[-1], "tries": len(tries), "attempts": tries}
+
+
+def create_app(sim: WeComSimulator) -> Flask:
+    app = Flask("wecom_simulator")
+    st = sim.state
+
+    def answer(api: str, errcode: int = 0, **body: Any) -> Response:
+        sim.record(api, errcode)
+        return jsonify({"errcode": errcode, "errmsg": API_ERRORS.get(errcode, "ok"), **body})
+
+    def guarded(api: str) -> int | None:
+        """Token check and fault injection shared by every authenticated API."""
+        return sim.token_error(request.args.get("access_token")) or sim.fault(api)
+
+    @app.get("/cgi-bin/gettoken")
+    def gettoken() -> Response:
+        with sim.lock:
+            if (code := sim.fault("gettoken")) is not None:
+                return answer("gettoken", code)
+            if (request.args.get("corpid") != sim.config.corp_id
+                    or request.args.get("corpsecret") != sim.config.secret):
+                return answer("gettoken", 40001)
+            live = [t for t, exp in st.tokens.items() if exp > time.monotonic()]
+            token = live[0] if live else secrets.token_urlsafe(32)
+            if not live:
+                st.tokens[token] = time.monotonic() + sim.config.token_ttl_s
+            ttl = int(st.tokens[token] - time.monotonic())
+            return answer("gettoken", access_token=token, expires_in=ttl)
+
+    @app.get("/cgi-bin/externalcontact/get")
+    def get_contact() -> Response:
+        api = "externalcontact/get"
+        with sim.lock:
+            if (code := guarded(api)) is not None:
+                return answer(api, code)
+            contact = st.contacts.get(request.args.get("external_userid", ""))
+            if contact is None:
+                return answer(api, 84061)
+            return answer(api, **contact)
+
+    @app.post("/cgi-bin/externalcontact/send_welcome_msg")
+    def send_welcome() -> Response:
+        api = "externalcontact/send_welcome_msg"
+        with sim.lock:
+            if (code := guarded(api)) is not None:
+                return answer(api, code)
+            body = request.get_json(force=True)
+            entry = st.welcome_codes.get(body.get("welcome_code", ""))
+            if entry is None or entry["used"]:
+                return answer(api, 41051)
+            age = time.monotonic() - entry["issued"]
+            if age > sim.config.welcome_window_s:
+                return answer(api, 41051)
+            entry["used"] = True
+            st.welcomes_sent.append({
+                "external_userid": entry["external_userid"], "userid": entry["userid"],
+                "text": body.get("text", {}).get("content", ""),
+                "latency_ms": round(age * 1000, 2),
+            })
+            return answer(api)
+
+    @app.post("/cgi-bin/externalcontact/mark_tag")
+    def mark_tag() -> Response:
+        api = "externalcontact/mark_tag"
+        with sim.lock:
+            if (code := guarded(api)) is not None:
+                return answer(api, code)
+            body = request.get_json(force=True)
+            contact = st.contacts.get(body.get("external_userid", ""))
+            if contact is None:
+                return answer(api, 84061)
+            follow = next((f for f in contact["follow_user"]
+                           if f["userid"] == body.get("userid")), None)
+            if follow is None:
+                return answer(api, 84061)
+            known = sim.all_tags()
+            wanted = body.get("add_tag", []) + body.get("remove_tag", [])
+            if any(t not in known for t in wanted):
+                return answer(api, 40068)
+            held = {t["tag_id"] for t in follow["tags"]} - set(body.get("remove_tag", []))
+            held |= set(body.get("add_tag", []))
+            follow["tags"] = [{"tag_id": t, "tag_name": known[t]["name"], "type": 1,
+                               "group_name": _group_of(st, t)} for t in sorted(held)]
+            return answer(api)
+
+    @app.post("/cgi-bin/externalcontact/get_corp_tag_list")
+    def get_corp_tag_list() -> Response:
+        api = "externalcontact/get_corp_tag_list"
+        with sim.lock:
+            if (code := guarded(api)) is not None:
+                return answer(api, code)
+            wanted = set((request.get_json(silent=True) or {}).get("tag_id") or [])
+            groups = []
+            for g in st.tag_groups.values():
+                tags = [t for t in g["tag"] if not wanted or t["id"] in wanted]
+                if tags:
+                    groups.append({**g, "tag": tags})
+            return answer(api, tag_group=groups)
+
+    @app.post("/cgi-bin/externalcontact/add_corp_tag")
+    def add_corp_tag() -> Response:
+        api = "externalcontact/add_corp_tag"
+        with sim.lock:
+            if (code := guarded(api)) is not None:
+                return answer(api, code)
+            body = request.get_json(force=True)
+            names = [t["name"] for t in body.get("tag", []) if t.get("name")]
+            return answer(api, tag_group=sim.add_tags(body.get("group_name", "默认"), names))
+
+    @app.post("/cgi-bin/externalcontact/groupchat/get")
+    def groupchat_get() -> Response:
+        api = "externalcontact/groupchat/get"
+        with sim.lock:
+            if (code := guarded(api)) is not None:
+                return answer(api, code)
+            group = st.groups.get((request.get_json(force=True) or {}).get("chat_id", ""))
+            if group is None:
+                return answer(api, 90207)
+            return answer(api, group_chat=group)
+
+    # -- the simulator's own control surface ------------------------------------------------
+
+    @app.get("/_sim/health")
+    def health() -> Response:
+        return jsonify({"ok": True})
+
+    @app.get("/_sim/calls")
+    def calls() -> Response:
+        with sim.lock:
+            api = request.args.get("api")
+            return jsonify([c for c in st.calls if not api or c["api"] == api])
+
+    @app.get("/_sim/welcomes")
+    def welcomes() -> Response:
+        with sim.lock:
+            return jsonify(st.welcomes_sent)
+
+    @app.get("/_sim/contacts/<external_userid>")
+    def contact(external_userid: str) -> Response | tuple[Response, int]:
+        with sim.lock:
+            found = st.contacts.get(external_userid)
+            return jsonify(found) if found else (jsonify({"error": "unknown"}), 404)
+
+    @app.post("/_sim/config")
+    def configure() -> Response:
+        body = request.get_json(force=True)
+        with sim.lock:
+            for key in ("fault_rate", "fault_codes", "token_ttl_s", "welcome_window_s",
+                        "rate_limit_per_min", "callback_url", "retry_pause_s"):
+                if key in body:
+                    setattr(sim.config, key, body[key])
+            if body.get("expire_tokens"):
+                st.tokens = {t: 0.0 for t in st.tokens}
+            return jsonify({"fault_rate": sim.config.fault_rate,
+                            "token_ttl_s": sim.config.token_ttl_s})
+
+    @app.post("/_sim/reset")
+    def reset() -> Response:
+        with sim.lock:
+            sim.state = SimState()
+            nonlocal st
+            st = sim.state
+            return jsonify({"ok": True})
+
+    @app.post("/_sim/emit")
+    def emit() -> Response:
+        """Body: the event's WeCom fields (Event, ChangeType, UserID, …) plus optional
+        `deliveries` (send the same signed callback n times) and `forge_signature`."""
+        body = dict(request.get_json(force=True))
+        deliveries = int(body.pop("deliveries", 1))
+        forge = bool(body.pop("forge_signature", False))
+        with sim.lock:
+            event = sim.prepare_event(body)
+        # Deliver outside the lock: siyu calls back into the simulator while handling it.
+        results = sim.deliver(event, deliveries=deliveries, forge_signature=forge)
+        return jsonify({"event": event, "deliveries": results})
+
+    return app
+
+
+def _group_of(state: SimState, tag_id: str) -> str:
+    return next((g["group_name"] for g in state.tag_groups.values()
+                 if any(t["id"] == tag_id for t in g["tag"])), "")
+
+
+def from_settings(settings: Settings, callback_url: str) -> WeComSimulator:
+    return WeComSimulator(SimConfig(
+        corp_id=settings.wecom_corp_id,
+        secret=settings.wecom_secret.get_secret_value(),
+        token=settings.wecom_token.get_secret_value(),
+        aes_key=settings.wecom_aes_key.get_secret_value(),
+        callback_url=callback_url,
+    ))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="WeCom simulator for the local stack")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--callback-url", required=True)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    args = parser.parse_args()
+    sim = from_settings(Settings(), args.callback_url)
+    sim.config.fault_rate = args.fault_rate
+    from werkzeug.serving import make_server
+
+    make_server("127.0.0.1", args.port, create_app(sim), threaded=True).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""`siyu up` / `siyu down`: start the whole local stack in the background, stop it by PID."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from siyu.devstack import emulators
+from siyu.devstack.procs import StackError, alive, port_open, spawn, stop, wait_http
+from siyu.devstack.registry import FUNCTIONS, ROOT, TOPICS, dead_letter
+
+LOCAL_OPS_TOKEN = "local-ops-token"
+MAX_DELIVERY_ATTEMPTS = 5
+
+
+@dataclass
+class StackConfig:
+    state_dir: Path = ROOT / ".siyu"
+    project: str = "siyu-local"
+    gateway_port: int = 8080
+    simulator_port: int = 8090
+    firestore_port: int = 8081
+    pubsub_port: int = 8085
+    fault_rate: float = 0.0
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        env = os.environ
+        return cls(
+            state_dir=Path(env.get("SIYU_STATE_DIR", ROOT / ".siyu")),
+            project=env.get("SIYU_PROJECT", "siyu-local"),
+            gateway_port=int(env.get("SIYU_PORT", 8080)),
+            simulator_port=int(env.get("SIYU_SIM_PORT", 8090)),
+            firestore_port=int(env.get("SIYU_FIRESTORE_PORT", 8081)),
+            pubsub_port=int(env.get("SIYU_PUBSUB_PORT", 8085)),
+            fault_rate=float(env.get("SIYU_SIM_FAULT_RATE", 0.0)),
+        )
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.simulator_port}"
+
+    def env(self) -> dict[str, str]:
+        """What every siyu process of the stack, and a client of it, needs in its environment."""
+        return {
+            "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.firestore_port}",
+            "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{self.pubsub_port}",
+            "GOOGLE_CLOUD_PROJECT": self.project,
+            "SIYU_PROJECT": self.project,
+            "SIYU_WECOM_API_BASE": f"{self.simulator_url}/cgi-bin",
+            "SIYU_OPS_TOKEN": os.environ.get("SIYU_OPS_TOKEN", LOCAL_OPS_TOKEN),
+        }
+
+
+@dataclass
+class StackInfo:
+    config: dict
+    pids: dict[str, int] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _state_file(cfg: StackConfig) -> Path:
+    return cfg.state_dir / "stack.json"
+
+
+def load(state_dir: Path) -> StackInfo | None:
+    path = state_dir / "stack.json"
+    if not path.exists():
+        return None
+    return StackInfo(**json.loads(path.read_text()))
+
+
+def provision_pubsub(cfg: StackConfig) -> None:
+    """Topics, dead-letter topics and push subscriptions into the gateway."""
+    os.environ.update(cfg.env())
+    from google.api_core.exceptions import AlreadyExists
+    from google.cloud import pubsub_v1
+
+    publisher = pubsub_v1.PublisherClient()
+    subscriber = pubsub_v1.SubscriberClient()
+    for fn in FUNCTIONS:
+        if not fn.topic:
+            continue
+        topic = publisher.topic_path(cfg.project, fn.topic)
+        dlq = publisher.topic_path(cfg.project, dead_letter(fn.topic))
+        for path in (topic, dlq):
+            try:
+                publisher.create_topic(name=path)
+            except AlreadyExists:
+                pass
+        requests = [
+            {
+                "name": subscriber.subscription_path(cfg.project, f"{fn.topic}-{fn.name}"),
+                "topic": topic,
+                "push_config": {"push_endpoint": (
+                    f"{cfg.gateway_url}{fn.push_path}/projects/{cfg.project}/topics/{fn.topic}")},
+                "ack_deadline_seconds": 60,
+                "enable_message_ordering": True,
+                "dead_letter_policy": {"dead_letter_topic": dlq,
+                                       "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS},
+                "retry_policy": {"minimum_backoff": {"seconds": 1},
+                                 "maximum_backoff": {"seconds": 10}},
+            },
+            {   # Ops read dead letters from here (`siyu dlq`).
+                "name": subscriber.subscription_path(cfg.project, f"{dead_letter(fn.topic)}-ops"),
+                "topic": dlq,
+            },
+        ]
+        for request in requests:
+            try:
+                subscriber.create_subscription(request=request)
+            except AlreadyExists:
+                pass
+    assert set(TOPICS) == {fn.topic for fn in FUNCTIONS if fn.topic}
+
+
+def up(cfg: StackConfig) -> StackInfo:
+    existing = load(cfg.state_dir)
+    if existing and existing.pids and all(alive(p) for p in existing.pids.values()):
+        return existing
+    if existing:
+        down(cfg.state_dir)
+    busy = [p for p in (cfg.gateway_port, cfg.simulator_port, cfg.firestore_port,
+                        cfg.pubsub_port) if port_open(p)]
+    if busy:
+        raise StackError(f"ports already in use: {busy}; stop what holds them or set "
+                         "SIYU_PORT / SIYU_SIM_PORT / SIYU_FIRESTORE_PORT / SIYU_PUBSUB_PORT")
+    logs = cfg.state_dir / "logs"
+    info = StackInfo(config={k: str(v) for k, v in asdict(cfg).items()}, env=cfg.env())
+    _state_file(cfg).parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:
+        _state_file(cfg).write_text(json.dumps(asdict(info), indent=2))
+
+    try:
+        info.pids["firestore"] = emulators.start_firestore(cfg.firestore_port, logs)
+        save()
+        info.pids["pubsub"] = emulators.start_pubsub(cfg.pubsub_port, logs)
+        save()
+        python = sys.executable
+        env = cfg.env()
+        log = logs / "simulator.log"
+        info.pids["simulator"] = spawn(
+            [python, "-m", "siyu.devstack.simulator", "--port", str(cfg.simulator_port),
+             "--callback-url", f"{cfg.gateway_url}/wecom/callback",
+             "--fault-rate", str(cfg.fault_rate)], log, env)
+        save()
+        wait_http(f"{cfg.simulator_url}/_sim/health", lambda r: r.status_code == 200, 30,
+                  info.pids["simulator"], log)
+        log = logs / "gateway.log"
+        info.pids["gateway"] = spawn(
+            [python, "-m", "siyu.devstack.gateway", "--port", str(cfg.gateway_port)], log, env)
+        save()
+        wait_http(f"{cfg.gateway_url}/_health", lambda r: r.status_code == 200, 60,
+                  info.pids["gateway"], log)
+        provision_pubsub(cfg)
+    except BaseException:
+        down(cfg.state_dir)
+        raise
+    return info
+
+
+def down(state_dir: Path) -> list[str]:
+    """Stop exactly the processes `up` recorded, newest first."""
+    info = load(state_dir)
+    if info is None:
+        return []
+    stopped = []
+    for name, pid in reversed(list(info.pids.items())):
+        stop(pid)
+        stopped.append(f"{name} (pid {pid})")
+    (state_dir / "stack.json").unlink(missing_ok=True)
+    return stopped
+
+
+__all__ = ["StackConfig", "StackError", "StackInfo", "down", "load", "up"]
