@@ -95,3 +95,11 @@ def processor() -> WeComEventProcessor:
 @cache
 def channel_service() -> ChannelService:
     return ChannelService(wecom(), channels(), tags())
+
+
+def reset() -> None:
+    """Forget every built client and service (tests change the environment between cases)."""
+    settings.cache_clear()
+    for built in (db, wecom, publisher, customers, channels, tags, followups, welcome_sender,
+                  intake, processor, channel_service):
+        built.cache_clear()

@@ -18,7 +18,7 @@ from siyu.domain.errors import TransientError
 from siyu.domain.followups import Followup
 from siyu.domain.groups import Group
 from siyu.domain.tags import CorpTag
-from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
+from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, may_claim
 from siyu.ports import Clock
 
 M = TypeVar("M", bound=BaseModel)
@@ -97,19 +97,12 @@ class WelcomeLedger:
         @firestore.transactional
         def run(tx: firestore.Transaction) -> WelcomeClaim:
             snap = ref.get(transaction=tx)
-            doc = snap.to_dict() if snap.exists else None
-            if doc is not None:
-                status = WelcomeStatus(doc["status"])
-                stale = (
-                    status is WelcomeStatus.SENDING
-                    and (now - doc["claimed_at"]).total_seconds() > stale_after_s
-                )
-                takeable = (status is WelcomeStatus.HANDED_OFF and doc["owner"] != owner) or stale
-                if not takeable:
-                    return WelcomeClaim(granted=False, status=status, owner=doc["owner"])
-            tx.set(ref, {"owner": owner, "status": WelcomeStatus.SENDING.value,
-                         "claimed_at": now, "expire_at": now + timedelta(days=1)}, merge=True)
-            return WelcomeClaim(granted=True, status=WelcomeStatus.SENDING, owner=owner)
+            claim = may_claim(snap.to_dict() if snap.exists else None, owner, now, stale_after_s)
+            if claim.granted:
+                tx.set(ref, {"owner": owner, "status": WelcomeStatus.SENDING.value,
+                             "claimed_at": now, "expire_at": now + timedelta(days=1)},
+                       merge=True)
+            return claim
 
         with translated():
             return run(self._db.transaction())

@@ -1,0 +1,223 @@
+"""The callback intake and the event worker, with in-memory fakes of every port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from siyu.domain.channels import Channel
+from siyu.domain.customers import RelationStatus, TagSource
+from siyu.domain.errors import Forbidden, TransientError
+from siyu.domain.events import WeComEvent, WelcomeState
+from siyu.domain.intake import CallbackQuery, Outcome
+from siyu.domain.welcome import WelcomeStatus
+from siyu.services.intake import CallbackIntake
+from siyu.services.welcome import WelcomeSender
+from siyu.services.wecom_events import WeComEventProcessor
+
+from .fakes import (
+    FakeChannels,
+    FakeClock,
+    FakeCustomers,
+    FakeDedupe,
+    FakeFollowups,
+    FakeGroups,
+    FakeLedger,
+    FakePublisher,
+    FakeTags,
+    FakeWeCom,
+)
+
+QUERY = CallbackQuery(msg_signature="a" * 40, timestamp="0", nonce="n")
+
+
+class FakeCodec:
+    def __init__(self, event: WeComEvent | None = None, forged: bool = False) -> None:
+        self.event = event
+        self.forged = forged
+
+    def open_echo(self, query: CallbackQuery, echostr: str) -> str:
+        return "echo"
+
+    def open_event(self, query: CallbackQuery, body: bytes) -> WeComEvent:
+        if self.forged:
+            raise Forbidden("-40001")
+        assert self.event is not None
+        return self.event
+
+
+@dataclass
+class World:
+    clock: FakeClock = field(default_factory=FakeClock)
+    wecom: FakeWeCom = field(default_factory=FakeWeCom)
+    dedupe: FakeDedupe = field(default_factory=FakeDedupe)
+    publisher: FakePublisher = field(default_factory=FakePublisher)
+    customers: FakeCustomers = field(default_factory=FakeCustomers)
+    groups: FakeGroups = field(default_factory=FakeGroups)
+    tags: FakeTags = field(default_factory=FakeTags)
+    channels: FakeChannels = field(default_factory=FakeChannels)
+    followups: FakeFollowups = field(default_factory=FakeFollowups)
+
+    def __post_init__(self) -> None:
+        self.ledger = FakeLedger(self.clock)
+        self.welcome = WelcomeSender(self.wecom, self.ledger, self.channels, self.clock,
+                                     default_text="默认欢迎语", window_s=20, stale_after_s=3.5)
+
+    def intake(self, codec: FakeCodec, replay_window_s: int = 0,
+               budget_s: float = 1.5) -> CallbackIntake:
+        return CallbackIntake(codec, self.dedupe, self.publisher, self.welcome, self.clock,
+                              replay_window_s=replay_window_s, welcome_budget_s=budget_s)
+
+    def processor(self) -> WeComEventProcessor:
+        return WeComEventProcessor(self.wecom, self.customers, self.groups, self.tags,
+                                   self.channels, self.followups, self.welcome, self.clock)
+
+    def event(self, change_type: str = "add_external_contact", **fields: object) -> WeComEvent:
+        values = {"event": "change_external_contact", "change_type": change_type,
+                  "create_time": int(self.clock.now().timestamp()), "user_id": "zhangsan",
+                  "external_user_id": "wm1", "state": "card_alert", "welcome_code": "WC1",
+                  "raw_sha256": "h"}
+        return WeComEvent.model_validate({**values, **fields})
+
+
+def test_forged_callback_has_no_side_effect() -> None:
+    w = World()
+    with pytest.raises(Forbidden):
+        w.intake(FakeCodec(forged=True)).receive(QUERY, b"")
+    assert w.dedupe.docs == {} and w.publisher.published == [] and w.wecom.welcomes == []
+
+
+def test_stale_timestamp_is_refused_before_any_write() -> None:
+    w = World()
+    query = QUERY.model_copy(update={"timestamp": str(int(w.clock.now().timestamp()) - 301)})
+    with pytest.raises(Forbidden, match="replay window"):
+        w.intake(FakeCodec(w.event()), replay_window_s=300).receive(query, b"")
+    assert w.dedupe.docs == {} and w.wecom.welcomes == []
+
+
+def test_fast_path_sends_the_welcome_and_tells_the_worker() -> None:
+    w = World()
+    w.channels.put(Channel(state="card_alert", name="动账", welcome_text="欢迎！"))
+    result = w.intake(FakeCodec(w.event())).receive(QUERY, b"")
+    assert result.outcome is Outcome.ACCEPTED
+    assert w.wecom.welcomes == ["欢迎！"]
+    assert w.publisher.published[0].welcome is WelcomeState.SENT
+    w.processor().handle(w.publisher.published[0])
+    assert w.wecom.welcomes == ["欢迎！"]  # the worker did not send again
+
+
+def test_duplicates_are_absorbed_after_the_first_publish() -> None:
+    w = World()
+    intake = w.intake(FakeCodec(w.event()))
+    outcomes = [intake.receive(QUERY, b"").outcome for _ in range(5)]
+    assert outcomes == [Outcome.ACCEPTED] + [Outcome.DUPLICATE] * 4
+    assert len(w.publisher.published) == 1 and len(w.wecom.welcomes) == 1
+
+
+def test_failed_publish_releases_the_marker_so_the_retry_is_not_lost() -> None:
+    w = World()
+    intake = w.intake(FakeCodec(w.event(welcome_code="")))
+    w.publisher.fail = True
+    with pytest.raises(TransientError):
+        intake.receive(QUERY, b"")
+    w.publisher.fail = False
+    assert intake.receive(QUERY, b"").outcome is Outcome.ACCEPTED
+    assert len(w.publisher.published) == 1
+
+
+def test_failed_fast_path_hands_the_welcome_to_the_worker_exactly_once() -> None:
+    w = World()
+    w.wecom.fail_welcome = 1
+    w.intake(FakeCodec(w.event())).receive(QUERY, b"")
+    event = w.publisher.published[0]
+    assert event.welcome is WelcomeState.PENDING and w.wecom.welcomes == []
+    w.processor().handle(event)
+    w.processor().handle(event)  # redelivered
+    assert len(w.wecom.welcomes) == 1
+    assert w.ledger.docs["WC1"]["status"] is WelcomeStatus.SENT
+
+
+def test_worker_waits_while_the_callback_is_still_sending() -> None:
+    w = World()
+    assert w.ledger.claim("WC1", "callback", 3.5).granted
+    with pytest.raises(TransientError, match="still sending"):
+        w.processor().handle(w.event(welcome=WelcomeState.PENDING))
+    w.clock.advance(4)  # the callback died: its claim went stale
+    w.processor().handle(w.event(welcome=WelcomeState.PENDING, raw_sha256="h2"))
+    assert len(w.wecom.welcomes) == 1
+
+
+def test_worker_gives_up_once_the_window_closed() -> None:
+    w = World()
+    event = w.event(welcome=WelcomeState.PENDING)
+    w.clock.advance(21)
+    w.processor().handle(event)
+    assert w.wecom.welcomes == [] and w.ledger.docs["WC1"]["status"] is WelcomeStatus.EXPIRED
+
+
+def test_add_applies_channel_tags_in_wecom_and_locally_once() -> None:
+    w = World()
+    w.channels.put(Channel(state="card_alert", name="动账", welcome_text="hi", tag_ids=["t1"]))
+    event = w.event(welcome_code="")
+    assert w.processor().handle(event) is True
+    assert w.processor().handle(event) is False
+    customer = w.customers.get("wm1")
+    assert [(r.staff_userid, r.state, r.status) for r in customer.relations] == [
+        ("zhangsan", "card_alert", RelationStatus.ACTIVE)]
+    assert [(t.id, t.source) for t in customer.tags] == [("t1", TagSource.CHANNEL)]
+    assert w.wecom.marked[0] == ("zhangsan", "wm1", ["t1"])
+
+
+def test_lost_customer_raises_a_follow_up_through_another_relation() -> None:
+    w = World()
+    p = w.processor()
+    p.handle(w.event(welcome_code=""))
+    p.handle(w.event(welcome_code="", user_id="lisi", raw_sha256="h2"))
+    lost = w.event("del_follow_user", welcome_code="", raw_sha256="h3")
+    p.handle(lost)
+    p.handle(lost)
+    customer = w.customers.get("wm1")
+    assert customer.relation("zhangsan").status is RelationStatus.LOST
+    assert customer.relation("lisi").status is RelationStatus.ACTIVE
+    [task] = w.followups.docs.values()
+    assert (task.reason, task.staff_userid) == ("lost_customer", "lisi")
+
+
+def test_delete_by_transfer_is_not_a_loss() -> None:
+    w = World()
+    p = w.processor()
+    p.handle(w.event(welcome_code=""))
+    p.handle(w.event("del_external_contact", welcome_code="", source="DELETE_BY_TRANSFER",
+                     raw_sha256="h2"))
+    assert w.customers.get("wm1").relation("zhangsan").status is RelationStatus.TRANSFERRED
+    assert w.followups.docs == {}
+
+
+def test_manual_tags_follow_staff_edits_without_touching_channel_tags() -> None:
+    w = World()
+    w.channels.put(Channel(state="card_alert", name="动账", welcome_text="hi", tag_ids=["t1"]))
+    p = w.processor()
+    p.handle(w.event(welcome_code=""))
+    w.wecom.contacts["wm1"] = {"follow_user": [{"userid": "zhangsan", "tags": [
+        {"tag_id": "t9", "tag_name": "高净值", "group_name": "等级", "type": 1},
+        {"tag_id": "personal", "tag_name": "x", "type": 2}]}]}
+    p.handle(w.event("edit_external_contact", welcome_code="", raw_sha256="h2"))
+    tags = {t.id: t.source for t in w.customers.get("wm1").tags}
+    assert tags == {"t1": TagSource.CHANNEL, "t9": TagSource.MANUAL}
+
+
+def test_group_member_changes_apply_once() -> None:
+    w = World()
+    w.wecom.chats["wr1"] = {"name": "福利群", "owner": "zhangsan", "member_list": [{}, {}]}
+    p = w.processor()
+    base = {"event": "change_external_chat", "chat_id": "wr1", "external_user_id": "",
+            "welcome_code": ""}
+    p.handle(w.event("create", **base))
+    join = w.event("update", update_detail="add_member", mem_change_cnt=3, raw_sha256="j",
+                   **base)
+    p.handle(join)
+    p.handle(join)
+    assert w.groups.get("wr1").member_count == 5
+    p.handle(w.event("dismiss", raw_sha256="d", **base))
+    assert w.groups.get("wr1").status == "dismissed"
