@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from siyu.domain import customers as cust
 from siyu.domain.customers import Customer, CustomerTag, RelationStatus, TagSource
-from siyu.domain.errors import TransientError
+from siyu.domain.errors import DomainError, TransientError
 from siyu.domain.events import WeComEvent, WelcomeState
 from siyu.domain.followups import Followup, FollowupReason, reach_back_staff
 from siyu.domain.groups import Group, GroupStatus, apply_member_change
@@ -136,7 +136,14 @@ class WeComEventProcessor:
             raise TransientError("the callback is still sending the welcome; check again")
 
     def _contact_name(self, external_userid: str) -> str:
-        contact = self._wecom.get_external_contact(external_userid)
+        """The name is enrichment: a contact WeCom no longer knows must not block the add."""
+        try:
+            contact = self._wecom.get_external_contact(external_userid)
+        except TransientError:
+            raise
+        except DomainError as exc:
+            log(logger, logging.WARNING, "contact not readable", error=str(exc))
+            return ""
         return str(contact.get("external_contact", {}).get("name", ""))
 
     def _manual_tags(self, event: WeComEvent) -> list[CustomerTag]:

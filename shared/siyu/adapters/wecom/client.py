@@ -161,7 +161,7 @@ class WeComClient:
         retrying = Retrying(
             retry=retry_if_exception_type(RetryableWeComError),
             stop=out_of_time,
-            wait=wait_exponential_jitter(initial=0.05, max=2.0, jitter=0.05),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.05),
             before_sleep=before_sleep,
             reraise=True,
         )

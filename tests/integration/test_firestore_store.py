@@ -1,0 +1,46 @@
+"""Firestore repositories on the emulator: exactly-once markers and the welcome ledger."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from siyu import bootstrap
+from siyu.adapters.clock import SystemClock
+from siyu.adapters.firestore.store import Dedupe, WelcomeLedger
+from siyu.domain import customers as cust
+from siyu.domain.welcome import WelcomeStatus
+
+AT = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def test_update_once_applies_an_event_once(cloud) -> None:  # type: ignore[no-untyped-def]
+    repo = bootstrap.customers()
+
+    def change(c):  # type: ignore[no-untyped-def]
+        return cust.add_relation(c or cust.new_customer("wm1", AT), "zhangsan", "s1", AT)
+
+    assert repo.update_once("k1", "wm1", change) is True
+    assert repo.update_once("k1", "wm1", change) is False
+    customer = repo.get("wm1")
+    assert customer is not None and [r.state for r in customer.relations] == ["s1"]
+    assert customer.created_at == AT
+
+
+def test_dedupe_claim_is_exclusive_under_concurrency(cloud) -> None:  # type: ignore[no-untyped-def]
+    dedupe = Dedupe(bootstrap.db(), SystemClock(), 7)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: dedupe.claim("cb-same"), range(8)))
+    assert results.count(True) == 1
+    assert dedupe.get("cb-same")["expire_at"] > dedupe.get("cb-same")["created_at"]
+
+
+def test_welcome_ledger_hand_off(cloud) -> None:  # type: ignore[no-untyped-def]
+    ledger = WelcomeLedger(bootstrap.db(), SystemClock())
+    assert ledger.claim("WC", "callback", 3.5).granted
+    held = ledger.claim("WC", "worker", 3.5)
+    assert (held.granted, held.status, held.owner) == (False, WelcomeStatus.SENDING, "callback")
+    ledger.finish("WC", WelcomeStatus.HANDED_OFF)
+    assert ledger.claim("WC", "worker", 3.5).granted
+    ledger.finish("WC", WelcomeStatus.SENT, latency_ms=12.0)
+    assert ledger.claim("WC", "callback", 3.5).status is WelcomeStatus.SENT

@@ -1,0 +1,84 @@
+"""The WeCom client against the simulator's real HTTP protocol."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from siyu import bootstrap
+from siyu.adapters.wecom.client import RetryableWeComError, WelcomeCodeUsed
+
+
+def configure(sim, **config) -> None:  # type: ignore[no-untyped-def]
+    httpx.post(f"{sim.url}/_sim/config", json=config, timeout=5).raise_for_status()
+
+
+def emit_contact(sim, ext: str) -> str:  # type: ignore[no-untyped-def]
+    event = sim.sim.prepare_event({"Event": "change_external_contact",
+                                   "ChangeType": "add_external_contact",
+                                   "UserID": "zhangsan", "ExternalUserID": ext})
+    return str(event["WelcomeCode"])
+
+
+def test_token_is_cached_across_calls(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+    emit_contact(wecom_sim, "wm_c1")
+    client = bootstrap.wecom()
+    for _ in range(5):
+        client.get_external_contact("wm_c1")
+    assert len(wecom_sim.get("/_sim/calls?api=gettoken")) == 1
+
+
+def test_expired_token_is_refetched_once_and_the_call_succeeds(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+    emit_contact(wecom_sim, "wm_c2")
+    client = bootstrap.wecom()
+    client.get_external_contact("wm_c2")
+    configure(wecom_sim, expire_tokens=True)
+    assert client.get_external_contact("wm_c2")["external_contact"]["external_userid"] == "wm_c2"
+    codes = [c["errcode"] for c in wecom_sim.get("/_sim/calls?api=externalcontact/get")]
+    assert codes == [0, 42001, 0]
+    assert len(wecom_sim.get("/_sim/calls?api=gettoken")) == 2
+
+
+def test_busy_and_limit_codes_are_retried_with_backoff(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+    emit_contact(wecom_sim, "wm_c3")
+    configure(wecom_sim, fault_rate=0.5)
+    client = bootstrap.wecom()
+    for _ in range(10):
+        client.get_external_contact("wm_c3")
+    codes = {c["errcode"] for c in wecom_sim.get("/_sim/calls")}
+    assert codes & {-1, 45009, 45033}, "the fault injection should have fired"
+
+
+def test_persistent_faults_surface_as_retryable_errors(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+    configure(wecom_sim, fault_rate=1.0)
+    with pytest.raises(RetryableWeComError):
+        bootstrap.wecom().get_external_contact("wm_nobody")
+
+
+def test_a_welcome_code_works_once(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+    code = emit_contact(wecom_sim, "wm_c4")
+    client = bootstrap.wecom()
+    client.send_welcome_msg(code, "欢迎")
+    with pytest.raises(WelcomeCodeUsed):
+        client.send_welcome_msg(code, "欢迎")
+    assert [w["text"] for w in wecom_sim.get("/_sim/welcomes")] == ["欢迎"]
+
+
+def test_a_welcome_code_expires_after_its_window(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+    configure(wecom_sim, welcome_window_s=0.2)
+    code = emit_contact(wecom_sim, "wm_c5")
+    time.sleep(0.3)
+    with pytest.raises(WelcomeCodeUsed):
+        bootstrap.wecom().send_welcome_msg(code, "欢迎")
+
+
+def test_tags_round_trip_through_the_catalogue(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+    emit_contact(wecom_sim, "wm_c6")
+    client = bootstrap.wecom()
+    [tag] = client.add_corp_tag("等级", ["VIP"])
+    assert [t.id for t in client.get_corp_tag_list([tag.id])] == [tag.id]
+    client.mark_tag("zhangsan", "wm_c6", add=[tag.id])
+    follow = client.get_external_contact("wm_c6")["follow_user"][0]
+    assert [t["tag_id"] for t in follow["tags"]] == [tag.id]
