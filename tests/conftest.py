@@ -110,8 +110,10 @@ class Cloud:
         )
         if response.received_messages:
             subscriber.acknowledge(
-                request={"subscription": path,
-                         "ack_ids": [m.ack_id for m in response.received_messages]}
+                request={
+                    "subscription": path,
+                    "ack_ids": [m.ack_id for m in response.received_messages],
+                }
             )
         return [m.message for m in response.received_messages]
 
@@ -145,7 +147,10 @@ def cloud(emulators_running: Emulators, monkeypatch: pytest.MonkeyPatch) -> Clou
 def wecom_sim(simulator_running: Sim, monkeypatch: pytest.MonkeyPatch) -> Sim:
     """A reset simulator with siyu's WeCom client pointed at it."""
     httpx.post(f"{simulator_running.url}/_sim/reset", timeout=5)
-    httpx.post(f"{simulator_running.url}/_sim/config", json={"fault_rate": 0.0,
-               "token_ttl_s": 7200, "welcome_window_s": 20.0}, timeout=5)
+    httpx.post(
+        f"{simulator_running.url}/_sim/config",
+        json={"fault_rate": 0.0, "token_ttl_s": 7200, "welcome_window_s": 20.0},
+        timeout=5,
+    )
     monkeypatch.setenv("SIYU_WECOM_API_BASE", f"{simulator_running.url}/cgi-bin")
     return simulator_running

@@ -12,5 +12,9 @@ from siyu.logging import correlated
 @functions_framework.cloud_event
 def on_wecom_event(cloud_event: CloudEvent) -> None:
     with correlated(cloud_event["id"]):
-        consume(cloud_event.data, WeComEvent, bootstrap.processor().handle,
-                bootstrap.publisher().dead_letter)
+        consume(
+            cloud_event.data,
+            WeComEvent,
+            bootstrap.processor().handle,
+            bootstrap.publisher().dead_letter,
+        )

@@ -17,6 +17,13 @@ def _customer(_request: Request, external_userid: str) -> Response:
     return json_response(customer)
 
 
+def _group(_request: Request, chat_id: str) -> Response:
+    group = bootstrap.groups().get(chat_id)
+    if group is None:
+        raise NotFound(f"group {chat_id}")
+    return json_response(group)
+
+
 def _put_channel(request: Request, state: str) -> Response:
     spec = read_json(request, ChannelSpec)
     return json_response(bootstrap.channel_service().put(state, spec))
@@ -29,11 +36,14 @@ def _get_channel(_request: Request, state: str) -> Response:
     return json_response(channel)
 
 
-ROUTES = Router({
-    ("GET", "/ops/customers/<external_userid>"): _customer,
-    ("GET", "/ops/channels/<state>"): _get_channel,
-    ("PUT", "/ops/channels/<state>"): _put_channel,
-})
+ROUTES = Router(
+    {
+        ("GET", "/ops/customers/<external_userid>"): _customer,
+        ("GET", "/ops/groups/<chat_id>"): _group,
+        ("GET", "/ops/channels/<state>"): _get_channel,
+        ("PUT", "/ops/channels/<state>"): _put_channel,
+    }
+)
 
 
 def _serve(request: Request) -> Response:

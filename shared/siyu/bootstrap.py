@@ -31,8 +31,13 @@ def db() -> firestore.Client:
 @cache
 def wecom() -> WeComClient:
     s = settings()
-    return WeComClient(s.wecom_api_base, s.wecom_corp_id, s.wecom_secret.get_secret_value(),
-                       timeout_s=s.wecom_timeout_s, max_attempts=s.wecom_max_attempts)
+    return WeComClient(
+        s.wecom_api_base,
+        s.wecom_corp_id,
+        s.wecom_secret.get_secret_value(),
+        timeout_s=s.wecom_timeout_s,
+        max_attempts=s.wecom_max_attempts,
+    )
 
 
 @cache
@@ -65,8 +70,12 @@ def followups() -> store.FollowupRepo:
 def welcome_sender() -> WelcomeSender:
     s = settings()
     return WelcomeSender(
-        wecom(), store.WelcomeLedger(db(), clock), channels(), clock,
-        default_text=s.default_welcome_text, window_s=s.welcome_window_s,
+        wecom(),
+        store.WelcomeLedger(db(), clock),
+        channels(),
+        clock,
+        default_text=s.default_welcome_text,
+        window_s=s.welcome_window_s,
         # A callback silent this long after claiming has died; the worker may take over.
         stale_after_s=s.welcome_budget_s + 2.0,
     )
@@ -75,20 +84,36 @@ def welcome_sender() -> WelcomeSender:
 @cache
 def intake() -> CallbackIntake:
     s = settings()
-    crypto = WeComCrypto(s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(),
-                         s.wecom_corp_id)
+    crypto = WeComCrypto(
+        s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(), s.wecom_corp_id
+    )
     return CallbackIntake(
-        CallbackCodec(crypto), store.Dedupe(db(), clock, s.dedupe_ttl_days), publisher(),
-        welcome_sender(), clock, replay_window_s=s.wecom_replay_window_s,
+        CallbackCodec(crypto),
+        store.Dedupe(db(), clock, s.dedupe_ttl_days),
+        publisher(),
+        welcome_sender(),
+        clock,
+        replay_window_s=s.wecom_replay_window_s,
         welcome_budget_s=s.welcome_budget_s,
     )
 
 
 @cache
+def groups() -> store.GroupRepo:
+    return store.GroupRepo(db(), clock, settings().dedupe_ttl_days)
+
+
+@cache
 def processor() -> WeComEventProcessor:
     return WeComEventProcessor(
-        wecom(), customers(), store.GroupRepo(db(), clock, settings().dedupe_ttl_days), tags(),
-        channels(), followups(), welcome_sender(), clock,
+        wecom(),
+        customers(),
+        groups(),
+        tags(),
+        channels(),
+        followups(),
+        welcome_sender(),
+        clock,
     )
 
 
@@ -100,6 +125,18 @@ def channel_service() -> ChannelService:
 def reset() -> None:
     """Forget every built client and service (tests change the environment between cases)."""
     settings.cache_clear()
-    for built in (db, wecom, publisher, customers, channels, tags, followups, welcome_sender,
-                  intake, processor, channel_service):
+    for built in (
+        db,
+        wecom,
+        publisher,
+        customers,
+        groups,
+        channels,
+        tags,
+        followups,
+        welcome_sender,
+        intake,
+        processor,
+        channel_service,
+    ):
         built.cache_clear()

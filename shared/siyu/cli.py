@@ -25,8 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             info = stack.up(cfg)
-            print(f"siyu stack up: gateway {cfg.gateway_url}, WeCom simulator "
-                  f"{cfg.simulator_url}; pids {info.pids}")
+            print(
+                f"siyu stack up: gateway {cfg.gateway_url}, WeCom simulator "
+                f"{cfg.simulator_url}; pids {info.pids}"
+            )
             print("export " + " ".join(f"{k}={v}" for k, v in info.env.items()))
         elif args.command == "down":
             stopped = stack.down(cfg.state_dir)

@@ -92,9 +92,7 @@ class EventPublisher(Protocol):
 class WeComApi(Protocol):
     def get_external_contact(self, external_userid: str) -> dict[str, Any]: ...
 
-    def send_welcome_msg(
-        self, welcome_code: str, text: str, deadline: float | None = None
-    ) -> None:
+    def send_welcome_msg(self, welcome_code: str, text: str, deadline: float | None = None) -> None:
         """Raise Conflict when the code was already used or expired."""
 
     def mark_tag(

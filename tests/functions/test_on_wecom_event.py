@@ -19,29 +19,50 @@ SOURCE = next(f for f in FUNCTIONS if f.name == "on_wecom_event").source
 
 
 @pytest.fixture
-def client(cloud, wecom_sim):  # type: ignore[no-untyped-def]
+def client(cloud, wecom_sim):
     return create_app("on_wecom_event", str(SOURCE), "cloudevent").test_client()
 
 
 def add_event(external: str = "wm_e1") -> WeComEvent:
-    return WeComEvent(event="change_external_contact", change_type="add_external_contact",
-                      create_time=int(time.time()), user_id="zhangsan",
-                      external_user_id=external, state="", raw_sha256="abc")
+    return WeComEvent(
+        event="change_external_contact",
+        change_type="add_external_contact",
+        create_time=int(time.time()),
+        user_id="zhangsan",
+        external_user_id=external,
+        state="",
+        raw_sha256="abc",
+    )
 
 
 def eventarc(payload: bytes, message_id: str = "1") -> tuple[dict, bytes]:
     """The binary-mode-equivalent structured CloudEvent Eventarc delivers in production."""
-    event = CloudEvent({"type": "google.cloud.pubsub.topic.v1.messagePublished",
-                        "source": "//pubsub.googleapis.com/projects/p/topics/wecom-events"},
-                       {"message": {"data": base64.b64encode(payload).decode(),
-                                    "messageId": message_id}, "subscription": "s"})
+    event = CloudEvent(
+        {
+            "type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "source": "//pubsub.googleapis.com/projects/p/topics/wecom-events",
+        },
+        {
+            "message": {"data": base64.b64encode(payload).decode(), "messageId": message_id},
+            "subscription": "s",
+        },
+    )
     return to_structured(event)
 
 
-def test_eventarc_event_creates_the_customer_and_redelivery_changes_nothing(client, wecom_sim) -> None:  # type: ignore[no-untyped-def]
-    wecom_sim.sim.prepare_event({"Event": "change_external_contact",
-                                 "ChangeType": "add_external_contact", "UserID": "zhangsan",
-                                 "ExternalUserID": "wm_e1", "Name": "王女士", "WelcomeCode": ""})
+def test_eventarc_event_creates_the_customer_and_redelivery_changes_nothing(
+    client, wecom_sim
+) -> None:
+    wecom_sim.sim.prepare_event(
+        {
+            "Event": "change_external_contact",
+            "ChangeType": "add_external_contact",
+            "UserID": "zhangsan",
+            "ExternalUserID": "wm_e1",
+            "Name": "王女士",
+            "WelcomeCode": "",
+        }
+    )
     headers, body = eventarc(add_event().model_dump_json().encode())
     assert client.post("/", headers=headers, data=body).status_code == 200
     first = bootstrap.customers().get("wm_e1")
@@ -50,23 +71,25 @@ def test_eventarc_event_creates_the_customer_and_redelivery_changes_nothing(clie
     assert bootstrap.customers().get("wm_e1") == first
 
 
-def test_raw_push_envelope_is_decoded_too(client, wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_raw_push_envelope_is_decoded_too(client, wecom_sim) -> None:
     payload = add_event("wm_e2").model_dump_json().encode()
-    envelope = {"message": {"data": base64.b64encode(payload).decode(), "messageId": "9",
-                            "attributes": {}}, "subscription": "projects/p/subscriptions/s"}
+    envelope = {
+        "message": {"data": base64.b64encode(payload).decode(), "messageId": "9", "attributes": {}},
+        "subscription": "projects/p/subscriptions/s",
+    }
     r = client.post("/projects/p/topics/wecom-events", json=envelope)
     assert r.status_code == 200
     assert bootstrap.customers().get("wm_e2") is not None
 
 
-def test_poison_message_goes_to_the_dead_letter_topic_and_is_acknowledged(client, cloud) -> None:  # type: ignore[no-untyped-def]
+def test_poison_message_goes_to_the_dead_letter_topic_and_is_acknowledged(client, cloud) -> None:
     headers, body = eventarc(json.dumps({"event": "change_external_contact"}).encode())
     assert client.post("/", headers=headers, data=body).status_code == 200
     [dead] = cloud.pull_dead_letters()
     assert "invalid WeComEvent" in dead.attributes["reason"]
 
 
-def test_upstream_failure_asks_for_redelivery(client, wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_upstream_failure_asks_for_redelivery(client, wecom_sim) -> None:
     import httpx
 
     httpx.post(f"{wecom_sim.url}/_sim/config", json={"fault_rate": 1.0})

@@ -12,21 +12,21 @@ AUTH = {"Authorization": "Bearer test-ops"}
 
 
 @pytest.fixture
-def client(cloud, wecom_sim, monkeypatch):  # type: ignore[no-untyped-def]
+def client(cloud, wecom_sim, monkeypatch):
     monkeypatch.setenv("SIYU_OPS_TOKEN", "test-ops")
     return create_app("ops_api", str(SOURCE), "http").test_client()
 
 
-def test_missing_or_wrong_token_is_401(client) -> None:  # type: ignore[no-untyped-def]
+def test_missing_or_wrong_token_is_401(client) -> None:
     assert client.get("/ops/customers/x").status_code == 401
     assert client.get("/ops/customers/x", headers={"Authorization": "Bearer no"}).status_code == 401
 
 
-def test_unknown_customer_is_404(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_customer_is_404(client) -> None:
     assert client.get("/ops/customers/nobody", headers=AUTH).status_code == 404
 
 
-def test_channel_creates_missing_corp_tags_in_wecom(client, wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_channel_creates_missing_corp_tags_in_wecom(client, wecom_sim) -> None:
     body = {"name": "动账提醒", "welcome_text": "欢迎", "tags": [{"group": "渠道", "name": "动账"}]}
     r = client.put("/ops/channels/card_alert", headers=AUTH, json=body)
     assert r.status_code == 200
@@ -37,11 +37,14 @@ def test_channel_creates_missing_corp_tags_in_wecom(client, wecom_sim) -> None: 
     assert client.get("/ops/channels/card_alert", headers=AUTH).json["name"] == "动账提醒"
 
 
-@pytest.mark.parametrize(("state", "body", "field"), [
-    ("ok", {"welcome_text": "x"}, "name"),
-    ("ok", {"name": "n", "welcome_text": ""}, "welcome_text"),
-    ("this_state_is_far_longer_than_thirty", {"name": "n", "welcome_text": "x"}, "state"),
-])
-def test_invalid_channel_is_400_naming_the_field(client, state, body, field) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("state", "body", "field"),
+    [
+        ("ok", {"welcome_text": "x"}, "name"),
+        ("ok", {"name": "n", "welcome_text": ""}, "welcome_text"),
+        ("this_state_is_far_longer_than_thirty", {"name": "n", "welcome_text": "x"}, "state"),
+    ],
+)
+def test_invalid_channel_is_400_naming_the_field(client, state, body, field) -> None:
     r = client.put(f"/ops/channels/{state}", headers=AUTH, json=body)
     assert r.status_code == 400 and r.json["field"] == field

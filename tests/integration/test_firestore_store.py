@@ -14,10 +14,10 @@ from siyu.domain.welcome import WelcomeStatus
 AT = datetime(2026, 11, 23, tzinfo=UTC)
 
 
-def test_update_once_applies_an_event_once(cloud) -> None:  # type: ignore[no-untyped-def]
+def test_update_once_applies_an_event_once(cloud) -> None:
     repo = bootstrap.customers()
 
-    def change(c):  # type: ignore[no-untyped-def]
+    def change(c):
         return cust.add_relation(c or cust.new_customer("wm1", AT), "zhangsan", "s1", AT)
 
     assert repo.update_once("k1", "wm1", change) is True
@@ -27,7 +27,7 @@ def test_update_once_applies_an_event_once(cloud) -> None:  # type: ignore[no-un
     assert customer.created_at == AT
 
 
-def test_dedupe_claim_is_exclusive_under_concurrency(cloud) -> None:  # type: ignore[no-untyped-def]
+def test_dedupe_claim_is_exclusive_under_concurrency(cloud) -> None:
     dedupe = Dedupe(bootstrap.db(), SystemClock(), 7)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: dedupe.claim("cb-same"), range(8)))
@@ -35,7 +35,7 @@ def test_dedupe_claim_is_exclusive_under_concurrency(cloud) -> None:  # type: ig
     assert dedupe.get("cb-same")["expire_at"] > dedupe.get("cb-same")["created_at"]
 
 
-def test_welcome_ledger_hand_off(cloud) -> None:  # type: ignore[no-untyped-def]
+def test_welcome_ledger_hand_off(cloud) -> None:
     ledger = WelcomeLedger(bootstrap.db(), SystemClock())
     assert ledger.claim("WC", "callback", 3.5).granted
     held = ledger.claim("WC", "worker", 3.5)

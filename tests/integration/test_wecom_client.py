@@ -11,18 +11,23 @@ from siyu import bootstrap
 from siyu.adapters.wecom.client import RetryableWeComError, WelcomeCodeUsed
 
 
-def configure(sim, **config) -> None:  # type: ignore[no-untyped-def]
+def configure(sim, **config) -> None:
     httpx.post(f"{sim.url}/_sim/config", json=config, timeout=5).raise_for_status()
 
 
-def emit_contact(sim, ext: str) -> str:  # type: ignore[no-untyped-def]
-    event = sim.sim.prepare_event({"Event": "change_external_contact",
-                                   "ChangeType": "add_external_contact",
-                                   "UserID": "zhangsan", "ExternalUserID": ext})
+def emit_contact(sim, ext: str) -> str:
+    event = sim.sim.prepare_event(
+        {
+            "Event": "change_external_contact",
+            "ChangeType": "add_external_contact",
+            "UserID": "zhangsan",
+            "ExternalUserID": ext,
+        }
+    )
     return str(event["WelcomeCode"])
 
 
-def test_token_is_cached_across_calls(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_token_is_cached_across_calls(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_c1")
     client = bootstrap.wecom()
     for _ in range(5):
@@ -30,7 +35,7 @@ def test_token_is_cached_across_calls(wecom_sim) -> None:  # type: ignore[no-unt
     assert len(wecom_sim.get("/_sim/calls?api=gettoken")) == 1
 
 
-def test_expired_token_is_refetched_once_and_the_call_succeeds(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_expired_token_is_refetched_once_and_the_call_succeeds(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_c2")
     client = bootstrap.wecom()
     client.get_external_contact("wm_c2")
@@ -41,7 +46,7 @@ def test_expired_token_is_refetched_once_and_the_call_succeeds(wecom_sim) -> Non
     assert len(wecom_sim.get("/_sim/calls?api=gettoken")) == 2
 
 
-def test_busy_and_limit_codes_are_retried_with_backoff(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_busy_and_limit_codes_are_retried_with_backoff(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_c3")
     configure(wecom_sim, fault_rate=0.5)
     client = bootstrap.wecom()
@@ -51,13 +56,13 @@ def test_busy_and_limit_codes_are_retried_with_backoff(wecom_sim) -> None:  # ty
     assert codes & {-1, 45009, 45033}, "the fault injection should have fired"
 
 
-def test_persistent_faults_surface_as_retryable_errors(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_persistent_faults_surface_as_retryable_errors(wecom_sim) -> None:
     configure(wecom_sim, fault_rate=1.0)
     with pytest.raises(RetryableWeComError):
         bootstrap.wecom().get_external_contact("wm_nobody")
 
 
-def test_a_welcome_code_works_once(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_a_welcome_code_works_once(wecom_sim) -> None:
     code = emit_contact(wecom_sim, "wm_c4")
     client = bootstrap.wecom()
     client.send_welcome_msg(code, "欢迎")
@@ -66,7 +71,7 @@ def test_a_welcome_code_works_once(wecom_sim) -> None:  # type: ignore[no-untype
     assert [w["text"] for w in wecom_sim.get("/_sim/welcomes")] == ["欢迎"]
 
 
-def test_a_welcome_code_expires_after_its_window(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_a_welcome_code_expires_after_its_window(wecom_sim) -> None:
     configure(wecom_sim, welcome_window_s=0.2)
     code = emit_contact(wecom_sim, "wm_c5")
     time.sleep(0.3)
@@ -74,7 +79,7 @@ def test_a_welcome_code_expires_after_its_window(wecom_sim) -> None:  # type: ig
         bootstrap.wecom().send_welcome_msg(code, "欢迎")
 
 
-def test_tags_round_trip_through_the_catalogue(wecom_sim) -> None:  # type: ignore[no-untyped-def]
+def test_tags_round_trip_through_the_catalogue(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_c6")
     client = bootstrap.wecom()
     [tag] = client.add_corp_tag("等级", ["VIP"])

@@ -107,16 +107,19 @@ class FakeWeCom:
         self.used.add(welcome_code)
         self.welcomes.append(text)
 
-    def mark_tag(self, userid: str, external_userid: str, add: list[str],
-                 remove: list[str] | None = None) -> None:
+    def mark_tag(
+        self, userid: str, external_userid: str, add: list[str], remove: list[str] | None = None
+    ) -> None:
         self.marked.append((userid, external_userid, add))
 
     def get_corp_tag_list(self, tag_ids: list[str] | None = None) -> list[CorpTag]:
         return [t for t in self.tags if not tag_ids or t.id in tag_ids]
 
     def add_corp_tag(self, group_name: str, names: list[str]) -> list[CorpTag]:
-        new = [CorpTag(id=f"t{len(self.tags) + i}", name=n, group_name=group_name)
-               for i, n in enumerate(names)]
+        new = [
+            CorpTag(id=f"t{len(self.tags) + i}", name=n, group_name=group_name)
+            for i, n in enumerate(names)
+        ]
         self.tags += new
         return new
 

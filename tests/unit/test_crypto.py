@@ -18,8 +18,9 @@ def official() -> WeComCrypto:
 
 def test_url_verification_vector_decrypts_to_the_published_echo() -> None:
     v = VECTORS["verify"]
-    plain = official().verify_and_decrypt(v["msg_signature"], v["timestamp"], v["nonce"],
-                                          v["echostr"])
+    plain = official().verify_and_decrypt(
+        v["msg_signature"], v["timestamp"], v["nonce"], v["echostr"]
+    )
     assert plain.decode() == "1616140317555161061"
 
 
@@ -27,8 +28,11 @@ def test_message_vector_signature_and_plaintext() -> None:
     v = VECTORS["message"]
     encrypted = re.search(r"<Encrypt><!\[CDATA\[(.+?)\]\]>", v["body"]).group(1)
     assert signature(VECTORS["token"], v["timestamp"], v["nonce"], encrypted) == v["msg_signature"]
-    plain = official().verify_and_decrypt(v["msg_signature"], v["timestamp"], v["nonce"],
-                                          encrypted).decode()
+    plain = (
+        official()
+        .verify_and_decrypt(v["msg_signature"], v["timestamp"], v["nonce"], encrypted)
+        .decode()
+    )
     for tag, value in v["plaintext_contains"].items():
         assert re.search(rf"<{tag}>(<!\[CDATA\[)?{value}(\]\]>)?</{tag}>", plain), tag
 
@@ -66,10 +70,15 @@ aes_keys = st.binary(min_size=32, max_size=32).map(
 
 
 @settings(max_examples=200, deadline=None)
-@given(message=st.text(), key=aes_keys, receive_id=st.from_regex(r"ww[0-9a-f]{16}", fullmatch=True),
-       token=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=3, max_size=32))
-def test_round_trip_for_any_utf8_message_and_key(message: str, key: str, receive_id: str,
-                                                 token: str) -> None:
+@given(
+    message=st.text(),
+    key=aes_keys,
+    receive_id=st.from_regex(r"ww[0-9a-f]{16}", fullmatch=True),
+    token=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=3, max_size=32),
+)
+def test_round_trip_for_any_utf8_message_and_key(
+    message: str, key: str, receive_id: str, token: str
+) -> None:
     crypto = WeComCrypto(token, key, receive_id)
     encrypted = crypto.encrypt(message.encode())
     sig = crypto.sign("1700000000", "nonce", encrypted)

@@ -5,28 +5,62 @@ from siyu.domain.errors import InvalidInput
 
 
 def event(**fields: str | int) -> bytes:
-    base: dict[str, str | int] = {"ToUserName": "ww1", "FromUserName": "sys", "CreateTime": 1700000000,
-                                  "MsgType": "event", "Event": "change_external_contact",
-                                  "ChangeType": "add_external_contact", "UserID": "zhangsan",
-                                  "ExternalUserID": "wm1", "State": "card_alert",
-                                  "WelcomeCode": "WC"}
+    base: dict[str, str | int] = {
+        "ToUserName": "ww1",
+        "FromUserName": "sys",
+        "CreateTime": 1700000000,
+        "MsgType": "event",
+        "Event": "change_external_contact",
+        "ChangeType": "add_external_contact",
+        "UserID": "zhangsan",
+        "ExternalUserID": "wm1",
+        "State": "card_alert",
+        "WelcomeCode": "WC",
+    }
     return render_event({**base, **fields})
 
 
 def test_fields_map_to_the_model() -> None:
     parsed = parse_event(event())
-    assert (parsed.event, parsed.change_type, parsed.user_id, parsed.external_user_id,
-            parsed.state, parsed.welcome_code, parsed.create_time) == (
-        "change_external_contact", "add_external_contact", "zhangsan", "wm1", "card_alert",
-        "WC", 1700000000)
+    assert (
+        parsed.event,
+        parsed.change_type,
+        parsed.user_id,
+        parsed.external_user_id,
+        parsed.state,
+        parsed.welcome_code,
+        parsed.create_time,
+    ) == (
+        "change_external_contact",
+        "add_external_contact",
+        "zhangsan",
+        "wm1",
+        "card_alert",
+        "WC",
+        1700000000,
+    )
 
 
 def test_chat_fields_and_integers() -> None:
-    parsed = parse_event(render_event({
-        "Event": "change_external_chat", "ChangeType": "update", "ChatId": "wr1",
-        "UpdateDetail": "add_member", "JoinScene": 3, "MemChangeCnt": 2, "CreateTime": 5}))
+    parsed = parse_event(
+        render_event(
+            {
+                "Event": "change_external_chat",
+                "ChangeType": "update",
+                "ChatId": "wr1",
+                "UpdateDetail": "add_member",
+                "JoinScene": 3,
+                "MemChangeCnt": 2,
+                "CreateTime": 5,
+            }
+        )
+    )
     assert (parsed.chat_id, parsed.update_detail, parsed.join_scene, parsed.mem_change_cnt) == (
-        "wr1", "add_member", 3, 2)
+        "wr1",
+        "add_member",
+        3,
+        2,
+    )
     assert parsed.ordering_key == "chat:wr1"
 
 
@@ -59,8 +93,10 @@ def test_unsupported_events_are_rejected() -> None:
 
 
 def test_entities_are_refused() -> None:
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
-            b"<xml><Encrypt>&b;</Encrypt></xml>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        b"<xml><Encrypt>&b;</Encrypt></xml>"
+    )
     with pytest.raises(InvalidInput, match="forbidden"):
         parse_envelope(bomb)
 

@@ -13,8 +13,8 @@ from siyu.domain.events import WeComEvent, WelcomeState
 from siyu.domain.intake import CallbackQuery, Outcome
 from siyu.domain.welcome import WelcomeStatus
 from siyu.services.intake import CallbackIntake
-from siyu.services.welcome import WelcomeSender
 from siyu.services.wecom_events import WeComEventProcessor
+from siyu.services.welcome import WelcomeSender
 
 from .fakes import (
     FakeChannels,
@@ -61,23 +61,52 @@ class World:
 
     def __post_init__(self) -> None:
         self.ledger = FakeLedger(self.clock)
-        self.welcome = WelcomeSender(self.wecom, self.ledger, self.channels, self.clock,
-                                     default_text="默认欢迎语", window_s=20, stale_after_s=3.5)
+        self.welcome = WelcomeSender(
+            self.wecom,
+            self.ledger,
+            self.channels,
+            self.clock,
+            default_text="默认欢迎语",
+            window_s=20,
+            stale_after_s=3.5,
+        )
 
-    def intake(self, codec: FakeCodec, replay_window_s: int = 0,
-               budget_s: float = 1.5) -> CallbackIntake:
-        return CallbackIntake(codec, self.dedupe, self.publisher, self.welcome, self.clock,
-                              replay_window_s=replay_window_s, welcome_budget_s=budget_s)
+    def intake(
+        self, codec: FakeCodec, replay_window_s: int = 0, budget_s: float = 1.5
+    ) -> CallbackIntake:
+        return CallbackIntake(
+            codec,
+            self.dedupe,
+            self.publisher,
+            self.welcome,
+            self.clock,
+            replay_window_s=replay_window_s,
+            welcome_budget_s=budget_s,
+        )
 
     def processor(self) -> WeComEventProcessor:
-        return WeComEventProcessor(self.wecom, self.customers, self.groups, self.tags,
-                                   self.channels, self.followups, self.welcome, self.clock)
+        return WeComEventProcessor(
+            self.wecom,
+            self.customers,
+            self.groups,
+            self.tags,
+            self.channels,
+            self.followups,
+            self.welcome,
+            self.clock,
+        )
 
     def event(self, change_type: str = "add_external_contact", **fields: object) -> WeComEvent:
-        values = {"event": "change_external_contact", "change_type": change_type,
-                  "create_time": int(self.clock.now().timestamp()), "user_id": "zhangsan",
-                  "external_user_id": "wm1", "state": "card_alert", "welcome_code": "WC1",
-                  "raw_sha256": "h"}
+        values = {
+            "event": "change_external_contact",
+            "change_type": change_type,
+            "create_time": int(self.clock.now().timestamp()),
+            "user_id": "zhangsan",
+            "external_user_id": "wm1",
+            "state": "card_alert",
+            "welcome_code": "WC1",
+            "raw_sha256": "h",
+        }
         return WeComEvent.model_validate({**values, **fields})
 
 
@@ -164,7 +193,8 @@ def test_add_applies_channel_tags_in_wecom_and_locally_once() -> None:
     assert w.processor().handle(event) is False
     customer = w.customers.get("wm1")
     assert [(r.staff_userid, r.state, r.status) for r in customer.relations] == [
-        ("zhangsan", "card_alert", RelationStatus.ACTIVE)]
+        ("zhangsan", "card_alert", RelationStatus.ACTIVE)
+    ]
     assert [(t.id, t.source) for t in customer.tags] == [("t1", TagSource.CHANNEL)]
     assert w.wecom.marked[0] == ("zhangsan", "wm1", ["t1"])
 
@@ -188,8 +218,11 @@ def test_delete_by_transfer_is_not_a_loss() -> None:
     w = World()
     p = w.processor()
     p.handle(w.event(welcome_code=""))
-    p.handle(w.event("del_external_contact", welcome_code="", source="DELETE_BY_TRANSFER",
-                     raw_sha256="h2"))
+    p.handle(
+        w.event(
+            "del_external_contact", welcome_code="", source="DELETE_BY_TRANSFER", raw_sha256="h2"
+        )
+    )
     assert w.customers.get("wm1").relation("zhangsan").status is RelationStatus.TRANSFERRED
     assert w.followups.docs == {}
 
@@ -199,9 +232,17 @@ def test_manual_tags_follow_staff_edits_without_touching_channel_tags() -> None:
     w.channels.put(Channel(state="card_alert", name="动账", welcome_text="hi", tag_ids=["t1"]))
     p = w.processor()
     p.handle(w.event(welcome_code=""))
-    w.wecom.contacts["wm1"] = {"follow_user": [{"userid": "zhangsan", "tags": [
-        {"tag_id": "t9", "tag_name": "高净值", "group_name": "等级", "type": 1},
-        {"tag_id": "personal", "tag_name": "x", "type": 2}]}]}
+    w.wecom.contacts["wm1"] = {
+        "follow_user": [
+            {
+                "userid": "zhangsan",
+                "tags": [
+                    {"tag_id": "t9", "tag_name": "高净值", "group_name": "等级", "type": 1},
+                    {"tag_id": "personal", "tag_name": "x", "type": 2},
+                ],
+            }
+        ]
+    }
     p.handle(w.event("edit_external_contact", welcome_code="", raw_sha256="h2"))
     tags = {t.id: t.source for t in w.customers.get("wm1").tags}
     assert tags == {"t1": TagSource.CHANNEL, "t9": TagSource.MANUAL}
@@ -211,11 +252,14 @@ def test_group_member_changes_apply_once() -> None:
     w = World()
     w.wecom.chats["wr1"] = {"name": "福利群", "owner": "zhangsan", "member_list": [{}, {}]}
     p = w.processor()
-    base = {"event": "change_external_chat", "chat_id": "wr1", "external_user_id": "",
-            "welcome_code": ""}
+    base = {
+        "event": "change_external_chat",
+        "chat_id": "wr1",
+        "external_user_id": "",
+        "welcome_code": "",
+    }
     p.handle(w.event("create", **base))
-    join = w.event("update", update_detail="add_member", mem_change_cnt=3, raw_sha256="j",
-                   **base)
+    join = w.event("update", update_detail="add_member", mem_change_cnt=3, raw_sha256="j", **base)
     p.handle(join)
     p.handle(join)
     assert w.groups.get("wr1").member_count == 5

@@ -58,8 +58,14 @@ def handle(request: Request, work: Callable[[], Response]) -> Response:
 
 
 def _error(exc: Exception, status: int) -> Response:
-    log(logger, logging.WARNING if status < 500 else logging.ERROR, "request refused",
-        status=status, error=str(exc), kind=type(exc).__name__)
+    log(
+        logger,
+        logging.WARNING if status < 500 else logging.ERROR,
+        "request refused",
+        status=status,
+        error=str(exc),
+        kind=type(exc).__name__,
+    )
     body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, errors.InvalidInput):
         body["field"] = exc.field

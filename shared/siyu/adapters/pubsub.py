@@ -98,7 +98,12 @@ def consume(
     except ValidationError as exc:
         reason = f"invalid {model.__name__}: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}"
         dead_letter(message.data, reason)
-        log(logger, logging.ERROR, "poison message dead-lettered", reason=reason,
-            message_id=message.message_id)
+        log(
+            logger,
+            logging.ERROR,
+            "poison message dead-lettered",
+            reason=reason,
+            message_id=message.message_id,
+        )
         return
     handler(item)

@@ -26,7 +26,8 @@ def check_prerequisites() -> str:
         missing.append(f"the Pub/Sub emulator launcher at {PUBSUB_BIN}")
     if missing:
         raise StackError(
-            "cannot start the local emulators; missing: " + "; ".join(missing)
+            "cannot start the local emulators; missing: "
+            + "; ".join(missing)
             + ". They ship with the Google Cloud SDK packages "
             "(google-cloud-cli-firestore-emulator, google-cloud-cli-pubsub-emulator)."
         )
@@ -37,9 +38,19 @@ def check_prerequisites() -> str:
 def start_firestore(port: int, logs: Path) -> int:
     java = check_prerequisites()
     log = logs / "firestore.log"
-    pid = spawn([java, "-Duser.language=en", "-cp", str(FIRESTORE_JAR),
-                 "com.google.cloud.datastore.emulator.firestore.CloudFirestore", "start",
-                 "--host=127.0.0.1", f"--port={port}"], log)
+    pid = spawn(
+        [
+            java,
+            "-Duser.language=en",
+            "-cp",
+            str(FIRESTORE_JAR),
+            "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
+            "start",
+            "--host=127.0.0.1",
+            f"--port={port}",
+        ],
+        log,
+    )
     wait_http(f"http://127.0.0.1:{port}/", lambda r: r.text.strip() == "Ok", 60, pid, log)
     return pid
 

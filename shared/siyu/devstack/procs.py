@@ -34,14 +34,19 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) ->
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, start_new_session=True,
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
         )
     return proc.pid
 
 
-def wait_http(url: str, ok: Callable[[httpx.Response], bool], timeout_s: float, pid: int,
-              log_path: Path) -> None:
+def wait_http(
+    url: str, ok: Callable[[httpx.Response], bool], timeout_s: float, pid: int, log_path: Path
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not alive(pid):
@@ -52,7 +57,9 @@ def wait_http(url: str, ok: Callable[[httpx.Response], bool], timeout_s: float, 
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise StackError(f"{url} not healthy after {timeout_s:.0f} s; see {log_path}:\n{tail(log_path)}")
+    raise StackError(
+        f"{url} not healthy after {timeout_s:.0f} s; see {log_path}:\n{tail(log_path)}"
+    )
 
 
 def alive(pid: int) -> bool:

@@ -107,19 +107,29 @@ class WeComSimulator:
         return {t["id"]: t for g in self.state.tag_groups.values() for t in g["tag"]}
 
     def add_tags(self, group_name: str, names: list[str]) -> dict[str, Any]:
-        group = next((g for g in self.state.tag_groups.values()
-                      if g["group_name"] == group_name), None)
+        group = next(
+            (g for g in self.state.tag_groups.values() if g["group_name"] == group_name), None
+        )
         if group is None:
             gid = self.new_id("et_g_")
-            group = {"group_id": gid, "group_name": group_name,
-                     "create_time": int(time.time()), "order": 0, "tag": []}
+            group = {
+                "group_id": gid,
+                "group_name": group_name,
+                "create_time": int(time.time()),
+                "order": 0,
+                "tag": [],
+            }
             self.state.tag_groups[gid] = group
         added = []
         for name in names:
             if any(t["name"] == name for t in group["tag"]):
                 continue
-            tag = {"id": self.new_id("et_t_"), "name": name,
-                   "create_time": int(time.time()), "order": 0}
+            tag = {
+                "id": self.new_id("et_t_"),
+                "name": name,
+                "create_time": int(time.time()),
+                "order": 0,
+            }
             group["tag"].append(tag)
             added.append(tag)
         return {**group, "tag": added}
@@ -129,40 +139,67 @@ class WeComSimulator:
     def prepare_event(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Fill what WeCom fills and register the contact, group or WelcomeCode it implies."""
         now = int(time.time())
-        event = {"ToUserName": self.config.corp_id, "FromUserName": "sys",
-                 "CreateTime": now, "MsgType": "event", **fields}
+        event = {
+            "ToUserName": self.config.corp_id,
+            "FromUserName": "sys",
+            "CreateTime": now,
+            "MsgType": "event",
+            **fields,
+        }
         kind = event.get("ChangeType", "")
         if event.get("Event") == "change_external_contact" and kind.startswith("add_"):
             ext = event.setdefault("ExternalUserID", self.new_id("wm"))
             staff = event.get("UserID", "staff")
-            contact = self.state.contacts.setdefault(ext, {
-                "external_contact": {"external_userid": ext,
-                                     "name": event.pop("Name", f"客户{ext[-4:]}"),
-                                     "type": 1},
-                "follow_user": [],
-            })
+            contact = self.state.contacts.setdefault(
+                ext,
+                {
+                    "external_contact": {
+                        "external_userid": ext,
+                        "name": event.pop("Name", f"客户{ext[-4:]}"),
+                        "type": 1,
+                    },
+                    "follow_user": [],
+                },
+            )
             event.pop("Name", None)
             if not any(f["userid"] == staff for f in contact["follow_user"]):
-                contact["follow_user"].append({"userid": staff, "state": event.get("State", ""),
-                                               "createtime": now, "tags": []})
+                contact["follow_user"].append(
+                    {
+                        "userid": staff,
+                        "state": event.get("State", ""),
+                        "createtime": now,
+                        "tags": [],
+                    }
+                )
             if event.get("WelcomeCode", "auto") == "auto":
                 code = secrets.token_urlsafe(24)
                 event["WelcomeCode"] = code
-                self.state.welcome_codes[code] = {"issued": time.monotonic(), "used": False,
-                                                  "external_userid": ext, "userid": staff}
+                self.state.welcome_codes[code] = {
+                    "issued": time.monotonic(),
+                    "used": False,
+                    "external_userid": ext,
+                    "userid": staff,
+                }
             elif not event.get("WelcomeCode"):
                 event.pop("WelcomeCode", None)
         if event.get("Event") == "change_external_chat":
             chat = event.setdefault("ChatId", self.new_id("wr"))
-            self.state.groups.setdefault(chat, {
-                "chat_id": chat, "name": event.pop("Name", f"福利群{chat[-4:]}"),
-                "owner": event.get("UserID", "staff"), "create_time": now, "member_list": [],
-            })
+            self.state.groups.setdefault(
+                chat,
+                {
+                    "chat_id": chat,
+                    "name": event.pop("Name", f"福利群{chat[-4:]}"),
+                    "owner": event.get("UserID", "staff"),
+                    "create_time": now,
+                    "member_list": [],
+                },
+            )
             event.pop("Name", None)
         return event
 
-    def deliver(self, event: dict[str, Any], deliveries: int = 1,
-                forge_signature: bool = False) -> list[dict[str, Any]]:
+    def deliver(
+        self, event: dict[str, Any], deliveries: int = 1, forge_signature: bool = False
+    ) -> list[dict[str, Any]]:
         """Encrypt, sign and POST the event; each delivery is retried like WeCom retries."""
         inner = render_event(event)
         encrypted = self.crypto.encrypt(inner)
@@ -179,8 +216,13 @@ class WeComSimulator:
         for _ in range(DELIVERY_TRIES):
             started = time.monotonic()
             try:
-                r = httpx.post(self.config.callback_url, params=params, content=body,
-                               headers={"Content-Type": "text/xml"}, timeout=DELIVERY_TIMEOUT_S)
+                r = httpx.post(
+                    self.config.callback_url,
+                    params=params,
+                    content=body,
+                    headers={"Content-Type": "text/xml"},
+                    timeout=DELIVERY_TIMEOUT_S,
+                )
                 outcome = {"status": r.status_code, "body": r.text[:200]}
             except httpx.TimeoutException:
                 outcome = {"status": None, "body": "timeout"}
@@ -212,8 +254,10 @@ def create_app(sim: WeComSimulator) -> Flask:
         with sim.lock:
             if (code := sim.fault("gettoken")) is not None:
                 return answer("gettoken", code)
-            if (request.args.get("corpid") != sim.config.corp_id
-                    or request.args.get("corpsecret") != sim.config.secret):
+            if (
+                request.args.get("corpid") != sim.config.corp_id
+                or request.args.get("corpsecret") != sim.config.secret
+            ):
                 return answer("gettoken", 40001)
             live = [t for t, exp in st.tokens.items() if exp > time.monotonic()]
             token = live[0] if live else secrets.token_urlsafe(32)
@@ -247,11 +291,14 @@ def create_app(sim: WeComSimulator) -> Flask:
             if age > sim.config.welcome_window_s:
                 return answer(api, 41051)
             entry["used"] = True
-            st.welcomes_sent.append({
-                "external_userid": entry["external_userid"], "userid": entry["userid"],
-                "text": body.get("text", {}).get("content", ""),
-                "latency_ms": round(age * 1000, 2),
-            })
+            st.welcomes_sent.append(
+                {
+                    "external_userid": entry["external_userid"],
+                    "userid": entry["userid"],
+                    "text": body.get("text", {}).get("content", ""),
+                    "latency_ms": round(age * 1000, 2),
+                }
+            )
             return answer(api)
 
     @app.post("/cgi-bin/externalcontact/mark_tag")
@@ -264,8 +311,9 @@ def create_app(sim: WeComSimulator) -> Flask:
             contact = st.contacts.get(body.get("external_userid", ""))
             if contact is None:
                 return answer(api, 84061)
-            follow = next((f for f in contact["follow_user"]
-                           if f["userid"] == body.get("userid")), None)
+            follow = next(
+                (f for f in contact["follow_user"] if f["userid"] == body.get("userid")), None
+            )
             if follow is None:
                 return answer(api, 84061)
             known = sim.all_tags()
@@ -274,8 +322,15 @@ def create_app(sim: WeComSimulator) -> Flask:
                 return answer(api, 40068)
             held = {t["tag_id"] for t in follow["tags"]} - set(body.get("remove_tag", []))
             held |= set(body.get("add_tag", []))
-            follow["tags"] = [{"tag_id": t, "tag_name": known[t]["name"], "type": 1,
-                               "group_name": _group_of(st, t)} for t in sorted(held)]
+            follow["tags"] = [
+                {
+                    "tag_id": t,
+                    "tag_name": known[t]["name"],
+                    "type": 1,
+                    "group_name": _group_of(st, t),
+                }
+                for t in sorted(held)
+            ]
             return answer(api)
 
     @app.post("/cgi-bin/externalcontact/get_corp_tag_list")
@@ -340,14 +395,22 @@ def create_app(sim: WeComSimulator) -> Flask:
     def configure() -> Response:
         body = request.get_json(force=True)
         with sim.lock:
-            for key in ("fault_rate", "fault_codes", "token_ttl_s", "welcome_window_s",
-                        "rate_limit_per_min", "callback_url", "retry_pause_s"):
+            for key in (
+                "fault_rate",
+                "fault_codes",
+                "token_ttl_s",
+                "welcome_window_s",
+                "rate_limit_per_min",
+                "callback_url",
+                "retry_pause_s",
+            ):
                 if key in body:
                     setattr(sim.config, key, body[key])
             if body.get("expire_tokens"):
                 st.tokens = {t: 0.0 for t in st.tokens}
-            return jsonify({"fault_rate": sim.config.fault_rate,
-                            "token_ttl_s": sim.config.token_ttl_s})
+            return jsonify(
+                {"fault_rate": sim.config.fault_rate, "token_ttl_s": sim.config.token_ttl_s}
+            )
 
     @app.post("/_sim/reset")
     def reset() -> Response:
@@ -374,18 +437,26 @@ def create_app(sim: WeComSimulator) -> Flask:
 
 
 def _group_of(state: SimState, tag_id: str) -> str:
-    return next((g["group_name"] for g in state.tag_groups.values()
-                 if any(t["id"] == tag_id for t in g["tag"])), "")
+    return next(
+        (
+            g["group_name"]
+            for g in state.tag_groups.values()
+            if any(t["id"] == tag_id for t in g["tag"])
+        ),
+        "",
+    )
 
 
 def from_settings(settings: Settings, callback_url: str) -> WeComSimulator:
-    return WeComSimulator(SimConfig(
-        corp_id=settings.wecom_corp_id,
-        secret=settings.wecom_secret.get_secret_value(),
-        token=settings.wecom_token.get_secret_value(),
-        aes_key=settings.wecom_aes_key.get_secret_value(),
-        callback_url=callback_url,
-    ))
+    return WeComSimulator(
+        SimConfig(
+            corp_id=settings.wecom_corp_id,
+            secret=settings.wecom_secret.get_secret_value(),
+            token=settings.wecom_token.get_secret_value(),
+            aes_key=settings.wecom_aes_key.get_secret_value(),
+            callback_url=callback_url,
+        )
+    )
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -91,33 +92,36 @@ def provision_pubsub(cfg: StackConfig) -> None:
         topic = publisher.topic_path(cfg.project, fn.topic)
         dlq = publisher.topic_path(cfg.project, dead_letter(fn.topic))
         for path in (topic, dlq):
-            try:
+            with contextlib.suppress(AlreadyExists):
                 publisher.create_topic(name=path)
-            except AlreadyExists:
-                pass
         requests = [
             {
                 "name": subscriber.subscription_path(cfg.project, f"{fn.topic}-{fn.name}"),
                 "topic": topic,
-                "push_config": {"push_endpoint": (
-                    f"{cfg.gateway_url}{fn.push_path}/projects/{cfg.project}/topics/{fn.topic}")},
+                "push_config": {
+                    "push_endpoint": (
+                        f"{cfg.gateway_url}{fn.push_path}/projects/{cfg.project}/topics/{fn.topic}"
+                    )
+                },
                 "ack_deadline_seconds": 60,
                 "enable_message_ordering": True,
-                "dead_letter_policy": {"dead_letter_topic": dlq,
-                                       "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS},
-                "retry_policy": {"minimum_backoff": {"seconds": 1},
-                                 "maximum_backoff": {"seconds": 10}},
+                "dead_letter_policy": {
+                    "dead_letter_topic": dlq,
+                    "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,
+                },
+                "retry_policy": {
+                    "minimum_backoff": {"seconds": 1},
+                    "maximum_backoff": {"seconds": 10},
+                },
             },
-            {   # Ops read dead letters from here (`siyu dlq`).
+            {  # Ops read dead letters from here (`siyu dlq`).
                 "name": subscriber.subscription_path(cfg.project, f"{dead_letter(fn.topic)}-ops"),
                 "topic": dlq,
             },
         ]
         for request in requests:
-            try:
+            with contextlib.suppress(AlreadyExists):
                 subscriber.create_subscription(request=request)
-            except AlreadyExists:
-                pass
     assert set(TOPICS) == {fn.topic for fn in FUNCTIONS if fn.topic}
 
 
@@ -127,11 +131,16 @@ def up(cfg: StackConfig) -> StackInfo:
         return existing
     if existing:
         down(cfg.state_dir)
-    busy = [p for p in (cfg.gateway_port, cfg.simulator_port, cfg.firestore_port,
-                        cfg.pubsub_port) if port_open(p)]
+    busy = [
+        p
+        for p in (cfg.gateway_port, cfg.simulator_port, cfg.firestore_port, cfg.pubsub_port)
+        if port_open(p)
+    ]
     if busy:
-        raise StackError(f"ports already in use: {busy}; stop what holds them or set "
-                         "SIYU_PORT / SIYU_SIM_PORT / SIYU_FIRESTORE_PORT / SIYU_PUBSUB_PORT")
+        raise StackError(
+            f"ports already in use: {busy}; stop what holds them or set "
+            "SIYU_PORT / SIYU_SIM_PORT / SIYU_FIRESTORE_PORT / SIYU_PUBSUB_PORT"
+        )
     logs = cfg.state_dir / "logs"
     info = StackInfo(config={k: str(v) for k, v in asdict(cfg).items()}, env=cfg.env())
     _state_file(cfg).parent.mkdir(parents=True, exist_ok=True)
@@ -148,18 +157,40 @@ def up(cfg: StackConfig) -> StackInfo:
         env = cfg.env()
         log = logs / "simulator.log"
         info.pids["simulator"] = spawn(
-            [python, "-m", "siyu.devstack.simulator", "--port", str(cfg.simulator_port),
-             "--callback-url", f"{cfg.gateway_url}/wecom/callback",
-             "--fault-rate", str(cfg.fault_rate)], log, env)
+            [
+                python,
+                "-m",
+                "siyu.devstack.simulator",
+                "--port",
+                str(cfg.simulator_port),
+                "--callback-url",
+                f"{cfg.gateway_url}/wecom/callback",
+                "--fault-rate",
+                str(cfg.fault_rate),
+            ],
+            log,
+            env,
+        )
         save()
-        wait_http(f"{cfg.simulator_url}/_sim/health", lambda r: r.status_code == 200, 30,
-                  info.pids["simulator"], log)
+        wait_http(
+            f"{cfg.simulator_url}/_sim/health",
+            lambda r: r.status_code == 200,
+            30,
+            info.pids["simulator"],
+            log,
+        )
         log = logs / "gateway.log"
         info.pids["gateway"] = spawn(
-            [python, "-m", "siyu.devstack.gateway", "--port", str(cfg.gateway_port)], log, env)
+            [python, "-m", "siyu.devstack.gateway", "--port", str(cfg.gateway_port)], log, env
+        )
         save()
-        wait_http(f"{cfg.gateway_url}/_health", lambda r: r.status_code == 200, 60,
-                  info.pids["gateway"], log)
+        wait_http(
+            f"{cfg.gateway_url}/_health",
+            lambda r: r.status_code == 200,
+            60,
+            info.pids["gateway"],
+            log,
+        )
         provision_pubsub(cfg)
     except BaseException:
         down(cfg.state_dir)

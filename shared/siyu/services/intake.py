@@ -68,10 +68,17 @@ class CallbackIntake:
             self._dedupe.release(key)
             raise
         self._dedupe.update(key, status="published", message_id=message_id)
-        log(logger, logging.INFO, "callback accepted", change_type=event.change_type,
-            welcome=welcome, message_id=message_id)
-        return IntakeResult(outcome=Outcome.ACCEPTED, dedupe_key=key, welcome=welcome,
-                            message_id=message_id)
+        log(
+            logger,
+            logging.INFO,
+            "callback accepted",
+            change_type=event.change_type,
+            welcome=welcome,
+            message_id=message_id,
+        )
+        return IntakeResult(
+            outcome=Outcome.ACCEPTED, dedupe_key=key, welcome=welcome, message_id=message_id
+        )
 
     def _duplicate(self, key: str, event: WeComEvent) -> IntakeResult:
         marker = self._dedupe.get(key) or {}
@@ -84,8 +91,9 @@ class CallbackIntake:
         welcome = WelcomeState.PENDING if event.welcome_code else WelcomeState.NONE
         message_id = self._publisher.publish(event.model_copy(update={"welcome": welcome}))
         log(logger, logging.INFO, "duplicate of an in-flight callback republished")
-        return IntakeResult(outcome=Outcome.DUPLICATE, dedupe_key=key, welcome=welcome,
-                            message_id=message_id)
+        return IntakeResult(
+            outcome=Outcome.DUPLICATE, dedupe_key=key, welcome=welcome, message_id=message_id
+        )
 
     def _fast_welcome(self, event: WeComEvent) -> WelcomeState:
         if not event.welcome_code:

@@ -87,7 +87,10 @@ class WeComEventProcessor:
             applied = self._apply(
                 event,
                 lambda c: cust.set_status(
-                    c, event.user_id, RelationStatus.ACTIVE, at,
+                    c,
+                    event.user_id,
+                    RelationStatus.ACTIVE,
+                    at,
                     transfer_fail_reason=event.fail_reason,
                 ),
             )
@@ -154,7 +157,9 @@ class WeComEventProcessor:
         )
         return [
             CustomerTag(
-                id=t["tag_id"], name=t.get("tag_name", ""), group=t.get("group_name", ""),
+                id=t["tag_id"],
+                name=t.get("tag_name", ""),
+                group=t.get("group_name", ""),
                 source=TagSource.MANUAL,
             )
             for t in follow.get("tags", [])
@@ -188,8 +193,13 @@ class WeComEventProcessor:
             )
         )
         if created:
-            log(logger, logging.WARNING, "follow-up raised", reason=reason,
-                external_userid=event.external_user_id)
+            log(
+                logger,
+                logging.WARNING,
+                "follow-up raised",
+                reason=reason,
+                external_userid=event.external_user_id,
+            )
 
     # -- groups -------------------------------------------------------------------
 
@@ -198,9 +208,11 @@ class WeComEventProcessor:
         detail = event.update_detail
         if event.change_type == "dismiss":
             return self._groups.update_once(
-                event.dedupe_key, event.chat_id,
+                event.dedupe_key,
+                event.chat_id,
                 lambda g: (g or Group(chat_id=event.chat_id, updated_at=at)).model_copy(
-                    update={"status": GroupStatus.DISMISSED, "updated_at": at}),
+                    update={"status": GroupStatus.DISMISSED, "updated_at": at}
+                ),
             )
         if event.change_type == "update" and detail in {"add_member", "del_member"}:
             count = event.mem_change_cnt or 0
@@ -208,7 +220,8 @@ class WeComEventProcessor:
             # transaction, which may run more than once.
             known = self._groups.get(event.chat_id) or self._read_group(event.chat_id, at)
             return self._groups.update_once(
-                event.dedupe_key, event.chat_id,
+                event.dedupe_key,
+                event.chat_id,
                 lambda g: apply_member_change(g or known, detail, count, at),
             )
         # create, change_owner, change_name, change_notice: WeCom's view is the truth.

@@ -99,9 +99,16 @@ class WelcomeLedger:
             snap = ref.get(transaction=tx)
             claim = may_claim(snap.to_dict() if snap.exists else None, owner, now, stale_after_s)
             if claim.granted:
-                tx.set(ref, {"owner": owner, "status": WelcomeStatus.SENDING.value,
-                             "claimed_at": now, "expire_at": now + timedelta(days=1)},
-                       merge=True)
+                tx.set(
+                    ref,
+                    {
+                        "owner": owner,
+                        "status": WelcomeStatus.SENDING.value,
+                        "claimed_at": now,
+                        "expire_at": now + timedelta(days=1),
+                    },
+                    merge=True,
+                )
             return claim
 
         with translated():
@@ -146,8 +153,7 @@ class _OnceRepo:
             snap = ref.get(transaction=tx)
             current = self.model.model_validate(snap.to_dict()) if snap.exists else None
             tx.set(ref, _doc(change(current)))
-            tx.set(marker, {"created_at": now, "expire_at": now + self._ttl,
-                            "doc": ref.path})
+            tx.set(marker, {"created_at": now, "expire_at": now + self._ttl, "doc": ref.path})
             return True
 
         with translated():
@@ -202,9 +208,7 @@ class TagRepo:
 
     def all(self) -> list[CorpTag]:
         with translated():
-            return [
-                CorpTag.model_validate({"name": "", **s.to_dict()}) for s in self._col.stream()
-            ]
+            return [CorpTag.model_validate({"name": "", **s.to_dict()}) for s in self._col.stream()]
 
 
 class ChannelRepo:
@@ -241,5 +245,3 @@ class FollowupRepo:
                 filter=firestore.FieldFilter("external_userid", "==", external_userid)
             )
             return [Followup.model_validate(s.to_dict()) for s in query.stream()]
-
-

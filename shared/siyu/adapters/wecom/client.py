@@ -76,8 +76,12 @@ class WeComClient:
         with self._lock:
             if self._token and time.monotonic() < self._token_expires:
                 return self._token
-            body = self._send("GET", "gettoken", deadline,
-                              params={"corpid": self._corp_id, "corpsecret": self._secret})
+            body = self._send(
+                "GET",
+                "gettoken",
+                deadline,
+                params={"corpid": self._corp_id, "corpsecret": self._secret},
+            )
             self._check("gettoken", body)
             self._token = str(body["access_token"])
             ttl = int(body.get("expires_in", 7200))
@@ -155,8 +159,14 @@ class WeComClient:
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            log(logger, logging.WARNING, "wecom retry", api=api,
-                attempt=state.attempt_number, error=str(exc))
+            log(
+                logger,
+                logging.WARNING,
+                "wecom retry",
+                api=api,
+                attempt=state.attempt_number,
+                error=str(exc),
+            )
 
         retrying = Retrying(
             retry=retry_if_exception_type(RetryableWeComError),
@@ -173,25 +183,37 @@ class WeComClient:
         return self.call("externalcontact/get", params={"external_userid": external_userid})
 
     def send_welcome_msg(self, welcome_code: str, text: str, deadline: float | None = None) -> None:
-        self.call("externalcontact/send_welcome_msg", deadline=deadline,
-                  json={"welcome_code": welcome_code, "text": {"content": text}})
+        self.call(
+            "externalcontact/send_welcome_msg",
+            deadline=deadline,
+            json={"welcome_code": welcome_code, "text": {"content": text}},
+        )
 
     def mark_tag(
         self, userid: str, external_userid: str, add: list[str], remove: list[str] | None = None
     ) -> None:
-        self.call("externalcontact/mark_tag", json={
-            "userid": userid, "external_userid": external_userid,
-            "add_tag": add, "remove_tag": remove or [],
-        })
+        self.call(
+            "externalcontact/mark_tag",
+            json={
+                "userid": userid,
+                "external_userid": external_userid,
+                "add_tag": add,
+                "remove_tag": remove or [],
+            },
+        )
 
     def get_corp_tag_list(self, tag_ids: list[str] | None = None) -> list[CorpTag]:
         body = self.call("externalcontact/get_corp_tag_list", json={"tag_id": tag_ids or []})
         return _corp_tags(body.get("tag_group", []))
 
     def add_corp_tag(self, group_name: str, names: list[str]) -> list[CorpTag]:
-        body = self.call("externalcontact/add_corp_tag", json={
-            "group_name": group_name, "tag": [{"name": n} for n in names],
-        })
+        body = self.call(
+            "externalcontact/add_corp_tag",
+            json={
+                "group_name": group_name,
+                "tag": [{"name": n} for n in names],
+            },
+        )
         group = body.get("tag_group")
         return _corp_tags([group] if group else [])
 
@@ -201,8 +223,13 @@ class WeComClient:
 
 def _corp_tags(groups: list[dict[str, Any]]) -> list[CorpTag]:
     return [
-        CorpTag(id=t["id"], name=t.get("name", ""), group_id=g.get("group_id", ""),
-                group_name=g.get("group_name", ""), deleted=bool(t.get("deleted", False)))
+        CorpTag(
+            id=t["id"],
+            name=t.get("name", ""),
+            group_id=g.get("group_id", ""),
+            group_name=g.get("group_name", ""),
+            deleted=bool(t.get("deleted", False)),
+        )
         for g in groups
         for t in g.get("tag", [])
     ]
