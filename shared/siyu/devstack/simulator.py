@@ -52,6 +52,7 @@ class SimConfig:
     welcome_window_s: float = 20.0
     rate_limit_per_min: int = 10_000
     retry_pause_s: float = 0.2
+    fail_next: int = 0  # the next n API calls fail with fault_codes in turn (deterministic)
 
 
 @dataclass
@@ -90,6 +91,9 @@ class WeComSimulator:
         self.state.per_minute[key] = self.state.per_minute.get(key, 0) + 1
         if self.state.per_minute[key] > self.config.rate_limit_per_min:
             return 45009
+        if self.config.fail_next > 0:
+            self.config.fail_next -= 1
+            return self.config.fault_codes[self.config.fail_next % len(self.config.fault_codes)]
         if self.config.fault_rate and self.random.random() < self.config.fault_rate:
             return self.random.choice(self.config.fault_codes)
         return None
@@ -403,9 +407,12 @@ def create_app(sim: WeComSimulator) -> Flask:
                 "rate_limit_per_min",
                 "callback_url",
                 "retry_pause_s",
+                "fail_next",
             ):
                 if key in body:
                     setattr(sim.config, key, body[key])
+            if "seed" in body:
+                sim.random.seed(body["seed"])  # repeatable fault sequences for tests
             if body.get("expire_tokens"):
                 st.tokens = {t: 0.0 for t in st.tokens}
             return jsonify(
