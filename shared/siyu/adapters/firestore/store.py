@@ -238,10 +238,3 @@ class FollowupRepo:
             except gexc.AlreadyExists:
                 return False
         return True
-
-    def for_customer(self, external_userid: str) -> list[Followup]:
-        with translated():
-            query = self._col.where(
-                filter=firestore.FieldFilter("external_userid", "==", external_userid)
-            )
-            return [Followup.model_validate(s.to_dict()) for s in query.stream()]
