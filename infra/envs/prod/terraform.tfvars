@@ -1,0 +1,4 @@
+project_id             = "siyu-prod-000000"
+source_bucket          = "siyu-prod-000000-functions"
+wecom_corp_id          = "ww0000000000000000"
+callback_min_instances = 1
