@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 ## make test: lint, then unit, function, integration and e2e tests on the real emulators
 test: $(STAMP)
 	$(BIN)/ruff check shared functions tests
+	$(BIN)/mypy shared/siyu
 	$(BIN)/python -m siyu.devstack.preflight
 	$(BIN)/pytest
 

@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
             stopped = stack.down(cfg.state_dir)
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         elif args.command == "status":
-            info = stack.load(cfg.state_dir)
-            print(json.dumps(info.__dict__ if info else {"running": False}, indent=2))
+            loaded = stack.load(cfg.state_dir)
+            print(json.dumps(loaded.__dict__ if loaded else {"running": False}, indent=2))
         else:
             from siyu.devstack import scenario
 

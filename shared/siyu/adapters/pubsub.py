@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from google.cloud import pubsub_v1
+from google.cloud.pubsub_v1 import PublisherClient
 from google.cloud.pubsub_v1.types import BatchSettings, PublisherOptions
 from pydantic import BaseModel, ValidationError
 
@@ -52,7 +52,7 @@ def decode_cloud_event(data: Any) -> PushedMessage:
 
 class Publisher:
     def __init__(self, project: str, topic: str, dead_letter_topic: str) -> None:
-        self._client = pubsub_v1.PublisherClient(
+        self._client = PublisherClient(
             batch_settings=_BATCH,
             publisher_options=PublisherOptions(enable_message_ordering=True),
         )

@@ -25,21 +25,31 @@ LOAD_CONCURRENCY = 8
 def callback_throughput() -> float:
     """Verify + decrypt + parse per second for a typical add event, one core."""
     s = Settings()
-    crypto = WeComCrypto(s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(),
-                         s.wecom_corp_id)
-    inner = render_event({
-        "ToUserName": s.wecom_corp_id, "FromUserName": "sys", "CreateTime": 1795400000,
-        "MsgType": "event", "Event": "change_external_contact",
-        "ChangeType": "add_external_contact", "UserID": "zhangsan",
-        "ExternalUserID": "wmXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "State": "card_alert",
-        "WelcomeCode": "CALLBACK_CODE_EXAMPLE_0123456789"})
+    crypto = WeComCrypto(
+        s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(), s.wecom_corp_id
+    )
+    inner = render_event(
+        {
+            "ToUserName": s.wecom_corp_id,
+            "FromUserName": "sys",
+            "CreateTime": 1795400000,
+            "MsgType": "event",
+            "Event": "change_external_contact",
+            "ChangeType": "add_external_contact",
+            "UserID": "zhangsan",
+            "ExternalUserID": "wmXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "State": "card_alert",
+            "WelcomeCode": "CALLBACK_CODE_EXAMPLE_0123456789",
+        }
+    )
     encrypted = crypto.encrypt(inner)
     body = render_envelope(s.wecom_corp_id, encrypted)
     signature = crypto.sign("1795400000", "nonce", encrypted)
     started = time.perf_counter()
     for _ in range(CPU_ROUNDS):
-        parse_event(crypto.verify_and_decrypt(signature, "1795400000", "nonce",
-                                              parse_envelope(body)))
+        parse_event(
+            crypto.verify_and_decrypt(signature, "1795400000", "nonce", parse_envelope(body))
+        )
     return CPU_ROUNDS / (time.perf_counter() - started)
 
 
@@ -48,9 +58,13 @@ def ack_latencies(cfg: stack.StackConfig, with_welcome: bool) -> list[float]:
     sim = httpx.Client(base_url=cfg.simulator_url, timeout=30)
 
     def one(i: int) -> float:
-        fields = {"Event": "change_external_contact", "ChangeType": "add_external_contact",
-                  "UserID": "bench", "ExternalUserID": f"wm_bench_{with_welcome}_{i}",
-                  "State": "bench"}
+        fields = {
+            "Event": "change_external_contact",
+            "ChangeType": "add_external_contact",
+            "UserID": "bench",
+            "ExternalUserID": f"wm_bench_{with_welcome}_{i}",
+            "State": "bench",
+        }
         if not with_welcome:
             fields["WelcomeCode"] = ""
         delivery = sim.post("/_sim/emit", json=fields).json()["deliveries"][0]
@@ -67,12 +81,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    print(f"callback verify+decrypt+parse: {callback_throughput():,.0f} callbacks/s "
-          f"(one core, {CPU_ROUNDS} rounds)")
-    cfg = stack.StackConfig(state_dir=Path(mkdtemp(prefix="siyu-bench-")),
-                            project="siyu-bench", gateway_port=free_port(),
-                            simulator_port=free_port(), firestore_port=free_port(),
-                            pubsub_port=free_port())
+    print(
+        f"callback verify+decrypt+parse: {callback_throughput():,.0f} callbacks/s "
+        f"(one core, {CPU_ROUNDS} rounds)"
+    )
+    cfg = stack.StackConfig(
+        state_dir=Path(mkdtemp(prefix="siyu-bench-")),
+        project="siyu-bench",
+        gateway_port=free_port(),
+        simulator_port=free_port(),
+        firestore_port=free_port(),
+        pubsub_port=free_port(),
+    )
     os.environ["SIYU_STATE_DIR"] = str(cfg.state_dir)
     stack.up(cfg)
     try:
@@ -80,9 +100,11 @@ def main() -> None:
         for with_welcome in (False, True):
             values = ack_latencies(cfg, with_welcome)
             label = "with fast welcome" if with_welcome else "ack only        "
-            print(f"gateway ack latency, {label}: p50 {statistics.median(values):.1f} ms, "
-                  f"p99 {percentile(values, 0.99):.1f} ms, max {max(values):.1f} ms "
-                  f"({LOAD_REQUESTS} callbacks, {LOAD_CONCURRENCY} concurrent, loopback)")
+            print(
+                f"gateway ack latency, {label}: p50 {statistics.median(values):.1f} ms, "
+                f"p99 {percentile(values, 0.99):.1f} ms, max {max(values):.1f} ms "
+                f"({LOAD_REQUESTS} callbacks, {LOAD_CONCURRENCY} concurrent, loopback)"
+            )
     finally:
         stack.down(cfg.state_dir)
 

@@ -82,10 +82,10 @@ def provision_pubsub(cfg: StackConfig) -> None:
     """Topics, dead-letter topics and push subscriptions into the gateway."""
     os.environ.update(cfg.env())
     from google.api_core.exceptions import AlreadyExists
-    from google.cloud import pubsub_v1
+    from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
-    publisher = pubsub_v1.PublisherClient()
-    subscriber = pubsub_v1.SubscriberClient()
+    publisher = PublisherClient()
+    subscriber = SubscriberClient()
     for fn in FUNCTIONS:
         if not fn.topic:
             continue

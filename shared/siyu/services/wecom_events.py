@@ -6,6 +6,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from siyu.domain import customers as cust
 from siyu.domain.customers import Customer, CustomerTag, RelationStatus, TagSource
@@ -152,7 +153,7 @@ class WeComEventProcessor:
     def _manual_tags(self, event: WeComEvent) -> list[CustomerTag]:
         """Read the staff member's current corp tags for the customer from WeCom."""
         contact = self._wecom.get_external_contact(event.external_user_id)
-        follow = next(
+        follow: dict[str, Any] = next(
             (f for f in contact.get("follow_user", []) if f.get("userid") == event.user_id), {}
         )
         return [

@@ -208,7 +208,10 @@ class TagRepo:
 
     def all(self) -> list[CorpTag]:
         with translated():
-            return [CorpTag.model_validate({"name": "", **s.to_dict()}) for s in self._col.stream()]
+            return [
+                CorpTag.model_validate({"name": "", **(s.to_dict() or {})})
+                for s in self._col.stream()
+            ]
 
 
 class ChannelRepo:
