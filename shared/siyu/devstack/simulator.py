@@ -13,6 +13,7 @@ import random
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,9 +250,20 @@ def create_app(sim: WeComSimulator) -> Flask:
         sim.record(api, errcode)
         return jsonify({"errcode": errcode, "errmsg": API_ERRORS.get(errcode, "ok"), **body})
 
-    def guarded(api: str) -> int | None:
-        """Token check and fault injection shared by every authenticated API."""
-        return sim.token_error(request.args.get("access_token")) or sim.fault(api)
+    def wecom_api(method: str, api: str) -> Callable[[Callable[[str], Response]], None]:
+        """Register an authenticated API: the lock, the token check and fault injection."""
+
+        def register(handler: Callable[[str], Response]) -> None:
+            def view() -> Response:
+                with sim.lock:
+                    code = sim.token_error(request.args.get("access_token")) or sim.fault(api)
+                    if code is not None:
+                        return answer(api, code)
+                    return handler(api)
+
+            app.add_url_rule(f"/cgi-bin/{api}", endpoint=api, view_func=view, methods=[method])
+
+        return register
 
     @app.get("/cgi-bin/gettoken")
     def gettoken() -> Response:
@@ -270,107 +282,83 @@ def create_app(sim: WeComSimulator) -> Flask:
             ttl = int(st.tokens[token] - time.monotonic())
             return answer("gettoken", access_token=token, expires_in=ttl)
 
-    @app.get("/cgi-bin/externalcontact/get")
-    def get_contact() -> Response:
-        api = "externalcontact/get"
-        with sim.lock:
-            if (code := guarded(api)) is not None:
-                return answer(api, code)
-            contact = st.contacts.get(request.args.get("external_userid", ""))
-            if contact is None:
-                return answer(api, 84061)
-            return answer(api, **contact)
+    @wecom_api("GET", "externalcontact/get")
+    def get_contact(api: str) -> Response:
+        contact = st.contacts.get(request.args.get("external_userid", ""))
+        if contact is None:
+            return answer(api, 84061)
+        return answer(api, **contact)
 
-    @app.post("/cgi-bin/externalcontact/send_welcome_msg")
-    def send_welcome() -> Response:
-        api = "externalcontact/send_welcome_msg"
-        with sim.lock:
-            if (code := guarded(api)) is not None:
-                return answer(api, code)
-            body = request.get_json(force=True)
-            entry = st.welcome_codes.get(body.get("welcome_code", ""))
-            if entry is None or entry["used"]:
-                return answer(api, 41051)
-            age = time.monotonic() - entry["issued"]
-            if age > sim.config.welcome_window_s:
-                return answer(api, 41051)
-            entry["used"] = True
-            st.welcomes_sent.append(
-                {
-                    "external_userid": entry["external_userid"],
-                    "userid": entry["userid"],
-                    "text": body.get("text", {}).get("content", ""),
-                    "latency_ms": round(age * 1000, 2),
-                }
-            )
-            return answer(api)
+    @wecom_api("POST", "externalcontact/send_welcome_msg")
+    def send_welcome(api: str) -> Response:
+        body = request.get_json(force=True)
+        entry = st.welcome_codes.get(body.get("welcome_code", ""))
+        if entry is None or entry["used"]:
+            return answer(api, 41051)
+        age = time.monotonic() - entry["issued"]
+        if age > sim.config.welcome_window_s:
+            return answer(api, 41051)
+        entry["used"] = True
+        st.welcomes_sent.append(
+            {
+                "external_userid": entry["external_userid"],
+                "userid": entry["userid"],
+                "text": body.get("text", {}).get("content", ""),
+                "latency_ms": round(age * 1000, 2),
+            }
+        )
+        return answer(api)
 
-    @app.post("/cgi-bin/externalcontact/mark_tag")
-    def mark_tag() -> Response:
-        api = "externalcontact/mark_tag"
-        with sim.lock:
-            if (code := guarded(api)) is not None:
-                return answer(api, code)
-            body = request.get_json(force=True)
-            contact = st.contacts.get(body.get("external_userid", ""))
-            if contact is None:
-                return answer(api, 84061)
-            follow = next(
-                (f for f in contact["follow_user"] if f["userid"] == body.get("userid")), None
-            )
-            if follow is None:
-                return answer(api, 84061)
-            known = sim.all_tags()
-            wanted = body.get("add_tag", []) + body.get("remove_tag", [])
-            if any(t not in known for t in wanted):
-                return answer(api, 40068)
-            held = {t["tag_id"] for t in follow["tags"]} - set(body.get("remove_tag", []))
-            held |= set(body.get("add_tag", []))
-            follow["tags"] = [
-                {
-                    "tag_id": t,
-                    "tag_name": known[t]["name"],
-                    "type": 1,
-                    "group_name": _group_of(st, t),
-                }
-                for t in sorted(held)
-            ]
-            return answer(api)
+    @wecom_api("POST", "externalcontact/mark_tag")
+    def mark_tag(api: str) -> Response:
+        body = request.get_json(force=True)
+        contact = st.contacts.get(body.get("external_userid", ""))
+        if contact is None:
+            return answer(api, 84061)
+        follow = next(
+            (f for f in contact["follow_user"] if f["userid"] == body.get("userid")), None
+        )
+        if follow is None:
+            return answer(api, 84061)
+        known = sim.all_tags()
+        wanted = body.get("add_tag", []) + body.get("remove_tag", [])
+        if any(t not in known for t in wanted):
+            return answer(api, 40068)
+        held = {t["tag_id"] for t in follow["tags"]} - set(body.get("remove_tag", []))
+        held |= set(body.get("add_tag", []))
+        follow["tags"] = [
+            {
+                "tag_id": t,
+                "tag_name": known[t]["name"],
+                "type": 1,
+                "group_name": _group_of(st, t),
+            }
+            for t in sorted(held)
+        ]
+        return answer(api)
 
-    @app.post("/cgi-bin/externalcontact/get_corp_tag_list")
-    def get_corp_tag_list() -> Response:
-        api = "externalcontact/get_corp_tag_list"
-        with sim.lock:
-            if (code := guarded(api)) is not None:
-                return answer(api, code)
-            wanted = set((request.get_json(silent=True) or {}).get("tag_id") or [])
-            groups = []
-            for g in st.tag_groups.values():
-                tags = [t for t in g["tag"] if not wanted or t["id"] in wanted]
-                if tags:
-                    groups.append({**g, "tag": tags})
-            return answer(api, tag_group=groups)
+    @wecom_api("POST", "externalcontact/get_corp_tag_list")
+    def get_corp_tag_list(api: str) -> Response:
+        wanted = set((request.get_json(silent=True) or {}).get("tag_id") or [])
+        groups = []
+        for g in st.tag_groups.values():
+            tags = [t for t in g["tag"] if not wanted or t["id"] in wanted]
+            if tags:
+                groups.append({**g, "tag": tags})
+        return answer(api, tag_group=groups)
 
-    @app.post("/cgi-bin/externalcontact/add_corp_tag")
-    def add_corp_tag() -> Response:
-        api = "externalcontact/add_corp_tag"
-        with sim.lock:
-            if (code := guarded(api)) is not None:
-                return answer(api, code)
-            body = request.get_json(force=True)
-            names = [t["name"] for t in body.get("tag", []) if t.get("name")]
-            return answer(api, tag_group=sim.add_tags(body.get("group_name", "默认"), names))
+    @wecom_api("POST", "externalcontact/add_corp_tag")
+    def add_corp_tag(api: str) -> Response:
+        body = request.get_json(force=True)
+        names = [t["name"] for t in body.get("tag", []) if t.get("name")]
+        return answer(api, tag_group=sim.add_tags(body.get("group_name", "默认"), names))
 
-    @app.post("/cgi-bin/externalcontact/groupchat/get")
-    def groupchat_get() -> Response:
-        api = "externalcontact/groupchat/get"
-        with sim.lock:
-            if (code := guarded(api)) is not None:
-                return answer(api, code)
-            group = st.groups.get((request.get_json(force=True) or {}).get("chat_id", ""))
-            if group is None:
-                return answer(api, 90207)
-            return answer(api, group_chat=group)
+    @wecom_api("POST", "externalcontact/groupchat/get")
+    def groupchat_get(api: str) -> Response:
+        group = st.groups.get((request.get_json(force=True) or {}).get("chat_id", ""))
+        if group is None:
+            return answer(api, 90207)
+        return answer(api, group_chat=group)
 
     # -- the simulator's own control surface ------------------------------------------------
 
