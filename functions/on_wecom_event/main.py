@@ -6,15 +6,13 @@ from cloudevents.http import CloudEvent
 from siyu import bootstrap
 from siyu.adapters.pubsub import consume
 from siyu.domain.events import WeComEvent
-from siyu.logging import correlated
 
 
 @functions_framework.cloud_event
 def on_wecom_event(cloud_event: CloudEvent) -> None:
-    with correlated(cloud_event["id"]):
-        consume(
-            cloud_event.data,
-            WeComEvent,
-            bootstrap.processor().handle,
-            bootstrap.publisher().dead_letter,
-        )
+    consume(
+        cloud_event.data,
+        WeComEvent,
+        bootstrap.processor().handle,
+        bootstrap.publisher().dead_letter,
+    )

@@ -46,6 +46,11 @@ def configure(level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def correlation_id() -> str:
+    """The id bound to the current request or message ("" outside one)."""
+    return _correlation.get()
+
+
 @contextmanager
 def correlated(correlation_id: str | None = None) -> Iterator[str]:
     """Bind a correlation id for the duration of one request or message."""

@@ -43,13 +43,16 @@ def test_url_verification_answers_the_plain_echo(client) -> None:
 
 def test_event_is_published_once_and_acknowledged(client, cloud, wecom_sim) -> None:
     cb = sign(contact_event(WelcomeCode="", ExternalUserID="wm_f1"))
+    trace = {"X-Cloud-Trace-Context": "4bf92f3577b34da6a3ce929d0e0e4736/1;o=1"}
     for _ in range(3):
-        r = client.post("/", query_string=cb.params, data=cb.body)
+        r = client.post("/", query_string=cb.params, data=cb.body, headers=trace)
         assert (r.status_code, r.data) == (200, b"success")
     messages = cloud.pull()
     assert len(messages) == 1
     assert messages[0].ordering_key == "customer:wm_f1"
     assert b'"change_type":"add_external_contact"' in messages[0].data
+    # The worker will log under the same id as the callback did.
+    assert messages[0].attributes["correlation_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 def test_forged_signature_is_403_and_writes_nothing(client, cloud) -> None:

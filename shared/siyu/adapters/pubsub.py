@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from siyu.domain.errors import InvalidInput, TransientError
 from siyu.domain.events import WeComEvent
-from siyu.logging import log
+from siyu.logging import correlated, correlation_id, log
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -67,6 +67,8 @@ class Publisher:
             ordering_key=key,
             dedupe_key=event.dedupe_key,
             change_type=event.change_type,
+            # The worker logs under the callback's id: one event, one thread through the logs.
+            correlation_id=correlation_id(),
         )
         try:
             return str(future.result(timeout=_PUBLISH_TIMEOUT_S))
@@ -93,6 +95,16 @@ def consume(
     after the subscription's attempts, dead-letters it itself.
     """
     message = decode_cloud_event(cloud_event_data)
+    with correlated(message.attributes.get("correlation_id") or message.message_id or None):
+        _consume(message, model, handler, dead_letter)
+
+
+def _consume(
+    message: PushedMessage,
+    model: type[M],
+    handler: Callable[[M], object],
+    dead_letter: Callable[[bytes, str], None],
+) -> None:
     try:
         item = model.model_validate_json(message.data)
     except ValidationError as exc:
