@@ -69,7 +69,7 @@ def test_an_add_through_a_channel_code_lands_within_3_seconds(sim, ops) -> None:
         state,
         "active",
     )
-    assert [t["id"] for t in customer["tags"]] == [tag_id]
+    assert [(t["id"], t["group"], t["name"]) for t in customer["tags"]] == [(tag_id, "渠道", state)]
     follow = sim.get(f"/_sim/contacts/{ext}").json()["follow_user"][0]
     assert [t["tag_id"] for t in follow["tags"]] == [tag_id]
     [welcome] = welcomes_for(sim, ext)

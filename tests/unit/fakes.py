@@ -163,9 +163,6 @@ class FakeTags:
             if tid in self.docs:
                 self.docs[tid] = self.docs[tid].model_copy(update={"deleted": True})
 
-    def all(self) -> list[CorpTag]:
-        return list(self.docs.values())
-
 
 class FakeChannels:
     def __init__(self) -> None:

@@ -26,6 +26,10 @@ class Channel(ChannelSpec):
     state: str = Field(pattern=STATE_PATTERN, max_length=MAX_STATE_LEN)
     tag_ids: list[str] = Field(default_factory=list)
 
+    def tag_refs(self) -> dict[str, TagRef]:
+        """Tag id → the group and name ops gave it; ids are stored in the order of `tags`."""
+        return dict(zip(self.tag_ids, self.tags, strict=False))
+
 
 def is_valid_state(state: str) -> bool:
     return re.fullmatch(STATE_PATTERN, state) is not None

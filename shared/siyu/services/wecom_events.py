@@ -110,12 +110,12 @@ class WeComEventProcessor:
             # mark_tag is idempotent in WeCom; WeCom sends no callback for it, so we
             # record the tags ourselves in the same transaction as the relation.
             self._wecom.mark_tag(event.user_id, event.external_user_id, add=channel.tag_ids)
-            names = {t.id: t for t in self._tags.all()}
+            refs = channel.tag_refs()
             channel_tags = [
                 CustomerTag(
                     id=tid,
-                    name=names[tid].name if tid in names else "",
-                    group=names[tid].group_name if tid in names else "",
+                    name=refs[tid].name if tid in refs else "",
+                    group=refs[tid].group if tid in refs else "",
                     source=TagSource.CHANNEL,
                 )
                 for tid in channel.tag_ids

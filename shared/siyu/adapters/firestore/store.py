@@ -206,13 +206,6 @@ class TagRepo:
                 batch.set(self._col.document(tag_id), {"id": tag_id, "deleted": True}, merge=True)
             batch.commit()
 
-    def all(self) -> list[CorpTag]:
-        with translated():
-            return [
-                CorpTag.model_validate({"name": "", **(s.to_dict() or {})})
-                for s in self._col.stream()
-            ]
-
 
 class ChannelRepo:
     def __init__(self, db: firestore.Client) -> None:
