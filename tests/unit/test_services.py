@@ -265,3 +265,15 @@ def test_group_member_changes_apply_once() -> None:
     assert w.groups.get("wr1").member_count == 5
     p.handle(w.event("dismiss", raw_sha256="d", **base))
     assert w.groups.get("wr1").status == "dismissed"
+
+
+def test_corp_tag_events_keep_the_catalogue_in_step() -> None:
+    from siyu.domain.tags import CorpTag
+
+    w = World()
+    w.wecom.tags = [CorpTag(id="t1", name="VIP", group_name="等级")]
+    base = {"event": "change_external_tag", "external_user_id": "", "welcome_code": ""}
+    w.processor().handle(w.event("create", tag_id="t1", tag_type="tag", **base))
+    assert w.tags.docs["t1"].name == "VIP" and not w.tags.docs["t1"].deleted
+    w.processor().handle(w.event("delete", tag_id="t1", tag_type="tag", **base))
+    assert w.tags.docs["t1"].deleted
