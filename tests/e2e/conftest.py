@@ -10,29 +10,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from siyu.devstack.procs import free_port
 from siyu.devstack.stack import StackConfig
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
-    cfg = StackConfig(
-        state_dir=tmp_path_factory.mktemp("stack"),
-        project="siyu-e2e",
-        gateway_port=free_port(),
-        simulator_port=free_port(),
-        firestore_port=free_port(),
-        pubsub_port=free_port(),
-    )
-    env = {
-        **os.environ,
-        "SIYU_STATE_DIR": str(cfg.state_dir),
-        "SIYU_PROJECT": cfg.project,
-        "SIYU_PORT": str(cfg.gateway_port),
-        "SIYU_SIM_PORT": str(cfg.simulator_port),
-        "SIYU_FIRESTORE_PORT": str(cfg.firestore_port),
-        "SIYU_PUBSUB_PORT": str(cfg.pubsub_port),
-    }
+    cfg = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"), "siyu-e2e")
+    env = {**os.environ, **cfg.control_env()}
     cli = [sys.executable, "-m", "siyu.cli"]
     up = subprocess.run([*cli, "up"], env=env, capture_output=True, text=True, timeout=180)
     assert up.returncode == 0, up.stderr

@@ -96,26 +96,18 @@ def consume(
     """
     message = decode_cloud_event(cloud_event_data)
     with correlated(message.attributes.get("correlation_id") or message.message_id or None):
-        _consume(message, model, handler, dead_letter)
-
-
-def _consume(
-    message: PushedMessage,
-    model: type[M],
-    handler: Callable[[M], object],
-    dead_letter: Callable[[bytes, str], None],
-) -> None:
-    try:
-        item = model.model_validate_json(message.data)
-    except ValidationError as exc:
-        reason = f"invalid {model.__name__}: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}"
-        dead_letter(message.data, reason)
-        log(
-            logger,
-            logging.ERROR,
-            "poison message dead-lettered",
-            reason=reason,
-            message_id=message.message_id,
-        )
-        return
-    handler(item)
+        try:
+            item = model.model_validate_json(message.data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            reason = f"invalid {model.__name__}: {first['loc']} {first['msg']}"
+            dead_letter(message.data, reason)
+            log(
+                logger,
+                logging.ERROR,
+                "poison message dead-lettered",
+                reason=reason,
+                message_id=message.message_id,
+            )
+            return
+        handler(item)

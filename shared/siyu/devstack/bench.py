@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,6 @@ from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import parse_envelope, parse_event, render_envelope, render_event
 from siyu.config import Settings
 from siyu.devstack import stack
-from siyu.devstack.procs import free_port
 
 CPU_ROUNDS = 5_000
 LOAD_REQUESTS = 300  # per kind; bounded, loopback only
@@ -85,15 +83,7 @@ def main() -> None:
         f"callback verify+decrypt+parse: {callback_throughput():,.0f} callbacks/s "
         f"(one core, {CPU_ROUNDS} rounds)"
     )
-    cfg = stack.StackConfig(
-        state_dir=Path(mkdtemp(prefix="siyu-bench-")),
-        project="siyu-bench",
-        gateway_port=free_port(),
-        simulator_port=free_port(),
-        firestore_port=free_port(),
-        pubsub_port=free_port(),
-    )
-    os.environ["SIYU_STATE_DIR"] = str(cfg.state_dir)
+    cfg = stack.StackConfig.on_free_ports(Path(mkdtemp(prefix="siyu-bench-")), "siyu-bench")
     stack.up(cfg)
     try:
         ack_latencies(cfg, with_welcome=False)  # warm-up: token, clients, emulator JIT

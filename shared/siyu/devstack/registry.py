@@ -37,7 +37,7 @@ FUNCTIONS = (
     FunctionSpec("on_wecom_event", topic="wecom-events"),
 )
 
-TOPICS = ("wecom-events",)
+TOPICS = tuple(sorted({fn.topic for fn in FUNCTIONS if fn.topic}))
 
 
 def dead_letter(topic: str) -> str:

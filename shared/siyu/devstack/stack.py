@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from siyu.devstack import emulators
-from siyu.devstack.procs import StackError, alive, port_open, spawn, stop, wait_http
-from siyu.devstack.registry import FUNCTIONS, ROOT, TOPICS, dead_letter
+from siyu.devstack.procs import StackError, alive, free_port, port_open, spawn, stop, wait_http
+from siyu.devstack.registry import FUNCTIONS, ROOT, dead_letter
 
 LOCAL_OPS_TOKEN = "local-ops-token"
 MAX_DELIVERY_ATTEMPTS = 5
@@ -39,6 +39,29 @@ class StackConfig:
             pubsub_port=int(env.get("SIYU_PUBSUB_PORT", 8085)),
             fault_rate=float(env.get("SIYU_SIM_FAULT_RATE", 0.0)),
         )
+
+    @classmethod
+    def on_free_ports(cls, state_dir: Path, project: str) -> StackConfig:
+        """A second stack beside `make up`'s, for tests and benchmarks."""
+        return cls(
+            state_dir=state_dir,
+            project=project,
+            gateway_port=free_port(),
+            simulator_port=free_port(),
+            firestore_port=free_port(),
+            pubsub_port=free_port(),
+        )
+
+    def control_env(self) -> dict[str, str]:
+        """The SIYU_* variables from which `from_env` rebuilds this config (for `siyu` runs)."""
+        return {
+            "SIYU_STATE_DIR": str(self.state_dir),
+            "SIYU_PROJECT": self.project,
+            "SIYU_PORT": str(self.gateway_port),
+            "SIYU_SIM_PORT": str(self.simulator_port),
+            "SIYU_FIRESTORE_PORT": str(self.firestore_port),
+            "SIYU_PUBSUB_PORT": str(self.pubsub_port),
+        }
 
     @property
     def gateway_url(self) -> str:
@@ -122,7 +145,6 @@ def provision_pubsub(cfg: StackConfig) -> None:
         for request in requests:
             with contextlib.suppress(AlreadyExists):
                 subscriber.create_subscription(request=request)
-    assert set(TOPICS) == {fn.topic for fn in FUNCTIONS if fn.topic}
 
 
 def up(cfg: StackConfig) -> StackInfo:
