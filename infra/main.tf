@@ -22,6 +22,14 @@ locals {
       publishes_to  = ["wecom-events-dlq"]
       secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY"]
     }
+    card_alert = {
+      trigger_topic = null
+      min_instances = var.card_alert_min_instances
+      max_instances = 50
+      concurrency   = 80
+      publishes_to  = []
+      secrets       = ["SIYU_PARTNER_KEYS"]
+    }
     ops_api = {
       trigger_topic = null
       min_instances = 0
@@ -39,6 +47,7 @@ locals {
     SIYU_WECOM_SECRET  = "wecom-corp-secret"
     SIYU_WECOM_TOKEN   = "wecom-callback-token"
     SIYU_WECOM_AES_KEY = "wecom-encoding-aes-key"
+    SIYU_PARTNER_KEYS  = "partner-hmac-keys"
   }
 
   plain_env = {
@@ -47,6 +56,9 @@ locals {
     SIYU_WECOM_REPLAY_WINDOW_S = "300"
     SIYU_WELCOME_BUDGET_S      = "1.5"
     SIYU_TOPIC_WECOM_EVENTS    = "wecom-events"
+    SIYU_GROUP_JOIN_LIMIT      = tostring(var.group_join_limit)
+    SIYU_GROUP_MAX_DISTANCE_M  = tostring(var.group_max_distance_m)
+    SIYU_INVITE_COOLDOWN_DAYS  = tostring(var.invite_cooldown_days)
     LOG_EXECUTION_ID           = "true"
   }
 }

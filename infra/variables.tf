@@ -34,3 +34,27 @@ variable "callback_min_instances" {
   description = "Warm instances for wecom_callback: WeCom allows 1 s for URL verification and 5 s per event."
   default     = 1
 }
+
+variable "card_alert_min_instances" {
+  type        = number
+  description = "Warm instances for card_alert: it answers on the card-transaction path and keeps the group index in memory."
+  default     = 1
+}
+
+variable "group_join_limit" {
+  type        = number
+  description = "A benefit group has room while its member count is below this (WeCom QR joins stop at 200)."
+  default     = 200
+}
+
+variable "group_max_distance_m" {
+  type        = number
+  description = "Card-alert invites go to the nearest group with room within this many metres before falling back to the merchant's city."
+  default     = 5000
+}
+
+variable "invite_cooldown_days" {
+  type        = number
+  description = "No new card-alert invite for a customer invited within this many days."
+  default     = 7
+}

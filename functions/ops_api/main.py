@@ -6,8 +6,10 @@ from flask import Request, Response
 from siyu import bootstrap
 from siyu.adapters.http import Router, handle, json_response, read_json, require_bearer
 from siyu.config import settings
+from siyu.domain.card_alerts import BankCustomerLink
 from siyu.domain.channels import ChannelSpec
 from siyu.domain.errors import NotFound
+from siyu.domain.groups import GroupSpec
 
 
 def _customer(_request: Request, external_userid: str) -> Response:
@@ -22,6 +24,32 @@ def _group(_request: Request, chat_id: str) -> Response:
     if group is None:
         raise NotFound(f"group {chat_id}")
     return json_response(group)
+
+
+def _put_group(request: Request, chat_id: str) -> Response:
+    spec = read_json(request, GroupSpec)
+    return json_response(bootstrap.group_registry().put(chat_id, spec))
+
+
+def _dismiss_group(_request: Request, chat_id: str) -> Response:
+    return json_response(bootstrap.group_registry().dismiss(chat_id))
+
+
+def _bank_customer(_request: Request, bank_customer_id: str) -> Response:
+    customer, _version = bootstrap.bank_customers().get(bank_customer_id)
+    if customer is None:
+        raise NotFound(f"bank customer {bank_customer_id}")
+    return json_response(customer)
+
+
+def _link_bank_customer(request: Request, bank_customer_id: str) -> Response:
+    link = read_json(request, BankCustomerLink)
+    linked = bootstrap.bank_customers().link(bank_customer_id, link.external_userid, link.unionid)
+    return json_response(linked)
+
+
+def _open_tasks(_request: Request) -> Response:
+    return json_response([t.model_dump(mode="json") for t in bootstrap.ops_tasks().list_open()])
 
 
 def _put_channel(request: Request, state: str) -> Response:
@@ -40,6 +68,11 @@ ROUTES = Router(
     {
         ("GET", "/ops/customers/<external_userid>"): _customer,
         ("GET", "/ops/groups/<chat_id>"): _group,
+        ("PUT", "/ops/groups/<chat_id>"): _put_group,
+        ("DELETE", "/ops/groups/<chat_id>"): _dismiss_group,
+        ("GET", "/ops/bank-customers/<bank_customer_id>"): _bank_customer,
+        ("PUT", "/ops/bank-customers/<bank_customer_id>"): _link_bank_customer,
+        ("GET", "/ops/tasks"): _open_tasks,
         ("GET", "/ops/channels/<state>"): _get_channel,
         ("PUT", "/ops/channels/<state>"): _put_channel,
     }

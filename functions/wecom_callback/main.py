@@ -4,9 +4,9 @@ import functions_framework
 from flask import Request, Response
 
 from siyu import bootstrap
-from siyu.adapters.http import handle
+from siyu.adapters.http import handle, read_body
 from siyu.config import settings
-from siyu.domain.errors import InvalidInput, TooLarge
+from siyu.domain.errors import InvalidInput
 from siyu.domain.intake import CallbackQuery
 
 
@@ -22,10 +22,7 @@ def _serve(request: Request) -> Response:
         if not echostr:
             raise InvalidInput("echostr", "required for URL verification")
         return Response(bootstrap.intake().verify_url(query, echostr), mimetype="text/plain")
-    limit = settings().max_callback_bytes
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        raise TooLarge(f"callback body over {limit} bytes")
+    body = read_body(request, settings().max_callback_bytes)
     bootstrap.intake().receive(query, body)
     # WeCom accepts 200 with `success`; anything else makes it retry.
     return Response("success", mimetype="text/plain")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 from google.cloud import firestore
@@ -14,7 +15,11 @@ from siyu.adapters.wecom.client import WeComClient
 from siyu.adapters.wecom.codec import CallbackCodec
 from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.config import settings
+from siyu.domain.partner_auth import PartnerAuth, parse_keys
+from siyu.services.card_alerts import CardAlertService
 from siyu.services.channels import ChannelService
+from siyu.services.group_directory import GroupDirectory
+from siyu.services.groups import GroupRegistry
 from siyu.services.intake import CallbackIntake
 from siyu.services.wecom_events import WeComEventProcessor
 from siyu.services.welcome import WelcomeSender
@@ -113,6 +118,7 @@ def processor() -> WeComEventProcessor:
         channels(),
         followups(),
         welcome_sender(),
+        bank_customers(),
         clock,
     )
 
@@ -120,6 +126,47 @@ def processor() -> WeComEventProcessor:
 @cache
 def channel_service() -> ChannelService:
     return ChannelService(wecom(), channels(), tags())
+
+
+@cache
+def group_registry() -> GroupRegistry:
+    return GroupRegistry(wecom(), groups(), clock)
+
+
+@cache
+def bank_customers() -> store.BankCustomerRepo:
+    return store.BankCustomerRepo(db())
+
+
+@cache
+def ops_tasks() -> store.OpsTaskRepo:
+    return store.OpsTaskRepo(db())
+
+
+@cache
+def group_directory() -> GroupDirectory:
+    s = settings()
+    return GroupDirectory(groups(), clock, s.group_join_limit, s.group_index_refresh_s)
+
+
+@cache
+def card_alerts() -> CardAlertService:
+    s = settings()
+    return CardAlertService(
+        group_directory(),
+        bank_customers(),
+        ops_tasks(),
+        clock,
+        max_distance_m=s.group_max_distance_m,
+        cooldown=timedelta(days=s.invite_cooldown_days),
+    )
+
+
+@cache
+def partner_auth() -> PartnerAuth:
+    s = settings()
+    keys = parse_keys(s.partner_keys.get_secret_value()) if s.partner_keys else {}
+    return PartnerAuth(keys, s.partner_window_s)
 
 
 def reset() -> None:
@@ -138,5 +185,11 @@ def reset() -> None:
         intake,
         processor,
         channel_service,
+        group_registry,
+        bank_customers,
+        ops_tasks,
+        group_directory,
+        card_alerts,
+        partner_auth,
     ):
         built.cache_clear()

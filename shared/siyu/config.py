@@ -7,6 +7,8 @@ from functools import cache
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from siyu.domain.partner_auth import parse_keys
+
 
 class Settings(BaseSettings):
     """Every knob siyu reads. Defaults are the local stack's, never production secrets."""
@@ -29,6 +31,15 @@ class Settings(BaseSettings):
     max_callback_bytes: int = 1024 * 1024
     dedupe_ttl_days: int = Field(7, gt=0)
     ops_token: SecretStr | None = None
+    # Machine callers (/card-alert, /events): HMAC keys as `id:secret,id:secret`.
+    partner_keys: SecretStr | None = None
+    partner_window_s: int = Field(300, gt=0, description="accepted clock skew of a signature")
+    max_request_bytes: int = Field(64 * 1024, gt=0)
+    # Card-alert invites.
+    group_join_limit: int = Field(200, gt=0, le=500, description="WeCom QR joins stop at 200")
+    group_max_distance_m: float = Field(5000, gt=0)
+    invite_cooldown_days: float = Field(7, ge=0)
+    group_index_refresh_s: float = Field(5, ge=0, description="how stale the index may get")
     topic_wecom_events: str = "wecom-events"
 
     @field_validator("wecom_aes_key")
@@ -36,6 +47,13 @@ class Settings(BaseSettings):
     def _aes_key_length(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) != 43:
             raise ValueError("SIYU_WECOM_AES_KEY must be the 43-character EncodingAESKey")
+        return value
+
+    @field_validator("partner_keys")
+    @classmethod
+    def _partner_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_keys(value.get_secret_value())  # fail at start-up, not on the first call
         return value
 
     @property

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from siyu.domain.card_alerts import BankCustomer
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup
 from siyu.domain.groups import Group
+from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.tags import CorpTag
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
 
@@ -62,6 +64,37 @@ class GroupRepo(Protocol):
         self, event_key: str, chat_id: str, change: Callable[[Group | None], Group]
     ) -> bool: ...
 
+    def put(self, group: Group) -> None: ...
+
+    def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
+        """Groups written at or after `watermark` (None: all) and the watermark to pass next."""
+
+
+class BankCustomerRepo(Protocol):
+    """`bank_customers/{id}`; writes are conditional on the version read, never transactions."""
+
+    def get(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
+        """The document and an opaque version for save_if_unchanged."""
+
+    def save_if_unchanged(self, customer: BankCustomer, version: Any) -> bool:
+        """Write only if nobody wrote since `version` was read; False otherwise."""
+
+    def link(self, bank_customer_id: str, external_userid: str, unionid: str) -> BankCustomer: ...
+
+    def find_linked(self, external_userids: list[str], unionids: list[str]) -> list[str]:
+        """Ids of bank customers linked to any of these WeCom identities."""
+
+    def in_group(self, chat_id: str) -> list[str]: ...
+
+    def set_membership(self, bank_customer_ids: list[str], chat_id: str, member: bool) -> None: ...
+
+
+class OpsTaskRepo(Protocol):
+    def create(self, task: OpsTask) -> bool:
+        """Create once by id; False when it already exists."""
+
+    def list_open(self) -> list[OpsTask]: ...
+
 
 class TagRepo(Protocol):
     def put_many(self, tags: list[CorpTag]) -> None: ...
@@ -102,3 +135,8 @@ class WeComApi(Protocol):
     def add_corp_tag(self, group_name: str, names: list[str]) -> list[CorpTag]: ...
 
     def get_group_chat(self, chat_id: str) -> dict[str, Any]: ...
+
+    def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
+        """Create a group QR join way for one chat; returns its config_id."""
+
+    def get_join_way(self, config_id: str) -> dict[str, Any]: ...

@@ -6,12 +6,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from siyu.domain.card_alerts import BankCustomer
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.errors import Conflict, TransientError
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup
 from siyu.domain.groups import Group
+from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.tags import CorpTag
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, may_claim
 
@@ -94,6 +96,7 @@ class FakeWeCom:
         self.contacts: dict[str, dict[str, Any]] = {}
         self.chats: dict[str, dict[str, Any]] = {}
         self.tags: list[CorpTag] = []
+        self.join_ways: list[str] = []
 
     def get_external_contact(self, external_userid: str) -> dict[str, Any]:
         return self.contacts.get(external_userid, {"external_contact": {"name": "客户"}})
@@ -126,6 +129,13 @@ class FakeWeCom:
     def get_group_chat(self, chat_id: str) -> dict[str, Any]:
         return {"group_chat": self.chats.get(chat_id, {"name": "", "member_list": []})}
 
+    def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
+        self.join_ways.append(chat_id)
+        return f"cfg{len(self.join_ways)}"
+
+    def get_join_way(self, config_id: str) -> dict[str, Any]:
+        return {"config_id": config_id, "qr_code": f"https://qr.example/{config_id}"}
+
 
 class _Once:
     def __init__(self) -> None:
@@ -148,7 +158,106 @@ class FakeCustomers(_Once):
 
 
 class FakeGroups(_Once):
+    """Groups with a write counter standing in for Firestore's server write time."""
+
     docs: dict[str, Group]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.revision: dict[str, int] = {}
+        self.writes = 0
+
+    def update_once(self, event_key: str, key: str, change: Callable[[Any], Any]) -> bool:
+        applied = super().update_once(event_key, key, change)
+        if applied:
+            self._revise(key)
+        return applied
+
+    def put(self, group: Group) -> None:
+        self.docs[group.chat_id] = group
+        self._revise(group.chat_id)
+
+    def _revise(self, key: str) -> None:
+        self.writes += 1
+        self.revision[key] = self.writes
+
+    def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
+        since = watermark or 0
+        changed = [self.docs[k] for k, rev in self.revision.items() if rev >= since]
+        return changed, self.writes
+
+
+class FakeBankCustomers:
+    """Versions count writes, like Firestore's update_time preconditions."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, BankCustomer] = {}
+        self.version: dict[str, int] = {}
+        self.reads = 0
+        self.writes = 0
+        self.before_save: Callable[[], None] | None = None
+
+    def get(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
+        self.reads += 1
+        return self.docs.get(bank_customer_id), self.version.get(bank_customer_id)
+
+    def save_if_unchanged(self, customer: BankCustomer, version: Any) -> bool:
+        if self.before_save:
+            hook, self.before_save = self.before_save, None
+            hook()
+        if self.version.get(customer.bank_customer_id) != version:
+            return False
+        self._write(customer)
+        return True
+
+    def _write(self, customer: BankCustomer) -> None:
+        self.writes += 1
+        self.docs[customer.bank_customer_id] = customer
+        self.version[customer.bank_customer_id] = self.version.get(customer.bank_customer_id, 0) + 1
+
+    def link(self, bank_customer_id: str, external_userid: str, unionid: str) -> BankCustomer:
+        current = self.docs.get(bank_customer_id) or BankCustomer(bank_customer_id=bank_customer_id)
+        linked = current.model_copy(
+            update={
+                "external_userid": external_userid or current.external_userid,
+                "unionid": unionid or current.unionid,
+            }
+        )
+        self._write(linked)
+        return linked
+
+    def find_linked(self, external_userids: list[str], unionids: list[str]) -> list[str]:
+        return sorted(
+            c.bank_customer_id
+            for c in self.docs.values()
+            if (c.external_userid and c.external_userid in external_userids)
+            or (c.unionid and c.unionid in unionids)
+        )
+
+    def in_group(self, chat_id: str) -> list[str]:
+        return sorted(c.bank_customer_id for c in self.docs.values() if chat_id in c.groups)
+
+    def set_membership(self, bank_customer_ids: list[str], chat_id: str, member: bool) -> None:
+        for bid in bank_customer_ids:
+            current = self.docs.get(bid) or BankCustomer(bank_customer_id=bid)
+            groups = [g for g in current.groups if g != chat_id] + ([chat_id] if member else [])
+            self._write(current.model_copy(update={"groups": groups}))
+
+
+class FakeOpsTasks:
+    def __init__(self) -> None:
+        self.docs: dict[str, OpsTask] = {}
+        self.creates = 0
+
+    def create(self, task: OpsTask) -> bool:
+        self.creates += 1
+        if task.id in self.docs:
+            return False
+        self.docs[task.id] = task
+        return True
+
+    def list_open(self) -> list[OpsTask]:
+        return list(self.docs.values())
 
 
 class FakeTags:

@@ -17,6 +17,7 @@ from siyu.services.wecom_events import WeComEventProcessor
 from siyu.services.welcome import WelcomeSender
 
 from .fakes import (
+    FakeBankCustomers,
     FakeChannels,
     FakeClock,
     FakeCustomers,
@@ -58,6 +59,7 @@ class World:
     tags: FakeTags = field(default_factory=FakeTags)
     channels: FakeChannels = field(default_factory=FakeChannels)
     followups: FakeFollowups = field(default_factory=FakeFollowups)
+    bank_customers: FakeBankCustomers = field(default_factory=FakeBankCustomers)
 
     def __post_init__(self) -> None:
         self.ledger = FakeLedger(self.clock)
@@ -93,6 +95,7 @@ class World:
             self.channels,
             self.followups,
             self.welcome,
+            self.bank_customers,
             self.clock,
         )
 

@@ -14,8 +14,9 @@ from siyu.domain.spatial import NearestGrid
 Point = tuple[str, float, float]
 
 
-def brute_force(points: dict[str, tuple[float, float]], lat: float, lng: float,
-                max_m: float | None) -> tuple[str, float] | None:
+def brute_force(
+    points: dict[str, tuple[float, float]], lat: float, lng: float, max_m: float | None
+) -> tuple[str, float] | None:
     best = min(
         ((haversine_m(lat, lng, plat, plng), key) for key, (plat, plng) in points.items()),
         default=None,

@@ -24,6 +24,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (errors.Unauthorized, 401),
     (errors.Forbidden, 403),
     (errors.NotFound, 404),
+    (errors.MethodNotAllowed, 405),
     (errors.Conflict, 409),
     (errors.TooLarge, 413),
     (errors.TransientError, 503),
@@ -73,11 +74,28 @@ def _error(exc: Exception, status: int) -> Response:
 
 
 def read_json(request: Request, model: type[BaseModel]) -> Any:
+    return parse_json(request.get_data(), model)
+
+
+def parse_json(body: bytes, model: type[BaseModel]) -> Any:
     try:
-        raw = json.loads(request.get_data() or b"null")
+        raw = json.loads(body or b"null")
     except ValueError as exc:
         raise errors.InvalidInput("body", "not valid JSON") from exc
     return model.model_validate(raw)
+
+
+def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than `limit` bytes without reading them all."""
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise errors.TooLarge(f"body over {limit} bytes")
+    return body
+
+
+def require_method(request: Request, method: str) -> None:
+    if request.method != method:
+        raise errors.MethodNotAllowed(f"{request.method} not allowed; use {method}")
 
 
 def require_bearer(request: Request, token: str | None) -> None:

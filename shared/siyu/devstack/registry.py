@@ -34,6 +34,7 @@ class FunctionSpec:
 FUNCTIONS = (
     FunctionSpec("wecom_callback", path="/wecom/callback"),
     FunctionSpec("ops_api", path="/ops"),
+    FunctionSpec("card_alert", path="/card-alert"),
     FunctionSpec("on_wecom_event", topic="wecom-events"),
 )
 

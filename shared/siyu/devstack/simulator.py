@@ -28,6 +28,7 @@ API_ERRORS = {
     -1: "system busy",
     40001: "invalid credential",
     40014: "invalid access_token",
+    40058: "invalid parameter",
     40068: "invalid tagid",
     41051: "welcome code is used or expired",
     42001: "access_token expired",
@@ -63,6 +64,7 @@ class SimState:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     tag_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     welcome_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    join_ways: dict[str, dict[str, Any]] = field(default_factory=dict)
     welcomes_sent: list[dict[str, Any]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     per_minute: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -189,18 +191,49 @@ class WeComSimulator:
                 event.pop("WelcomeCode", None)
         if event.get("Event") == "change_external_chat":
             chat = event.setdefault("ChatId", self.new_id("wr"))
-            self.state.groups.setdefault(
-                chat,
-                {
-                    "chat_id": chat,
-                    "name": event.pop("Name", f"福利群{chat[-4:]}"),
-                    "owner": event.get("UserID", "staff"),
-                    "create_time": now,
-                    "member_list": [],
-                },
-            )
-            event.pop("Name", None)
+            group = self.ensure_group(chat, event.pop("Name", ""), event.get("UserID", "staff"))
+            self.change_members(group, event, now)
         return event
+
+    def ensure_group(self, chat_id: str, name: str = "", owner: str = "staff") -> dict[str, Any]:
+        return self.state.groups.setdefault(
+            chat_id,
+            {
+                "chat_id": chat_id,
+                "name": name or f"福利群{chat_id[-4:]}",
+                "owner": owner,
+                "create_time": int(time.time()),
+                "member_list": [],
+            },
+        )
+
+    @staticmethod
+    def change_members(group: dict[str, Any], event: dict[str, Any], now: int) -> None:
+        """add_member / del_member with a MemChangeList: change the member list to match.
+
+        `OmitMemChangeList` drops the list from the callback, as older WeCom versions did.
+        """
+        ids = list(event.get("MemChangeList") or [])
+        if event.pop("OmitMemChangeList", False):
+            event.pop("MemChangeList", None)
+        detail = event.get("UpdateDetail")
+        if not ids or detail not in {"add_member", "del_member"}:
+            return
+        present = {m["userid"] for m in group["member_list"]}
+        if detail == "add_member":
+            group["member_list"] += [
+                {
+                    "userid": uid,
+                    "type": 2,
+                    "join_time": now,
+                    "join_scene": int(event.get("JoinScene", 3)),
+                }
+                for uid in ids
+                if uid not in present
+            ]
+        else:
+            group["member_list"] = [m for m in group["member_list"] if m["userid"] not in ids]
+        event.setdefault("MemChangeCnt", len(ids))
 
     def deliver(
         self, event: dict[str, Any], deliveries: int = 1, forge_signature: bool = False
@@ -360,11 +393,49 @@ def create_app(sim: WeComSimulator) -> Flask:
             return answer(api, 90207)
         return answer(api, group_chat=group)
 
+    @wecom_api("POST", "externalcontact/groupchat/add_join_way")
+    def add_join_way(api: str) -> Response:
+        body = request.get_json(force=True)
+        chats = body.get("chat_id_list") or []
+        if body.get("scene") not in (1, 2) or len(str(body.get("state", ""))) > 30:
+            return answer(api, 40058)
+        if not 1 <= len(chats) <= 5:
+            return answer(api, 40058)  # at most 5 groups share one join way
+        if any(c not in st.groups for c in chats):
+            return answer(api, 90207)
+        config_id = sim.new_id("cfg")
+        st.join_ways[config_id] = {
+            **{k: body.get(k) for k in ("scene", "remark", "auto_create_room", "state")},
+            "config_id": config_id,
+            "chat_id_list": chats,
+            "qr_code": f"https://wework.qpic.cn/wwpic/sim/{config_id}/0",
+        }
+        return answer(api, config_id=config_id)
+
+    @wecom_api("POST", "externalcontact/groupchat/get_join_way")
+    def get_join_way(api: str) -> Response:
+        way = st.join_ways.get((request.get_json(force=True) or {}).get("config_id", ""))
+        if way is None:
+            return answer(api, 40058)
+        return answer(api, join_way=way)
+
     # -- the simulator's own control surface ------------------------------------------------
 
     @app.get("/_sim/health")
     def health() -> Response:
         return jsonify({"ok": True})
+
+    @app.post("/_sim/groups")
+    def seed_group() -> Response:
+        """Create a customer group as staff would in the client (no callback is sent)."""
+        body = request.get_json(force=True)
+        with sim.lock:
+            chat = sim.ensure_group(
+                body.get("chat_id") or sim.new_id("wr"),
+                body.get("name", ""),
+                body.get("owner", "staff"),
+            )
+            return jsonify(chat)
 
     @app.get("/_sim/calls")
     def calls() -> Response:

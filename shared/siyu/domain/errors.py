@@ -28,6 +28,10 @@ class NotFound(DomainError):
     """The addressed entity does not exist."""
 
 
+class MethodNotAllowed(DomainError):
+    """The path exists but not for this HTTP method (HTTP 405)."""
+
+
 class Conflict(DomainError):
     """The operation was already done, or collides with another one."""
 

@@ -36,6 +36,7 @@ class WeComEvent(BaseModel):
     join_scene: int | None = None
     quit_scene: int | None = None
     mem_change_cnt: int | None = None
+    mem_change_list: tuple[str, ...] = ()  # who joined or left (newer callbacks carry it)
     tag_id: str = ""
     tag_type: str = ""
     strategy_id: str = ""

@@ -1,16 +1,63 @@
-"""Customer groups (客户群) and how chat events change them."""
+"""Customer groups (客户群): the benefit-group registry and how chat events change a group."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from siyu.domain.geo import CoordSystem, geohash, to_wgs84
+
+GROUP_HARD_LIMIT = 500  # WeCom: a customer group holds at most 500 members
 
 
 class GroupStatus(StrEnum):
     OPEN = "open"
     DISMISSED = "dismissed"
+
+
+class Location(BaseModel):
+    """Always WGS-84; the caller's original coordinates are kept for audit."""
+
+    lat: float
+    lng: float
+    geohash: str
+    source_lat: float
+    source_lng: float
+    source_system: CoordSystem
+
+
+class Coordinates(BaseModel):
+    """A point as a caller sends it: latitude, longitude and which of China's systems."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    coord_system: CoordSystem = CoordSystem.WGS84
+
+    def location(self) -> Location:
+        lat, lng = to_wgs84(self.lat, self.lng, self.coord_system)
+        return Location(
+            lat=lat,
+            lng=lng,
+            geohash=geohash(lat, lng, 9),
+            source_lat=self.lat,
+            source_lng=self.lng,
+            source_system=self.coord_system,
+        )
+
+
+class GroupSpec(Coordinates):
+    """PUT /ops/groups/{chat_id}: registers a benefit group for card-alert invites."""
+
+    name: str = Field(min_length=1, max_length=60)
+    owner_userid: str = Field(min_length=1, max_length=64)
+    city: str = Field(min_length=1, max_length=32)
+    kind: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
+    coord_system: CoordSystem  # required here: guessing a system misplaces a group by ~500 m
+    member_count: int | None = Field(None, ge=0, le=GROUP_HARD_LIMIT)
 
 
 class Group(BaseModel):
@@ -20,6 +67,42 @@ class Group(BaseModel):
     member_count: int = Field(0, ge=0)
     status: GroupStatus = GroupStatus.OPEN
     updated_at: datetime
+    # Registry fields: set for benefit groups registered through the ops API.
+    city: str = ""
+    kind: str = ""
+    location: Location | None = None
+    join_config_id: str = ""
+    join_url: str = ""
+
+    @property
+    def is_benefit_group(self) -> bool:
+        return self.location is not None and bool(self.join_url)
+
+    def has_room(self, join_limit: int) -> bool:
+        """Open, registered, and below the QR join limit (WeCom stops QR joins at 200)."""
+        return (
+            self.is_benefit_group
+            and self.status is GroupStatus.OPEN
+            and self.member_count < join_limit
+        )
+
+
+def register(current: Group | None, chat_id: str, spec: GroupSpec, at: datetime) -> Group:
+    """Apply a registry PUT; the member count follows chat events unless ops give one."""
+    base = current or Group(chat_id=chat_id, updated_at=at)
+    count = base.member_count if spec.member_count is None else spec.member_count
+    return base.model_copy(
+        update={
+            "name": spec.name,
+            "owner_userid": spec.owner_userid,
+            "city": spec.city,
+            "kind": spec.kind,
+            "location": spec.location(),
+            "member_count": count,
+            "status": GroupStatus.OPEN,
+            "updated_at": at,
+        }
+    )
 
 
 def apply_member_change(group: Group, detail: str, count: int, at: datetime) -> Group:

@@ -136,7 +136,9 @@ class NearestGrid:
 
     def _cap_cells(self, lat: float, lng: float, radius_m: float) -> Iterator[tuple[int, int]]:
         (i_lo, i_hi), (j_lo, j_hi) = self._cap_bounds(lat, lng, radius_m)
-        columns = sorted({j % self._cols for j in range(j_lo, min(j_hi, j_lo + self._cols - 1) + 1)})
+        columns = sorted(
+            {j % self._cols for j in range(j_lo, min(j_hi, j_lo + self._cols - 1) + 1)}
+        )
         if (i_hi - i_lo + 1) * len(columns) > len(self._cells):
             # A wide cap on a sparse grid: filter the occupied cells instead of walking the box.
             wanted = set(columns)

@@ -17,6 +17,7 @@ from siyu.domain.groups import Group, GroupStatus, apply_member_change
 from siyu.domain.welcome import WelcomeStatus
 from siyu.logging import log
 from siyu.ports import (
+    BankCustomerRepo,
     ChannelRepo,
     Clock,
     CustomerRepo,
@@ -42,6 +43,7 @@ class WeComEventProcessor:
         channels: ChannelRepo,
         followups: FollowupRepo,
         welcome: WelcomeSender,
+        bank_customers: BankCustomerRepo,
         clock: Clock,
     ) -> None:
         self._wecom = wecom
@@ -51,6 +53,7 @@ class WeComEventProcessor:
         self._channels = channels
         self._followups = followups
         self._welcome = welcome
+        self._bank_customers = bank_customers
         self._clock = clock
 
     def handle(self, event: WeComEvent) -> bool:
@@ -220,14 +223,21 @@ class WeComEventProcessor:
             # A group first seen through a member change is read from WeCom outside the
             # transaction, which may run more than once.
             known = self._groups.get(event.chat_id) or self._read_group(event.chat_id, at)
+            if known.is_benefit_group:
+                self._sync_membership(event, joined=detail == "add_member")
             return self._groups.update_once(
                 event.dedupe_key,
                 event.chat_id,
                 lambda g: apply_member_change(g or known, detail, count, at),
             )
-        # create, change_owner, change_name, change_notice: WeCom's view is the truth.
+        # create, change_owner, change_name, change_notice: WeCom's view is the truth for
+        # name, owner and members; the registry fields (place, kind, join way) stay siyu's.
         fresh = self._read_group(event.chat_id, at)
-        return self._groups.update_once(event.dedupe_key, event.chat_id, lambda _g: fresh)
+        return self._groups.update_once(
+            event.dedupe_key,
+            event.chat_id,
+            lambda g: g.model_copy(update=_wecom_fields(fresh)) if g else fresh,
+        )
 
     def _read_group(self, chat_id: str, at: datetime) -> Group:
         chat = self._wecom.get_group_chat(chat_id).get("group_chat", {})
@@ -239,6 +249,33 @@ class WeComEventProcessor:
             updated_at=at,
         )
 
+    def _sync_membership(self, event: WeComEvent, joined: bool) -> None:
+        """Mark bank customers linked to the members who joined or left a benefit group.
+
+        Array union/remove is idempotent, so a redelivered event changes nothing twice.
+        """
+        chat_id = event.chat_id
+        if event.mem_change_list:
+            linked = self._bank_customers.find_linked(list(event.mem_change_list), [])
+            self._bank_customers.set_membership(linked, chat_id, member=joined)
+            return
+        # Older callbacks do not say who: compare WeCom's member list with siyu's.
+        members = [
+            m
+            for m in self._wecom.get_group_chat(chat_id)
+            .get("group_chat", {})
+            .get("member_list", [])
+            if m.get("type") == 2  # external contacts; 1 would be staff
+        ]
+        present = self._bank_customers.find_linked(
+            [m.get("userid", "") for m in members], [m.get("unionid", "") for m in members]
+        )
+        if joined:
+            self._bank_customers.set_membership(present, chat_id, member=True)
+        else:
+            gone = sorted(set(self._bank_customers.in_group(chat_id)) - set(present))
+            self._bank_customers.set_membership(gone, chat_id, member=False)
+
     # -- corp tags ----------------------------------------------------------------
 
     def _tag(self, event: WeComEvent) -> bool:
@@ -248,3 +285,12 @@ class WeComEventProcessor:
         ids = [event.tag_id] if event.tag_id and event.change_type != "shuffle" else None
         self._tags.put_many(self._wecom.get_corp_tag_list(ids))
         return True
+
+
+def _wecom_fields(fresh: Group) -> dict[str, Any]:
+    return {
+        "name": fresh.name,
+        "owner_userid": fresh.owner_userid,
+        "member_count": fresh.member_count,
+        "updated_at": fresh.updated_at,
+    }

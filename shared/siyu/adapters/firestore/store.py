@@ -10,13 +10,16 @@ from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel
 
+from siyu.domain.card_alerts import BankCustomer
 from siyu.domain.channels import Channel, is_valid_state
 from siyu.domain.customers import Customer
 from siyu.domain.errors import TransientError
 from siyu.domain.followups import Followup
 from siyu.domain.groups import Group
+from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.tags import CorpTag
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, may_claim
 from siyu.ports import Clock
@@ -135,6 +138,9 @@ class _OnceRepo:
         self._clock = clock
         self._ttl = timedelta(days=ttl_days)
 
+    def _stored(self, model: BaseModel) -> dict[str, Any]:
+        return _doc(model)
+
     def _get(self, doc_id: str) -> Any:
         with translated():
             snap = self._col.document(doc_id).get()
@@ -152,7 +158,7 @@ class _OnceRepo:
                 return False
             snap = ref.get(transaction=tx)
             current = self.model.model_validate(snap.to_dict()) if snap.exists else None
-            tx.set(ref, _doc(change(current)))
+            tx.set(ref, self._stored(change(current)))
             tx.set(marker, {"created_at": now, "expire_at": now + self._ttl, "doc": ref.path})
             return True
 
@@ -184,6 +190,114 @@ class GroupRepo(_OnceRepo):
         self, event_key: str, chat_id: str, change: Callable[[Group | None], Group]
     ) -> bool:
         return self._update_once(event_key, chat_id, change)
+
+    def _stored(self, model: BaseModel) -> dict[str, Any]:
+        # Server time of the write, so card-alert instances can fetch only what changed.
+        return {**_doc(model), "revised_at": firestore.SERVER_TIMESTAMP}
+
+    def put(self, group: Group) -> None:
+        with translated():
+            self._col.document(group.chat_id).set(self._stored(group))
+
+    def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
+        query = self._col.order_by("revised_at")
+        if watermark is not None:
+            # >=: a write sharing the watermark's timestamp is read again, never missed.
+            query = query.where(filter=FieldFilter("revised_at", ">=", watermark))
+        groups, latest = [], watermark
+        with translated():
+            for snap in query.stream():
+                doc = snap.to_dict() or {}
+                groups.append(Group.model_validate(doc))
+                latest = doc.get("revised_at", latest)
+        return groups, latest
+
+
+class BankCustomerRepo:
+    """`bank_customers/{id}`: the card-alert hot path's single read and rare conditional write."""
+
+    def __init__(self, db: firestore.Client) -> None:
+        self._db = db
+        self._col = db.collection("bank_customers")
+
+    def get(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
+        with translated():
+            snap = self._col.document(bank_customer_id).get()
+        if not snap.exists:
+            return None, None
+        return BankCustomer.model_validate(snap.to_dict()), snap.update_time
+
+    def save_if_unchanged(self, customer: BankCustomer, version: Any) -> bool:
+        ref = self._col.document(customer.bank_customer_id)
+        with translated():
+            try:
+                if version is None:
+                    ref.create(_doc(customer))
+                else:
+                    # update() replaces each top-level field it names; only it takes a
+                    # precondition on the version read.
+                    option = self._db.write_option(last_update_time=version)
+                    ref.update(_doc(customer), option=option)
+            except (gexc.AlreadyExists, gexc.FailedPrecondition):
+                return False
+        return True
+
+    def link(self, bank_customer_id: str, external_userid: str, unionid: str) -> BankCustomer:
+        ref = self._col.document(bank_customer_id)
+        fields = {"bank_customer_id": bank_customer_id}
+        fields |= {
+            k: v for k, v in (("external_userid", external_userid), ("unionid", unionid)) if v
+        }
+        with translated():
+            ref.set(fields, merge=True)
+            return BankCustomer.model_validate(ref.get().to_dict())
+
+    def find_linked(self, external_userids: list[str], unionids: list[str]) -> list[str]:
+        found: set[str] = set()
+        with translated():
+            for field, values in (("external_userid", external_userids), ("unionid", unionids)):
+                values = sorted({v for v in values if v})
+                for start in range(0, len(values), 30):  # Firestore's `in` takes 30 values
+                    chunk = values[start : start + 30]
+                    query = self._col.where(filter=FieldFilter(field, "in", chunk))
+                    found |= {snap.id for snap in query.stream()}
+        return sorted(found)
+
+    def in_group(self, chat_id: str) -> list[str]:
+        query = self._col.where(filter=FieldFilter("groups", "array_contains", chat_id))
+        with translated():
+            return sorted(snap.id for snap in query.stream())
+
+    def set_membership(self, bank_customer_ids: list[str], chat_id: str, member: bool) -> None:
+        change = firestore.ArrayUnion([chat_id]) if member else firestore.ArrayRemove([chat_id])
+        with translated():
+            for start in range(0, len(bank_customer_ids), 400):
+                batch = self._db.batch()
+                for bid in bank_customer_ids[start : start + 400]:
+                    batch.set(
+                        self._col.document(bid),
+                        {"bank_customer_id": bid, "groups": change},
+                        merge=True,
+                    )
+                batch.commit()
+
+
+class OpsTaskRepo:
+    def __init__(self, db: firestore.Client) -> None:
+        self._col = db.collection("ops_tasks")
+
+    def create(self, task: OpsTask) -> bool:
+        with translated():
+            try:
+                self._col.document(task.id).create(_doc(task))
+            except gexc.AlreadyExists:
+                return False
+        return True
+
+    def list_open(self) -> list[OpsTask]:
+        query = self._col.where(filter=FieldFilter("status", "==", "open")).limit(500)
+        with translated():
+            return [OpsTask.model_validate(snap.to_dict()) for snap in query.stream()]
 
 
 class TagRepo:

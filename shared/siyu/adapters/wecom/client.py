@@ -220,6 +220,23 @@ class WeComClient:
     def get_group_chat(self, chat_id: str) -> dict[str, Any]:
         return self.call("externalcontact/groupchat/get", json={"chat_id": chat_id, "need_name": 1})
 
+    def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
+        body = self.call(
+            "externalcontact/groupchat/add_join_way",
+            json={
+                "scene": 2,  # a QR code (1 would be the mini-program button)
+                "chat_id_list": [chat_id],
+                "state": state,
+                "remark": remark[:30],
+                "auto_create_room": 0,  # a full group overflows to siyu's next nearest group
+            },
+        )
+        return str(body["config_id"])
+
+    def get_join_way(self, config_id: str) -> dict[str, Any]:
+        body = self.call("externalcontact/groupchat/get_join_way", json={"config_id": config_id})
+        return dict(body.get("join_way", {}))
+
 
 def _corp_tags(groups: list[dict[str, Any]]) -> list[CorpTag]:
     return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
@@ -64,6 +65,9 @@ def parse_event(inner: bytes) -> WeComEvent:
     root = _parse(inner, "event")
     values: dict[str, object] = {"raw_sha256": hashlib.sha256(inner).hexdigest()}
     for child in root:
+        if child.tag == "MemChangeList":
+            values["mem_change_list"] = [(i.text or "").strip() for i in child if i.text]
+            continue
         name = _FIELDS.get(child.tag)
         if name is None:
             continue
@@ -82,11 +86,14 @@ def parse_event(inner: bytes) -> WeComEvent:
     return WeComEvent.model_validate(values)
 
 
-def render_event(fields: dict[str, str | int]) -> bytes:
-    """Build an inner event XML as WeCom does (CDATA text, bare integers); used by the simulator."""
+def render_event(fields: dict[str, Any]) -> bytes:
+    """Build an inner event XML as WeCom does (CDATA text, bare integers, <Item> lists)."""
     parts = []
     for name, value in fields.items():
-        if isinstance(value, int):
+        if isinstance(value, list):
+            items = "".join(f"<Item><![CDATA[{v}]]></Item>" for v in value)
+            parts.append(f"<{name}>{items}</{name}>")
+        elif isinstance(value, int):
             parts.append(f"<{name}>{value}</{name}>")
         else:
             safe = str(value).replace("]]>", "]]]]><![CDATA[>")

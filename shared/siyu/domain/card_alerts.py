@@ -1,0 +1,124 @@
+"""Card-alert invites: who gets one, to which group, and the words that carry it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from siyu.domain.groups import Coordinates, Group
+
+MAX_TEXT_CHARS = 60
+RECENT_INVITES_KEPT = 10
+
+# One template per group kind; {city} and {name} are filled in, shortest fallbacks last.
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "food": (
+        "{city}美食福利群「{name}」，附近餐饮天天有优惠，扫码入群",
+        "美食福利群「{name}」，扫码入群",
+    ),
+    "shopping": (
+        "{city}购物福利群「{name}」，附近商户专享折扣，扫码入群",
+        "购物福利群「{name}」，扫码入群",
+    ),
+    "travel": (
+        "{city}出行福利群「{name}」，加油停车享优惠，扫码入群",
+        "出行福利群「{name}」，扫码入群",
+    ),
+}
+DEFAULT_TEMPLATES = (
+    "{city}持卡人福利群「{name}」，身边优惠不错过，扫码入群",
+    "福利群「{name}」，扫码入群",
+)
+
+
+class Reason(StrEnum):
+    NEAREST = "nearest_group_with_room"
+    CITY = "nearest_in_city"  # nothing within the distance limit; the city's nearest instead
+    MEMBER = "already_in_a_benefit_group"
+    COOLDOWN = "invited_recently"
+    NO_GROUP = "no_group_with_room"
+
+
+class Merchant(Coordinates):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=100)
+    mcc: str = Field(pattern=r"^\d{4}$")
+    city: str = Field(min_length=1, max_length=32)
+
+
+class CardAlert(BaseModel):
+    """POST /card-alert: one card transaction from the card-alert system."""
+
+    txn_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    bank_customer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    amount: Decimal = Field(ge=0, max_digits=16, decimal_places=2, allow_inf_nan=False)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    occurred_at: datetime
+    merchant: Merchant
+
+
+class Invite(BaseModel):
+    group_id: str
+    group_name: str
+    distance_m: float
+    join_url: str
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+
+
+class CardAlertAnswer(BaseModel):
+    invite: Invite | None
+    reason: Reason
+
+
+class IssuedInvite(Invite):
+    """An invite as the customer's document remembers it: the txn it answered and when."""
+
+    txn_id: str
+    reason: Reason
+    issued_at: datetime
+
+
+class BankCustomer(BaseModel):
+    """`bank_customers/{id}`: everything the card-alert hot path needs, in one document."""
+
+    bank_customer_id: str
+    external_userid: str = ""
+    unionid: str = ""
+    groups: list[str] = Field(default_factory=list)  # benefit groups the customer is in
+    invites: list[IssuedInvite] = Field(default_factory=list)  # newest last
+
+    def answer_for(self, txn_id: str) -> IssuedInvite | None:
+        return next((i for i in self.invites if i.txn_id == txn_id), None)
+
+    def invited_within(self, cooldown: timedelta, now: datetime) -> bool:
+        return bool(self.invites) and now - self.invites[-1].issued_at < cooldown
+
+
+class BankCustomerLink(BaseModel):
+    """PUT /ops/bank-customers/{id}: who this bank customer is in WeCom."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_userid: str = Field("", max_length=64)
+    unionid: str = Field("", max_length=64)
+
+
+def with_invite(customer: BankCustomer, invite: IssuedInvite) -> BankCustomer:
+    kept = [*customer.invites, invite][-RECENT_INVITES_KEPT:]
+    return customer.model_copy(update={"invites": kept})
+
+
+def invite_text(group: Group) -> str:
+    """The first template of the group's kind that fits in 60 characters, name shortened last."""
+    templates = TEMPLATES.get(group.kind, DEFAULT_TEMPLATES)
+    for template in templates:
+        text = template.format(city=group.city, name=group.name)
+        if len(text) <= MAX_TEXT_CHARS:
+            return text
+    shortest = templates[-1]
+    room = MAX_TEXT_CHARS - len(shortest.format(city=group.city, name="")) - 1
+    return shortest.format(city=group.city, name=group.name[: max(room, 1)] + "…")[:MAX_TEXT_CHARS]

@@ -1,0 +1,45 @@
+"""Tasks siyu raises for the operations team (e.g. an area that needs a new benefit group)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from siyu.domain.geo import geohash
+
+AREA_PRECISION = 5  # a geohash cell of about 4.9 km × 4.9 km
+
+
+class OpsTaskKind(StrEnum):
+    NEW_GROUP_NEEDED = "new_group_needed"
+
+
+class OpsTask(BaseModel):
+    id: str  # deterministic, so the same need is raised once
+    kind: OpsTaskKind
+    detail: str
+    city: str = ""
+    area_geohash: str = ""
+    lat: float | None = None
+    lng: float | None = None
+    status: str = "open"
+    created_at: datetime
+
+
+def new_group_needed(city: str, lat: float, lng: float, at: datetime) -> OpsTask:
+    """One task per city and ~5 km geohash cell: the alerts there found no group with room."""
+    area = geohash(lat, lng, AREA_PRECISION)
+    city_key = hashlib.sha256(city.encode()).hexdigest()[:8]  # any city name, safe as an id
+    return OpsTask(
+        id=f"{OpsTaskKind.NEW_GROUP_NEEDED}-{area}-{city_key}",
+        kind=OpsTaskKind.NEW_GROUP_NEEDED,
+        detail=f"card alerts in {city} near geohash {area} found no benefit group with room",
+        city=city,
+        area_geohash=area,
+        lat=lat,
+        lng=lng,
+        created_at=at,
+    )
