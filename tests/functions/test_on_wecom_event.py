@@ -96,3 +96,47 @@ def test_upstream_failure_asks_for_redelivery(client, wecom_sim) -> None:
     headers, body = eventarc(add_event("wm_e3").model_dump_json().encode())
     assert client.post("/", headers=headers, data=body).status_code == 500
     assert bootstrap.customers().get("wm_e3") is None
+
+
+def chat_event(chat_id: str, detail: str, members: tuple[str, ...] = ()) -> WeComEvent:
+    return WeComEvent(
+        event="change_external_chat",
+        change_type="update",
+        update_detail=detail,
+        create_time=int(time.time()),
+        chat_id=chat_id,
+        mem_change_cnt=1,
+        mem_change_list=members,
+        raw_sha256=f"{detail}-{members}",
+    )
+
+
+def test_membership_without_a_member_list_is_read_from_wecom(client, wecom_sim) -> None:
+    from siyu.domain.groups import GroupSpec
+
+    sim = wecom_sim.sim
+    group = sim.ensure_group("wr_old_cb")
+    spec = {
+        "name": "老回调群",
+        "owner_userid": "zhangsan",
+        "city": "上海",
+        "kind": "food",
+        "lat": 31.2,
+        "lng": 121.4,
+        "coord_system": "wgs84",
+    }
+    bootstrap.group_registry().put("wr_old_cb", GroupSpec.model_validate(spec))
+    bootstrap.bank_customers().link("bc_old", "wm_old", "")
+    # An older callback: WeCom's member list changes, the event does not say who joined.
+    sim.change_members(group, {"UpdateDetail": "add_member", "MemChangeList": ["wm_old"]}, 0)
+    headers, body = eventarc(chat_event("wr_old_cb", "add_member").model_dump_json().encode())
+    assert client.post("/", headers=headers, data=body).status_code == 200
+    customer, _ = bootstrap.bank_customers().get("bc_old")
+    assert customer.groups == ["wr_old_cb"]
+
+    sim.change_members(group, {"UpdateDetail": "del_member", "MemChangeList": ["wm_old"]}, 0)
+    headers, body = eventarc(chat_event("wr_old_cb", "del_member").model_dump_json().encode())
+    assert client.post("/", headers=headers, data=body).status_code == 200
+    customer, _ = bootstrap.bank_customers().get("bc_old")
+    assert customer.groups == []
+    assert bootstrap.groups().get("wr_old_cb").member_count == 0

@@ -44,3 +44,33 @@ def test_welcome_ledger_hand_off(cloud) -> None:
     assert ledger.claim("WC", "worker", 3.5).granted
     ledger.finish("WC", WelcomeStatus.SENT, latency_ms=12.0)
     assert ledger.claim("WC", "callback", 3.5).status is WelcomeStatus.SENT
+
+
+def test_bank_customer_writes_are_conditional_on_the_version_read(cloud) -> None:
+    from siyu.domain.card_alerts import BankCustomer
+
+    repo = bootstrap.bank_customers()
+    assert repo.get("bc1") == (None, None)
+    fresh = BankCustomer(bank_customer_id="bc1")
+    assert repo.save_if_unchanged(fresh, None) is True
+    assert repo.save_if_unchanged(fresh, None) is False  # someone created it first
+    customer, version = repo.get("bc1")
+    repo.set_membership(["bc1"], "wr1", member=True)  # another writer
+    assert repo.save_if_unchanged(customer, version) is False
+    customer, version = repo.get("bc1")
+    assert customer.groups == ["wr1"] and repo.save_if_unchanged(customer, version) is True
+    assert repo.in_group("wr1") == ["bc1"]
+    repo.link("bc1", "wm_x", "un_x")
+    assert repo.find_linked(["wm_x"], []) == ["bc1"] == repo.find_linked([], ["un_x"])
+
+
+def test_groups_changed_since_returns_only_later_writes(cloud) -> None:
+    from siyu.domain.groups import Group
+
+    repo = bootstrap.groups()
+    repo.put(Group(chat_id="a", updated_at=AT))
+    everything, mark = repo.changed_since(None)
+    assert [g.chat_id for g in everything] == ["a"] and mark is not None
+    repo.put(Group(chat_id="b", updated_at=AT))
+    later, _ = repo.changed_since(mark)
+    assert "b" in [g.chat_id for g in later] and len(later) <= 2

@@ -12,8 +12,13 @@ from pathlib import Path
 from siyu.devstack import emulators
 from siyu.devstack.procs import StackError, alive, free_port, port_open, spawn, stop, wait_http
 from siyu.devstack.registry import FUNCTIONS, ROOT, dead_letter
+from siyu.domain.partner_auth import parse_keys
 
 LOCAL_OPS_TOKEN = "local-ops-token"
+# HMAC keys of the local stack's machine callers: the card-alert system and the bank.
+LOCAL_PARTNER_KEYS = (
+    "local-cards:local-card-alert-secret-0001,local-bank:local-bank-events-secret-0001"
+)
 MAX_DELIVERY_ATTEMPTS = 5
 
 
@@ -80,7 +85,15 @@ class StackConfig:
             "SIYU_PROJECT": self.project,
             "SIYU_WECOM_API_BASE": f"{self.simulator_url}/cgi-bin",
             "SIYU_OPS_TOKEN": os.environ.get("SIYU_OPS_TOKEN", LOCAL_OPS_TOKEN),
+            "SIYU_PARTNER_KEYS": os.environ.get("SIYU_PARTNER_KEYS", LOCAL_PARTNER_KEYS),
+            # Locally a group change reaches the card-alert index within a second.
+            "SIYU_GROUP_INDEX_REFRESH_S": os.environ.get("SIYU_GROUP_INDEX_REFRESH_S", "1"),
         }
+
+    def partner(self, key_id: str) -> tuple[str, bytes]:
+        """A (key id, secret) pair the stack accepts, for local callers."""
+        keys = parse_keys(self.env()["SIYU_PARTNER_KEYS"])
+        return key_id, keys[key_id]
 
 
 @dataclass

@@ -37,6 +37,17 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     return hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+def signed_headers(key_id: str, secret: bytes, body: bytes, now: float) -> dict[str, str]:
+    """What a caller sends: used by the local stack's scenario, the bench and the tests."""
+    stamp = str(int(now))
+    return {
+        KEY_ID_HEADER: key_id,
+        TIMESTAMP_HEADER: stamp,
+        SIGNATURE_HEADER: sign(secret, stamp, body),
+        "Content-Type": "application/json",
+    }
+
+
 class PartnerAuth:
     """Verifies signatures and remembers the ones seen inside the window to refuse replays.
 
