@@ -40,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
             from siyu.devstack import scenario
 
             if args.command == "demo":
-                print(scenario.play(cfg).render())
+                print(scenario.play_all(cfg))
             else:
                 stack.up(cfg)
                 try:
-                    print(scenario.play(cfg).render())
+                    print(scenario.play_all(cfg))
                 finally:
                     stack.down(cfg.state_dir)
     except StackError as exc:

@@ -217,3 +217,10 @@ def play(cfg: StackConfig) -> Summary:
             break
         time.sleep(0.1)
     return summary
+
+
+def play_all(cfg: StackConfig) -> str:
+    """Every act of the demo, in order, as the summary `make run` prints."""
+    from siyu.devstack import card_scenario
+
+    return play(cfg).render() + card_scenario.play(cfg).render()

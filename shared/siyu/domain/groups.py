@@ -35,7 +35,8 @@ class Coordinates(BaseModel):
 
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
-    coord_system: CoordSystem = CoordSystem.WGS84
+    # Required: guessing the system misplaces a point by up to ~500 m (GCJ-02) or more (BD-09).
+    coord_system: CoordSystem
 
     def location(self) -> Location:
         lat, lng = to_wgs84(self.lat, self.lng, self.coord_system)
@@ -56,7 +57,6 @@ class GroupSpec(Coordinates):
     owner_userid: str = Field(min_length=1, max_length=64)
     city: str = Field(min_length=1, max_length=32)
     kind: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
-    coord_system: CoordSystem  # required here: guessing a system misplaces a group by ~500 m
     member_count: int | None = Field(None, ge=0, le=GROUP_HARD_LIMIT)
 
 
