@@ -183,7 +183,7 @@ class FakeGroups(_Once):
 
     def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
         since = watermark or 0
-        changed = [self.docs[k] for k, rev in self.revision.items() if rev >= since]
+        changed = [self.docs[k] for k, rev in self.revision.items() if rev > since]
         return changed, self.writes
 
 

@@ -13,7 +13,7 @@ import httpx
 from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import parse_envelope, parse_event, render_envelope, render_event
 from siyu.config import Settings
-from siyu.devstack import stack
+from siyu.devstack import bench_cards, stack
 
 CPU_ROUNDS = 5_000
 LOAD_REQUESTS = 300  # per kind; bounded, loopback only
@@ -83,6 +83,7 @@ def main() -> None:
         f"callback verify+decrypt+parse: {callback_throughput():,.0f} callbacks/s "
         f"(one core, {CPU_ROUNDS} rounds)"
     )
+    print(bench_cards.lookups())  # before the stack starts: no emulator competing for the CPU
     cfg = stack.StackConfig.on_free_ports(Path(mkdtemp(prefix="siyu-bench-")), "siyu-bench")
     stack.up(cfg)
     try:
@@ -95,6 +96,7 @@ def main() -> None:
                 f"p99 {percentile(values, 0.99):.1f} ms, max {max(values):.1f} ms "
                 f"({LOAD_REQUESTS} callbacks, {LOAD_CONCURRENCY} concurrent, loopback)"
             )
+        print(bench_cards.report(cfg))
     finally:
         stack.down(cfg.state_dir)
 

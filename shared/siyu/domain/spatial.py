@@ -17,7 +17,8 @@ _UNBOUNDED_RINGS = 6  # beyond this, an unbounded query reads every occupied cel
 
 
 class NearestGrid:
-    def __init__(self, cell_deg: float = 0.01) -> None:
+    def __init__(self, cell_deg: float = 0.02) -> None:
+        # 0.02° (~2.2 km) measured fastest for city-dense groups and a 5-km radius.
         self._cell = cell_deg
         self._cols = round(360.0 / cell_deg)
         self._cells: dict[tuple[int, int], dict[str, tuple[float, float]]] = {}

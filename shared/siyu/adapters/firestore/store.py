@@ -202,8 +202,9 @@ class GroupRepo(_OnceRepo):
     def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
         query = self._col.order_by("revised_at")
         if watermark is not None:
-            # >=: a write sharing the watermark's timestamp is read again, never missed.
-            query = query.where(filter=FieldFilter("revised_at", ">=", watermark))
+            # Strictly after: one query reads one consistent snapshot, so every write with
+            # the watermark's commit time was already in the result that produced it.
+            query = query.where(filter=FieldFilter("revised_at", ">", watermark))
         groups, latest = [], watermark
         with translated():
             for snap in query.stream():
