@@ -30,6 +30,22 @@ locals {
       publishes_to  = []
       secrets       = ["SIYU_PARTNER_KEYS"]
     }
+    biz_events = {
+      trigger_topic = null
+      min_instances = 0
+      max_instances = 20
+      concurrency   = 80
+      publishes_to  = ["biz-events"]
+      secrets       = ["SIYU_PARTNER_KEYS"]
+    }
+    on_biz_event = {
+      trigger_topic = "biz-events"
+      min_instances = 0
+      max_instances = 20
+      concurrency   = 20
+      publishes_to  = ["reward-granted", "biz-events-dlq"]
+      secrets       = []
+    }
     ops_api = {
       trigger_topic = null
       min_instances = 0
@@ -40,7 +56,8 @@ locals {
     }
   }
 
-  topics = ["wecom-events"]
+  # Every topic gets a <name>-dlq; reward-granted is read by the bank's fulfilment system.
+  topics = ["wecom-events", "biz-events", "reward-granted"]
 
   # Secret Manager secret id per environment variable the code reads as a secret.
   secrets = {
@@ -56,6 +73,8 @@ locals {
     SIYU_WECOM_REPLAY_WINDOW_S = "300"
     SIYU_WELCOME_BUDGET_S      = "1.5"
     SIYU_TOPIC_WECOM_EVENTS    = "wecom-events"
+    SIYU_TOPIC_BIZ_EVENTS      = "biz-events"
+    SIYU_TOPIC_REWARD_GRANTED  = "reward-granted"
     SIYU_GROUP_JOIN_LIMIT      = tostring(var.group_join_limit)
     SIYU_GROUP_MAX_DISTANCE_M  = tostring(var.group_max_distance_m)
     SIYU_INVITE_COOLDOWN_DAYS  = tostring(var.invite_cooldown_days)

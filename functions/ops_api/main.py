@@ -2,6 +2,7 @@
 
 import functions_framework
 from flask import Request, Response
+from pydantic import BaseModel, Field
 
 from siyu import bootstrap
 from siyu.adapters.http import Router, handle, json_response, read_json, require_bearer
@@ -52,6 +53,20 @@ def _open_tasks(_request: Request) -> Response:
     return json_response([t.model_dump(mode="json") for t in bootstrap.ops_tasks().list_open()])
 
 
+class ReferralCodeRequest(BaseModel):
+    bank_customer_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _referral_code(request: Request) -> Response:
+    body = read_json(request, ReferralCodeRequest)
+    code = bootstrap.referrals().code_for(body.bank_customer_id)
+    return json_response({"bank_customer_id": body.bank_customer_id, "code": code})
+
+
+def _referrer(_request: Request, bank_customer_id: str) -> Response:
+    return json_response(bootstrap.referrals().view(bank_customer_id))
+
+
 def _put_channel(request: Request, state: str) -> Response:
     spec = read_json(request, ChannelSpec)
     return json_response(bootstrap.channel_service().put(state, spec))
@@ -73,6 +88,8 @@ ROUTES = Router(
         ("GET", "/ops/bank-customers/<bank_customer_id>"): _bank_customer,
         ("PUT", "/ops/bank-customers/<bank_customer_id>"): _link_bank_customer,
         ("GET", "/ops/tasks"): _open_tasks,
+        ("POST", "/ops/referral-codes"): _referral_code,
+        ("GET", "/ops/referrers/<bank_customer_id>"): _referrer,
         ("GET", "/ops/channels/<state>"): _get_channel,
         ("PUT", "/ops/channels/<state>"): _put_channel,
     }

@@ -10,6 +10,7 @@ from google.cloud import firestore
 from siyu import logging as siyu_logging
 from siyu.adapters.clock import SystemClock
 from siyu.adapters.firestore import store
+from siyu.adapters.firestore.referrals import ReferralRepo
 from siyu.adapters.pubsub import Publisher
 from siyu.adapters.wecom.client import WeComClient
 from siyu.adapters.wecom.codec import CallbackCodec
@@ -21,6 +22,7 @@ from siyu.services.channels import ChannelService
 from siyu.services.group_directory import GroupDirectory
 from siyu.services.groups import GroupRegistry
 from siyu.services.intake import CallbackIntake
+from siyu.services.referrals import ReferralService
 from siyu.services.wecom_events import WeComEventProcessor
 from siyu.services.welcome import WelcomeSender
 
@@ -49,6 +51,26 @@ def wecom() -> WeComClient:
 def publisher() -> Publisher:
     s = settings()
     return Publisher(s.project, s.topic_wecom_events, s.dead_letter_topic)
+
+
+@cache
+def topic(name: str) -> Publisher:
+    """A publisher for one topic; its poison messages go to `<name>-dlq`."""
+    return Publisher(settings().project, name, f"{name}-dlq")
+
+
+@cache
+def referrals() -> ReferralService:
+    s = settings()
+    return ReferralService(
+        ReferralRepo(db(), clock),
+        topic(s.topic_reward_granted),
+        clock,
+        tiers=s.referral_tiers,
+        daily_limit=s.referral_daily_limit,
+        referees_per_hash=s.referral_referees_per_hash,
+        stale_after=timedelta(seconds=s.referral_stale_s),
+    )
 
 
 @cache
@@ -176,6 +198,8 @@ def reset() -> None:
         db,
         wecom,
         publisher,
+        topic,
+        referrals,
         customers,
         groups,
         channels,

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from siyu.domain.partner_auth import parse_keys
+from siyu.domain.referrals import DEFAULT_TIERS, Tier, check_tiers
 
 
 class Settings(BaseSettings):
@@ -41,6 +42,13 @@ class Settings(BaseSettings):
     invite_cooldown_days: float = Field(7, ge=0)
     group_index_refresh_s: float = Field(5, ge=0, description="how stale the index may get")
     topic_wecom_events: str = "wecom-events"
+    topic_biz_events: str = "biz-events"
+    topic_reward_granted: str = "reward-granted"
+    # Referral rewards: tiers as data (JSON in SIYU_REFERRAL_TIERS) and the fraud limits.
+    referral_tiers: list[Tier] = Field(default_factory=lambda: list(DEFAULT_TIERS))
+    referral_daily_limit: int = Field(20, gt=0, description="credited invites per referrer/day")
+    referral_referees_per_hash: int = Field(3, gt=0, description="referees per device or phone")
+    referral_stale_s: float = Field(30, gt=0, description="when a half-done credit is taken over")
 
     @field_validator("wecom_aes_key")
     @classmethod
@@ -48,6 +56,11 @@ class Settings(BaseSettings):
         if len(value.get_secret_value()) != 43:
             raise ValueError("SIYU_WECOM_AES_KEY must be the 43-character EncodingAESKey")
         return value
+
+    @field_validator("referral_tiers")
+    @classmethod
+    def _tiers_increase(cls, value: list[Tier]) -> list[Tier]:
+        return check_tiers(value)
 
     @field_validator("partner_keys")
     @classmethod

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 from siyu.domain.card_alerts import BankCustomer
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
@@ -13,6 +15,7 @@ from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup
 from siyu.domain.groups import Group
 from siyu.domain.ops_tasks import OpsTask
+from siyu.domain.referrals import Invite, InviteAttempt, Reward
 from siyu.domain.tags import CorpTag
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
 
@@ -111,6 +114,59 @@ class ChannelRepo(Protocol):
 class FollowupRepo(Protocol):
     def create(self, followup: Followup) -> bool:
         """Create once by id; False when it already exists."""
+
+
+class ReferralRepo(Protocol):
+    """Referral state, moved only by create() and version-conditioned batches with atomic
+    increments: exactly once without a transaction (contended ones crawl, see DESIGN.md)."""
+
+    def code_of(self, bank_customer_id: str) -> str | None: ...
+
+    def create_code(self, bank_customer_id: str, code: str) -> str:
+        """Store the code unless the customer has one already; return the customer's code."""
+
+    def owner_of(self, code: str) -> str | None: ...
+
+    def first_card_event(self, bank_customer_id: str, event_id: str, opened_at: datetime) -> str:
+        """Record the customer's first card opening; return its event id (maybe an earlier one)."""
+
+    def claim_hash(self, kind: str, value: str, referee: str, limit: int) -> bool:
+        """Count the referee among at most `limit` referees of a device or phone hash."""
+
+    def get_invite(self, referee: str) -> tuple[Invite | None, Any]: ...
+
+    def create_invite(self, invite: Invite) -> bool:
+        """Create a decided (rejected) invite; False if the referee already has one."""
+
+    def reserve(self, invite: Invite) -> tuple[int, Any] | None:
+        """Create the pending invite and take the next place in the referrer's day.
+
+        Returns (day ordinal, version), or None if the referee already has an invite."""
+
+    def re_reserve(self, invite: Invite, version: Any) -> tuple[int, Any] | None:
+        """Take a new place for a pending invite whose crediter died; None if it moved on."""
+
+    def credit(self, invite: Invite, version: Any) -> int | None:
+        """Mark credited and count it for the referrer: the referrer's n-th credited invite.
+        None if the invite changed since `version`."""
+
+    def reject(self, invite: Invite, version: Any) -> bool: ...
+
+    def record_attempt(self, attempt: InviteAttempt) -> None: ...
+
+    def successful_invites(self, referrer: str) -> int: ...
+
+    def grant(self, reward: Reward) -> bool:
+        """Create the reward; False if it was granted before."""
+
+    def rewards(self, referrer: str) -> list[Reward]: ...
+
+    def mark_published(self, reward_id: str, at: datetime) -> None: ...
+
+
+class MessagePublisher(Protocol):
+    def send(self, message: BaseModel, ordering_key: str = "", **attributes: str) -> str:
+        """Publish and wait for the server's message id; raise TransientError on failure."""
 
 
 class EventPublisher(Protocol):

@@ -14,6 +14,7 @@ from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup
 from siyu.domain.groups import Group
 from siyu.domain.ops_tasks import OpsTask
+from siyu.domain.referrals import Invite, InviteAttempt, InviteStatus, Reward
 from siyu.domain.tags import CorpTag
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, may_claim
 
@@ -293,3 +294,119 @@ class FakeFollowups:
             return False
         self.docs[followup.id] = followup
         return True
+
+
+class FakeReferrals:
+    """The referral repository's contract in memory: versions count writes per invite."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, str] = {}
+        self.code_by_customer: dict[str, str] = {}
+        self.cardholders: dict[str, str] = {}
+        self.slots: dict[str, list[str]] = {}
+        self.invites: dict[str, Invite] = {}
+        self.versions: dict[str, int] = {}
+        self.attempts: dict[str, InviteAttempt] = {}
+        self.days: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
+        self.rewards_by_id: dict[str, Reward] = {}
+        self.crash_after_credit = False
+
+    def code_of(self, bank_customer_id: str) -> str | None:
+        return self.code_by_customer.get(bank_customer_id)
+
+    def create_code(self, bank_customer_id: str, code: str) -> str:
+        if code in self.codes:
+            raise Conflict("taken")
+        self.codes[code] = bank_customer_id
+        return self.code_by_customer.setdefault(bank_customer_id, code)
+
+    def owner_of(self, code: str) -> str | None:
+        return self.codes.get(code)
+
+    def first_card_event(self, bank_customer_id: str, event_id: str, opened_at: datetime) -> str:
+        return self.cardholders.setdefault(bank_customer_id, event_id)
+
+    def claim_hash(self, kind: str, value: str, referee: str, limit: int) -> bool:
+        holders = self.slots.setdefault(f"{kind}-{value}", [])
+        if referee in holders:
+            return True
+        if len(holders) < limit:
+            holders.append(referee)
+            return True
+        return False
+
+    def get_invite(self, referee: str) -> tuple[Invite | None, Any]:
+        return self.invites.get(referee), self.versions.get(referee)
+
+    def _write(self, invite: Invite) -> int:
+        self.invites[invite.referee] = invite
+        self.versions[invite.referee] = self.versions.get(invite.referee, 0) + 1
+        return self.versions[invite.referee]
+
+    def create_invite(self, invite: Invite) -> bool:
+        if invite.referee in self.invites:
+            return False
+        self._write(invite)
+        return True
+
+    def _next_day(self, invite: Invite) -> int:
+        key = f"{invite.referrer}-{invite.day}"
+        self.days[key] = self.days.get(key, 0) + 1
+        return self.days[key]
+
+    def reserve(self, invite: Invite) -> tuple[int, Any] | None:
+        if invite.referee in self.invites:
+            return None
+        return self._next_day(invite), self._write(invite)
+
+    def re_reserve(self, invite: Invite, version: Any) -> tuple[int, Any] | None:
+        if self.versions.get(invite.referee) != version:
+            return None
+        return self._next_day(invite), self._write(invite)
+
+    def credit(self, invite: Invite, version: Any) -> int | None:
+        if self.versions.get(invite.referee) != version:
+            return None
+        self._write(invite.model_copy(update={"status": InviteStatus.CREDITED}))
+        self.counts[invite.referrer] = self.counts.get(invite.referrer, 0) + 1
+        if self.crash_after_credit:
+            self.crash_after_credit = False
+            raise RuntimeError("instance died after the credit")
+        return self.counts[invite.referrer]
+
+    def reject(self, invite: Invite, version: Any) -> bool:
+        if self.versions.get(invite.referee) != version:
+            return False
+        self._write(invite)
+        return True
+
+    def record_attempt(self, attempt: InviteAttempt) -> None:
+        self.attempts[attempt.event_id] = attempt
+
+    def successful_invites(self, referrer: str) -> int:
+        return self.counts.get(referrer, 0)
+
+    def grant(self, reward: Reward) -> bool:
+        if reward.id in self.rewards_by_id:
+            return False
+        self.rewards_by_id[reward.id] = reward
+        return True
+
+    def rewards(self, referrer: str) -> list[Reward]:
+        return sorted(
+            (r for r in self.rewards_by_id.values() if r.referrer == referrer), key=lambda r: r.tier
+        )
+
+    def mark_published(self, reward_id: str, at: datetime) -> None:
+        reward = self.rewards_by_id[reward_id]
+        self.rewards_by_id[reward_id] = reward.model_copy(update={"published_at": at})
+
+
+class FakeMessages:
+    def __init__(self) -> None:
+        self.sent: list[tuple[Any, dict[str, str]]] = []
+
+    def send(self, message: Any, ordering_key: str = "", **attributes: str) -> str:
+        self.sent.append((message, attributes))
+        return str(len(self.sent))

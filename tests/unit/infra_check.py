@@ -9,7 +9,7 @@ import hcl2
 from pydantic import SecretStr
 
 from siyu.config import Settings
-from siyu.devstack.registry import FUNCTIONS, dead_letter
+from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, dead_letter
 
 # Secrets only the local stack uses: production ops authenticate with IAM instead.
 LOCAL_ONLY_SECRETS = {"SIYU_OPS_TOKEN"}
@@ -61,6 +61,9 @@ def problems(root: Path) -> list[str]:
     for fn in FUNCTIONS:
         if fn.topic and fn.topic not in topics:
             found.append(f"topic {fn.topic} is used by {fn.name} but not declared")
+    for outbound in OUTBOUND_TOPICS:
+        if outbound not in topics:
+            found.append(f"outbound topic {outbound} is published but not declared")
     topic_module = (infra / "modules" / "topic" / "main.tf").read_text()
     if '"${var.name}-dlq"' not in topic_module:
         found.append("the topic module declares no <name>-dlq dead-letter topic")

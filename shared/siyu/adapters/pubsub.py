@@ -60,21 +60,29 @@ class Publisher:
         self._dead_letter = self._client.topic_path(project, dead_letter_topic)
 
     def publish(self, event: WeComEvent) -> str:
-        key = event.ordering_key
-        future = self._client.publish(
-            self._topic,
-            event.model_dump_json().encode(),
-            ordering_key=key,
+        return self.send(
+            event,
+            event.ordering_key,
             dedupe_key=event.dedupe_key,
             change_type=event.change_type,
-            # The worker logs under the callback's id: one event, one thread through the logs.
+        )
+
+    def send(self, message: BaseModel, ordering_key: str = "", **attributes: str) -> str:
+        """Publish one model as JSON and wait for its message id."""
+        key = ordering_key
+        future = self._client.publish(
+            self._topic,
+            message.model_dump_json().encode(),
+            ordering_key=key,
+            # The consumer logs under the sender's id: one event, one thread through the logs.
             correlation_id=correlation_id(),
+            **attributes,
         )
         try:
             return str(future.result(timeout=_PUBLISH_TIMEOUT_S))
         except Exception as exc:  # whatever the cause, the message is not known to be stored
-            # A failed publish pauses its ordering key until resumed.
-            self._client.resume_publish(self._topic, key)
+            if key:  # a failed publish pauses its ordering key until resumed
+                self._client.resume_publish(self._topic, key)
             raise TransientError(f"publish to {self._topic} failed: {type(exc).__name__}") from exc
 
     def dead_letter(self, payload: bytes, reason: str) -> None:

@@ -35,10 +35,14 @@ FUNCTIONS = (
     FunctionSpec("wecom_callback", path="/wecom/callback"),
     FunctionSpec("ops_api", path="/ops"),
     FunctionSpec("card_alert", path="/card-alert"),
+    FunctionSpec("biz_events", path="/events"),
     FunctionSpec("on_wecom_event", topic="wecom-events"),
+    FunctionSpec("on_biz_event", topic="biz-events"),
 )
 
-TOPICS = tuple(sorted({fn.topic for fn in FUNCTIONS if fn.topic}))
+# Topics siyu publishes for systems outside it (the bank's fulfilment system).
+OUTBOUND_TOPICS = ("reward-granted",)
+TOPICS = tuple(sorted({fn.topic for fn in FUNCTIONS if fn.topic} | set(OUTBOUND_TOPICS)))
 
 
 def dead_letter(topic: str) -> str:

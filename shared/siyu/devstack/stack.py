@@ -11,7 +11,7 @@ from pathlib import Path
 
 from siyu.devstack import emulators
 from siyu.devstack.procs import StackError, alive, free_port, port_open, spawn, stop, wait_http
-from siyu.devstack.registry import FUNCTIONS, ROOT, dead_letter
+from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, ROOT, dead_letter
 from siyu.domain.partner_auth import parse_keys
 
 LOCAL_OPS_TOKEN = "local-ops-token"
@@ -96,6 +96,11 @@ class StackConfig:
         return key_id, keys[key_id]
 
 
+def local_subscription(topic: str) -> str:
+    """The local stack's pull subscription on an outbound topic."""
+    return f"{topic}-local"
+
+
 @dataclass
 class StackInfo:
     config: dict
@@ -158,6 +163,25 @@ def provision_pubsub(cfg: StackConfig) -> None:
         for request in requests:
             with contextlib.suppress(AlreadyExists):
                 subscriber.create_subscription(request=request)
+    for name in OUTBOUND_TOPICS:
+        # Stands in for the outside consumer (the bank's fulfilment system): a pull
+        # subscription the demo and the tests read, dead-lettering like production.
+        topic = publisher.topic_path(cfg.project, name)
+        dlq = publisher.topic_path(cfg.project, dead_letter(name))
+        for path in (topic, dlq):
+            with contextlib.suppress(AlreadyExists):
+                publisher.create_topic(name=path)
+        with contextlib.suppress(AlreadyExists):
+            subscriber.create_subscription(
+                request={
+                    "name": subscriber.subscription_path(cfg.project, local_subscription(name)),
+                    "topic": topic,
+                    "dead_letter_policy": {
+                        "dead_letter_topic": dlq,
+                        "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,
+                    },
+                }
+            )
 
 
 def up(cfg: StackConfig) -> StackInfo:

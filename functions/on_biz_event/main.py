@@ -1,0 +1,19 @@
+"""on_biz_event: applies each business event from the biz-events topic (referral rewards)."""
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from siyu import bootstrap
+from siyu.adapters.pubsub import consume
+from siyu.config import settings
+from siyu.domain.biz_events import BizEvent
+
+
+@functions_framework.cloud_event
+def on_biz_event(cloud_event: CloudEvent) -> None:
+    consume(
+        cloud_event.data,
+        BizEvent,
+        bootstrap.referrals().handle,
+        bootstrap.topic(settings().topic_biz_events).dead_letter,
+    )
