@@ -67,6 +67,13 @@ def _referrer(_request: Request, bank_customer_id: str) -> Response:
     return json_response(bootstrap.referrals().view(bank_customer_id))
 
 
+def _invite(_request: Request, referee: str) -> Response:
+    invite, _version = bootstrap.referral_repo().get_invite(referee)
+    if invite is None:
+        raise NotFound(f"no referral for {referee}")
+    return json_response(invite)
+
+
 def _put_channel(request: Request, state: str) -> Response:
     spec = read_json(request, ChannelSpec)
     return json_response(bootstrap.channel_service().put(state, spec))
@@ -90,6 +97,7 @@ ROUTES = Router(
         ("GET", "/ops/tasks"): _open_tasks,
         ("POST", "/ops/referral-codes"): _referral_code,
         ("GET", "/ops/referrers/<bank_customer_id>"): _referrer,
+        ("GET", "/ops/invites/<referee>"): _invite,
         ("GET", "/ops/channels/<state>"): _get_channel,
         ("PUT", "/ops/channels/<state>"): _put_channel,
     }

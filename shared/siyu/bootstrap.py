@@ -60,10 +60,15 @@ def topic(name: str) -> Publisher:
 
 
 @cache
+def referral_repo() -> ReferralRepo:
+    return ReferralRepo(db(), clock)
+
+
+@cache
 def referrals() -> ReferralService:
     s = settings()
     return ReferralService(
-        ReferralRepo(db(), clock),
+        referral_repo(),
         topic(s.topic_reward_granted),
         clock,
         tiers=s.referral_tiers,
@@ -199,6 +204,7 @@ def reset() -> None:
         wecom,
         publisher,
         topic,
+        referral_repo,
         referrals,
         customers,
         groups,
