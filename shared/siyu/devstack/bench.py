@@ -13,7 +13,7 @@ import httpx
 from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import parse_envelope, parse_event, render_envelope, render_event
 from siyu.config import Settings
-from siyu.devstack import bench_cards, stack
+from siyu.devstack import bench_cards, bench_referrals, stack
 
 CPU_ROUNDS = 5_000
 LOAD_REQUESTS = 300  # per kind; bounded, loopback only
@@ -97,6 +97,7 @@ def main() -> None:
                 f"({LOAD_REQUESTS} callbacks, {LOAD_CONCURRENCY} concurrent, loopback)"
             )
         print(bench_cards.report(cfg))
+        print(bench_referrals.report(cfg))
     finally:
         stack.down(cfg.state_dir)
 

@@ -11,16 +11,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
+from siyu.devstack.counting import Counting
 from siyu.devstack.stack import StackConfig
 from siyu.domain.card_alerts import CardAlert
 from siyu.domain.geo import geohash, haversine_m
 from siyu.domain.groups import Group, Location
 from siyu.domain.partner_auth import signed_headers
 from siyu.domain.spatial import NearestGrid
+from siyu.ports import BankCustomerRepo, GroupRepo, OpsTaskRepo
 
 GROUPS = 10_000
 LOOKUPS = 2_000
@@ -104,29 +106,6 @@ def lookups() -> str:
     )
 
 
-class Counting:
-    """Wraps a repository and counts the Firestore documents its methods read and write."""
-
-    def __init__(
-        self, inner: Any, reads: dict[str, Callable[[Any], int]], writes: set[str]
-    ) -> None:
-        self._inner, self._reads, self._writes = inner, reads, writes
-        self.read = self.written = 0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._inner, name)
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            result = method(*args, **kwargs)
-            if name in self._reads:
-                self.read += self._reads[name](result)
-            if name in self._writes:
-                self.written += 1
-            return result
-
-        return counted
-
-
 def seed_groups(cfg: StackConfig, groups: list[tuple[str, str, float, float]]) -> None:
     """Benefit groups written straight to Firestore (the registry's WeCom calls are not timed)."""
     from google.cloud import firestore
@@ -190,15 +169,17 @@ def firestore_per_alert(cfg: StackConfig) -> str:
     from siyu.services.group_directory import GroupDirectory
 
     bootstrap.reset()
-    groups = Counting(bootstrap.groups(), {"changed_since": lambda r: max(1, len(r[0]))}, set())
-    customers = Counting(bootstrap.bank_customers(), {"get": lambda _r: 1}, {"save_if_unchanged"})
-    tasks = Counting(bootstrap.ops_tasks(), {}, {"create"})
-    directory = GroupDirectory(groups, bootstrap.clock, join_limit=200, refresh_s=5)  # type: ignore[arg-type]
+    groups = Counting(bootstrap.groups(), reads={"changed_since": lambda r: max(1, len(r[0]))})
+    customers = Counting(
+        bootstrap.bank_customers(), reads={"get": 1}, writes={"save_if_unchanged": 1}
+    )
+    tasks = Counting(bootstrap.ops_tasks(), writes={"create": 1})
+    directory = GroupDirectory(cast(GroupRepo, groups), bootstrap.clock, 200, refresh_s=5)
     service = CardAlertService(
         directory,
-        customers,
-        tasks,
-        bootstrap.clock,  # type: ignore[arg-type]
+        cast(BankCustomerRepo, customers),
+        cast(OpsTaskRepo, tasks),
+        bootstrap.clock,
         max_distance_m=5000,
         cooldown=timedelta(days=7),
     )
