@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from siyu.devstack.counting import Counting
+from siyu.devstack.counting import Cost, Counting
 from siyu.devstack.stack import StackConfig
 from siyu.domain.referrals import DEFAULT_TIERS, CardOpened
 from siyu.ports import MessagePublisher, ReferralRepo
@@ -18,7 +18,7 @@ REFERRERS = 100
 FRIENDS_EACH = 10  # every referrer climbs all four default tiers
 CONCURRENCY = 8
 # Documents each repository call touches, as the Firestore adapter issues them.
-READS = {
+READS: dict[str, Cost] = {
     "code_of": 1,
     "owner_of": 1,
     "get_invite": 1,
@@ -26,7 +26,7 @@ READS = {
     "successful_invites": 1,
     "rewards": lambda found: max(1, len(found)),
 }
-WRITES = {
+WRITES: dict[str, Cost] = {
     "create_code": 2,
     "first_card_event": 1,
     "claim_hash": 1,

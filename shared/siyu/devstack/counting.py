@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 Cost = int | Callable[[Any], int]  # documents per call, or computed from the result
@@ -19,8 +19,8 @@ class Counting:
     def __init__(
         self,
         inner: Any,
-        reads: dict[str, Cost] | None = None,
-        writes: dict[str, Cost] | None = None,
+        reads: Mapping[str, Cost] | None = None,
+        writes: Mapping[str, Cost] | None = None,
     ) -> None:
         self._inner = inner
         self._reads = reads or {}
