@@ -221,6 +221,8 @@ def play(cfg: StackConfig) -> Summary:
 
 def play_all(cfg: StackConfig) -> str:
     """Every act of the demo, in order, as the summary `make run` prints."""
-    from siyu.devstack import card_scenario
+    from siyu.devstack import card_scenario, referral_scenario
 
-    return play(cfg).render() + card_scenario.play(cfg).render()
+    return (
+        play(cfg).render() + card_scenario.play(cfg).render() + referral_scenario.play(cfg).render()
+    )
