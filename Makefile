@@ -5,8 +5,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# checkov lives in its own venv: its pins would fight the Google client libraries.
+CHECKOV := .venv-checkov/bin/checkov
+CHECKOV_VERSION := 3.3.30
 
-.PHONY: install test unit run up down demo bench lint fmt clean
+.PHONY: install test unit run up down demo bench lint fmt build clean
 
 install: $(STAMP)
 
@@ -17,8 +20,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(CHECKOV):
+	@test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+
 ## make test: lint, then unit, function, integration and e2e tests on the real emulators
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV)
 	$(BIN)/ruff check shared functions tests
 	$(BIN)/mypy shared/siyu
 	$(BIN)/python -m siyu.devstack.preflight
@@ -52,5 +59,9 @@ fmt: $(STAMP)
 	$(BIN)/ruff format shared functions tests
 	$(BIN)/ruff check --fix shared functions tests
 
+## make build: one deployable bundle per function under build/functions/<name>
+build: $(STAMP)
+	$(BIN)/python -m siyu.devstack.build build/functions
+
 clean:
-	rm -rf $(VENV) .siyu .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-checkov build .siyu .pytest_cache .ruff_cache .mypy_cache

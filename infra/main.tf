@@ -13,6 +13,7 @@ locals {
       concurrency   = 40
       publishes_to  = ["wecom-events"]
       secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY"]
+      firestore     = true
     }
     on_wecom_event = {
       trigger_topic = "wecom-events"
@@ -21,6 +22,7 @@ locals {
       concurrency   = 10
       publishes_to  = ["wecom-events-dlq"]
       secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY"]
+      firestore     = true
     }
     card_alert = {
       trigger_topic = null
@@ -29,6 +31,7 @@ locals {
       concurrency   = 80
       publishes_to  = []
       secrets       = ["SIYU_PARTNER_KEYS"]
+      firestore     = true
     }
     biz_events = {
       trigger_topic = null
@@ -37,6 +40,7 @@ locals {
       concurrency   = 80
       publishes_to  = ["biz-events"]
       secrets       = ["SIYU_PARTNER_KEYS"]
+      firestore     = false
     }
     on_biz_event = {
       trigger_topic = "biz-events"
@@ -45,6 +49,7 @@ locals {
       concurrency   = 20
       publishes_to  = ["reward-granted", "biz-events-dlq"]
       secrets       = []
+      firestore     = true
     }
     ops_api = {
       trigger_topic = null
@@ -53,6 +58,7 @@ locals {
       concurrency   = 20
       publishes_to  = []
       secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY"]
+      firestore     = true
     }
   }
 
@@ -61,17 +67,22 @@ locals {
 
   # Secret Manager secret id per environment variable the code reads as a secret.
   secrets = {
-    SIYU_WECOM_SECRET  = "wecom-corp-secret"
-    SIYU_WECOM_TOKEN   = "wecom-callback-token"
+    SIYU_WECOM_SECRET  = "wecom-corp-secret"    # checkov:skip=CKV_SECRET_6: a secret's name, not its value
+    SIYU_WECOM_TOKEN   = "wecom-callback-token" # checkov:skip=CKV_SECRET_6: a secret's name, not its value
     SIYU_WECOM_AES_KEY = "wecom-encoding-aes-key"
     SIYU_PARTNER_KEYS  = "partner-hmac-keys"
   }
+
+  # Cloud Scheduler jobs (Asia/Shanghai) by name: {schedule, topic, description}. The
+  # consistency test requires one for every function the registry marks as scheduled.
+  scheduled_jobs = {}
 
   plain_env = {
     SIYU_PROJECT               = var.project_id
     SIYU_WECOM_CORP_ID         = var.wecom_corp_id
     SIYU_WECOM_REPLAY_WINDOW_S = "300"
     SIYU_WELCOME_BUDGET_S      = "1.5"
+    SIYU_OPS_AUTH              = "gateway"
     SIYU_TOPIC_WECOM_EVENTS    = "wecom-events"
     SIYU_TOPIC_BIZ_EVENTS      = "biz-events"
     SIYU_TOPIC_REWARD_GRANTED  = "reward-granted"
@@ -80,6 +91,14 @@ locals {
     SIYU_INVITE_COOLDOWN_DAYS  = tostring(var.invite_cooldown_days)
     LOG_EXECUTION_ID           = "true"
   }
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  pubsub_service_agent = "service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }
 
 resource "google_secret_manager_secret" "siyu" {
@@ -92,26 +111,33 @@ resource "google_secret_manager_secret" "siyu" {
 }
 
 module "topic" {
-  source     = "./modules/topic"
-  for_each   = toset(local.topics)
-  project_id = var.project_id
-  name       = each.value
+  source               = "./modules/topic"
+  for_each             = toset(local.topics)
+  project_id           = var.project_id
+  name                 = each.value
+  kms_key_id           = google_kms_crypto_key.pubsub.id
+  pubsub_service_agent = local.pubsub_service_agent
+  depends_on           = [google_kms_crypto_key_iam_member.pubsub]
 }
 
 module "function" {
-  source        = "./modules/function"
-  for_each      = local.functions
-  project_id    = var.project_id
-  region        = var.region
-  name          = each.key
-  prefix        = local.name
-  bundle_dir    = "${var.bundle_dir}/${each.key}"
-  source_bucket = var.source_bucket
-  trigger_topic = each.value.trigger_topic == null ? null : module.topic[each.value.trigger_topic].id
-  min_instances = each.value.min_instances
-  max_instances = each.value.max_instances
-  concurrency   = each.value.concurrency
-  env           = local.plain_env
+  source                = "./modules/function"
+  for_each              = local.functions
+  project_id            = var.project_id
+  region                = var.region
+  name                  = each.key
+  prefix                = local.name
+  bundle_dir            = "${var.bundle_dir}/${each.key}"
+  source_bucket         = var.source_bucket
+  trigger_topic         = each.value.trigger_topic == null ? null : module.topic[each.value.trigger_topic].id
+  dead_letter_topic     = each.value.trigger_topic == null ? null : module.topic[each.value.trigger_topic].dead_letter_id
+  max_delivery_attempts = 5
+  http_invoker          = google_service_account.api_gateway.email
+  pubsub_service_agent  = local.pubsub_service_agent
+  min_instances         = each.value.min_instances
+  max_instances         = each.value.max_instances
+  concurrency           = each.value.concurrency
+  env                   = local.plain_env
   secret_env = {
     for var_name in each.value.secrets : var_name => google_secret_manager_secret.siyu[var_name].secret_id
   }
@@ -131,64 +157,22 @@ resource "google_pubsub_topic_iam_member" "publishers" {
   member  = "serviceAccount:${module.function[each.value.fn].service_account_email}"
 }
 
+# Firestore only for the functions that read or write it.
 resource "google_project_iam_member" "firestore_users" {
-  for_each = local.functions
+  for_each = { for fn, cfg in local.functions : fn => cfg if cfg.firestore }
   project  = var.project_id
   role     = "roles/datastore.user"
   member   = "serviceAccount:${module.function[each.key].service_account_email}"
 }
 
-resource "google_firestore_database" "main" {
-  project     = var.project_id
-  name        = "(default)"
-  location_id = var.region
-  type        = "FIRESTORE_NATIVE"
-}
-
-# Processed-event markers and welcome ledger entries expire by themselves.
-resource "google_firestore_field" "ttl" {
-  for_each   = toset(["dedupe", "welcomes"])
-  project    = var.project_id
-  database   = google_firestore_database.main.name
-  collection = each.value
-  field      = "expire_at"
-  ttl_config {}
-}
-
-# WeCom only accepts API calls from trusted IPs: all egress leaves through one static IP.
-resource "google_compute_network" "egress" {
-  project                 = var.project_id
-  name                    = "${local.name}-egress"
-  auto_create_subnetworks = false
-}
-
-resource "google_vpc_access_connector" "egress" {
-  project       = var.project_id
-  name          = "${var.env}-siyu-egress"
-  region        = var.region
-  network       = google_compute_network.egress.name
-  ip_cidr_range = "10.8.0.0/28"
-}
-
-resource "google_compute_router" "egress" {
-  project = var.project_id
-  name    = "${local.name}-router"
-  region  = var.region
-  network = google_compute_network.egress.id
-}
-
-resource "google_compute_address" "egress" {
-  project = var.project_id
-  name    = "${local.name}-egress-ip"
-  region  = var.region
-}
-
-resource "google_compute_router_nat" "egress" {
-  project                            = var.project_id
-  name                               = "${local.name}-nat"
-  router                             = google_compute_router.egress.name
-  region                             = var.region
-  nat_ip_allocate_option             = "MANUAL_ONLY"
-  nat_ips                            = [google_compute_address.egress.self_link]
-  source_subnetwork_ip_ranges_to_nat = "ALL_SUBNETWORKS_ALL_IP_RANGES"
+# Timed work: one Cloud Scheduler job per entry, publishing a tick to its topic.
+module "scheduled_job" {
+  source      = "./modules/scheduled_job"
+  for_each    = local.scheduled_jobs
+  project_id  = var.project_id
+  region      = var.region
+  name        = "${local.name}-${each.key}"
+  description = each.value.description
+  schedule    = each.value.schedule
+  topic_id    = module.topic[each.value.topic].id
 }

@@ -3,7 +3,12 @@ output "egress_ip" {
   value       = google_compute_address.egress.address
 }
 
+output "gateway_url" {
+  description = "Public base URL: register https://<this>/wecom/callback as WeCom's callback URL; partners post to /card-alert and /events."
+  value       = "https://${google_api_gateway_gateway.siyu.default_hostname}"
+}
+
 output "function_urls" {
-  description = "HTTPS URL of every HTTP function (register wecom_callback's as the callback URL)."
+  description = "Direct URL of every function (invocable only by the gateway or its push identity)."
   value       = { for name, fn in module.function : name => fn.url }
 }

@@ -58,3 +58,8 @@ variable "invite_cooldown_days" {
   description = "No new card-alert invite for a customer invited within this many days."
   default     = 7
 }
+
+variable "ops_audience" {
+  type        = string
+  description = "OAuth client id that ops and the `siyu` CLI request Google ID tokens for; API Gateway accepts only tokens with this audience on /ops paths."
+}

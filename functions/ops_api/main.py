@@ -1,16 +1,28 @@
 """ops_api: the operators' API under /ops (IAM in production, a bearer token locally)."""
 
+import logging
+
 import functions_framework
 from flask import Request, Response
 from pydantic import BaseModel, Field
 
 from siyu import bootstrap
-from siyu.adapters.http import Router, handle, json_response, read_json, require_bearer
+from siyu.adapters.http import (
+    Router,
+    gateway_caller,
+    handle,
+    json_response,
+    read_json,
+    require_bearer,
+)
 from siyu.config import settings
 from siyu.domain.card_alerts import BankCustomerLink
 from siyu.domain.channels import ChannelSpec
 from siyu.domain.errors import NotFound
 from siyu.domain.groups import GroupSpec
+from siyu.logging import log
+
+logger = logging.getLogger(__name__)
 
 
 def _customer(_request: Request, external_userid: str) -> Response:
@@ -105,8 +117,11 @@ ROUTES = Router(
 
 
 def _serve(request: Request) -> Response:
-    token = settings().ops_token
-    require_bearer(request, token.get_secret_value() if token else None)
+    s = settings()
+    if s.ops_auth == "gateway":
+        log(logger, logging.INFO, "ops call", caller=gateway_caller(request), path=request.path)
+    else:
+        require_bearer(request, s.ops_token.get_secret_value() if s.ops_token else None)
     return ROUTES.dispatch(request)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,8 @@ class Settings(BaseSettings):
     max_callback_bytes: int = 1024 * 1024
     dedupe_ttl_days: int = Field(7, gt=0)
     ops_token: SecretStr | None = None
+    # "gateway": API Gateway verified a Google ID token and IAM lets only it invoke ops_api.
+    ops_auth: Literal["token", "gateway"] = "token"
     # Machine callers (/card-alert, /events): HMAC keys as `id:secret,id:secret`.
     partner_keys: SecretStr | None = None
     partner_window_s: int = Field(300, gt=0, description="accepted clock skew of a signature")

@@ -48,3 +48,15 @@ def test_channel_creates_missing_corp_tags_in_wecom(client, wecom_sim) -> None:
 def test_invalid_channel_is_400_naming_the_field(client, state, body, field) -> None:
     r = client.put(f"/ops/channels/{state}", headers=AUTH, json=body)
     assert r.status_code == 400 and r.json["field"] == field
+
+
+def test_behind_api_gateway_the_gateways_identity_header_is_required(cloud, monkeypatch) -> None:
+    import base64
+    import json
+
+    monkeypatch.setenv("SIYU_OPS_AUTH", "gateway")
+    client = create_app("ops_api", str(SOURCE), "http").test_client()
+    assert client.get("/ops/tasks").status_code == 401  # not through the gateway
+    claims = base64.urlsafe_b64encode(json.dumps({"email": "ops@bank.example"}).encode())
+    r = client.get("/ops/tasks", headers={"X-Apigateway-Api-Userinfo": claims.decode().rstrip("=")})
+    assert r.status_code == 200 and r.json == []

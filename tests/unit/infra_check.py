@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 import hcl2
+import yaml
 from pydantic import SecretStr
 
 from siyu.config import Settings
@@ -72,6 +75,18 @@ def problems(root: Path) -> list[str]:
             base = target.removesuffix("-dlq")
             if base not in topics or (target != base and target != dead_letter(base)):
                 found.append(f"{fn_name} publishes to undeclared topic {target}")
+    jobs = local.get("scheduled_jobs", {}) or {}
+    scheduled = {fn.topic: fn for fn in FUNCTIONS if fn.schedule}
+    for topic, fn in scheduled.items():
+        if not any(
+            j.get("topic") == topic and j.get("schedule") == fn.schedule for j in jobs.values()
+        ):
+            found.append(f"{fn.name} runs on '{fn.schedule}' but no scheduler job feeds {topic}")
+    for job, cfg in jobs.items():
+        if cfg.get("topic") not in scheduled:
+            found.append(
+                f"scheduler job {job} ticks {cfg.get('topic')!r}, which no scheduled function reads"
+            )
     settings_env = {f"SIYU_{n.upper()}": f for n, f in Settings.model_fields.items()}
     secrets = set(local.get("secrets", {}))
     for env, field in settings_env.items():
@@ -85,3 +100,110 @@ def problems(root: Path) -> list[str]:
         if env not in settings_env:
             found.append(f"secret {env} is not a Settings field")
     return found
+
+
+def http_routes(root: Path) -> set[tuple[str, str]]:
+    """(method, path) of every HTTP function: the registry's, and ops_api's Router."""
+    routes = {(m, fn.path) for fn in FUNCTIONS if fn.path for m in fn.methods}
+    spec = importlib.util.spec_from_file_location(
+        "ops_api_main", root / "functions/ops_api/main.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return routes | set(module.ROUTES.routes())
+
+
+def openapi_problems(root: Path) -> list[str]:
+    """Where infra/api/openapi.yaml and the functions' routes disagree."""
+    doc = yaml.safe_load((root / "infra/api/openapi.yaml").read_text())
+    documented = {
+        (method.upper(), path)
+        for path, item in doc.get("paths", {}).items()
+        for method in item
+        if method in {"get", "put", "post", "delete", "patch"}
+    }
+    code = http_routes(root)
+    found = [f"{m} {p} is served but not in openapi.yaml" for m, p in sorted(code - documented)]
+    found += [
+        f"{m} {p} is in openapi.yaml but served by no function"
+        for m, p in sorted(documented - code)
+    ]
+    backends = {fn.path: f"${{{fn.name}_url}}" for fn in FUNCTIONS if fn.path}
+    for path, item in doc.get("paths", {}).items():
+        prefix = next((p for p in backends if path == p or path.startswith(p + "/")), None)
+        address = (item.get("x-google-backend") or doc.get("x-google-backend", {})).get("address")
+        if prefix is None or address != backends[prefix]:
+            found.append(f"{path} is routed to {address}, not its function")
+        for method, op in item.items():
+            if method == "parameters" or method.startswith("x-"):
+                continue
+            secured = bool(op.get("security"))
+            if secured != path.startswith("/ops/"):
+                found.append(f"{method.upper()} {path}: ops paths, and only they, need an ID token")
+    return found
+
+
+def composite_queries(root: Path) -> set[tuple[str, tuple[str, ...]]]:
+    """(collection, fields) of each adapter method whose query touches more than one field.
+
+    Collections come from `self.<attr> = db.collection("<name>")` in the repository's
+    __init__; fields from FieldFilter("<field>", ...) and .order_by("<field>") in a method.
+    """
+    found: set[tuple[str, tuple[str, ...]]] = set()
+    for source in (root / "shared/siyu/adapters/firestore").glob("*.py"):
+        tree = ast.parse(source.read_text())
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+            collections = _collections_of(cls)
+            for method in (n for n in cls.body if isinstance(n, ast.FunctionDef)):
+                named: list[tuple[int, int, str]] = []  # source position, field
+                receivers: set[str] = set()
+                for call in (n for n in ast.walk(method) if isinstance(n, ast.Call)):
+                    name = getattr(call.func, "attr", getattr(call.func, "id", ""))
+                    if name in {"FieldFilter", "order_by"} and call.args:
+                        first = call.args[0]
+                        if isinstance(first, ast.Constant):
+                            named.append((first.lineno, first.col_offset, str(first.value)))
+                    if name in {"where", "order_by"}:
+                        receivers |= _root_attrs(call.func) & set(collections)
+                fields = list(dict.fromkeys(field for *_pos, field in sorted(named)))
+                if len(fields) > 1:
+                    for attr in receivers:
+                        found.add((collections[attr], tuple(fields)))
+    return found
+
+
+def _collections_of(cls: ast.ClassDef) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for node in ast.walk(cls):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "attr", "") == "collection"
+            and node.value.args
+            and isinstance(node.value.args[0], ast.Constant)
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Attribute):
+                    out[target.attr] = str(node.value.args[0].value)
+    return out
+
+
+def _root_attrs(node: ast.AST) -> set[str]:
+    return {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+
+
+def index_problems(root: Path) -> list[str]:
+    declared: set[tuple[str, tuple[str, ...]]] = set()
+    for tf in (root / "infra").glob("*.tf"):
+        with open(tf) as handle:
+            parsed = hcl2.load(handle)
+        for block in parsed.get("resource", []):
+            for index in _unquote(block).get("google_firestore_index", {}).values():
+                fields = tuple(f["field_path"] for f in index.get("fields", []))
+                declared.add((index["collection"], fields))
+    return [
+        f"composite query on {collection} over {fields} has no google_firestore_index"
+        for collection, fields in sorted(composite_queries(root))
+        if (collection, fields) not in declared
+    ]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from siyu.devstack.registry import ROOT
 
-from .infra_check import problems
+from .infra_check import index_problems, openapi_problems, problems
 
 
 def test_infra_declares_what_the_code_uses() -> None:
@@ -56,6 +58,19 @@ def test_an_unwired_secret_is_caught(broken: Path) -> None:
     assert any("SIYU_WECOM_TOKEN is read by Settings" in p for p in problems(broken))
 
 
+def test_a_scheduler_job_without_its_function_is_caught(broken: Path) -> None:
+    main = broken / "infra" / "main.tf"
+    job = (
+        "scheduled_jobs = {\n"
+        '    stray = { schedule = "*/5 * * * *", topic = "nowhere", description = "x" }\n'
+        "  }"
+    )
+    main.write_text(main.read_text().replace("scheduled_jobs = {}", job))
+    assert "scheduler job stray ticks 'nowhere', which no scheduled function reads" in problems(
+        broken
+    )
+
+
 def test_unformatted_terraform_is_caught(broken: Path) -> None:
     main = broken / "infra" / "main.tf"
     main.write_text(main.read_text().replace("  name = ", "name    =   ", 1))
@@ -65,3 +80,132 @@ def test_unformatted_terraform_is_caught(broken: Path) -> None:
         text=True,
     )
     assert result.returncode != 0
+
+
+def test_the_openapi_document_matches_the_functions_routes() -> None:
+    assert openapi_problems(ROOT) == []
+
+
+def test_an_undocumented_route_and_an_open_ops_path_are_caught(broken: Path) -> None:
+    api = broken / "infra" / "api" / "openapi.yaml"
+    text = api.read_text()
+    text = text.replace("  /ops/tasks:\n", "  /ops/tasks-renamed:\n")
+    text = text.replace(
+        "      operationId: getInvite\n      security: [{google_id_token: []}]\n",
+        "      operationId: getInvite\n",
+    )
+    api.write_text(text)
+    found = openapi_problems(broken)
+    assert "GET /ops/tasks is served but not in openapi.yaml" in found
+    assert "GET /ops/tasks-renamed is in openapi.yaml but served by no function" in found
+    assert any("GET /ops/invites/{referee}: ops paths" in p for p in found)
+
+
+def test_every_composite_query_has_an_index() -> None:
+    assert index_problems(ROOT) == []
+
+
+COMPOSITE = """
+
+class Reports:
+    def __init__(self, db):
+        self._col = db.collection("followups")
+
+    def due(self, staff, before):
+        query = self._col.where(filter=FieldFilter("staff_userid", "==", staff))
+        return query.where(filter=FieldFilter("due_at", "<", before)).order_by("due_at")
+"""
+
+INDEX = """
+resource "google_firestore_index" "followups_due" {
+  project    = var.project_id
+  collection = "followups"
+  fields {
+    field_path = "staff_userid"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "due_at"
+    order      = "ASCENDING"
+  }
+}
+"""
+
+
+def test_a_composite_query_without_an_index_is_caught(broken: Path) -> None:
+    adapters = broken / "shared" / "siyu" / "adapters" / "firestore"
+    shutil.copytree(ROOT / "shared" / "siyu" / "adapters" / "firestore", adapters)
+    (adapters / "store.py").write_text((adapters / "store.py").read_text() + COMPOSITE)
+    assert index_problems(broken) == [
+        "composite query on followups over ('staff_userid', 'due_at') has no google_firestore_index"
+    ]
+    firestore_tf = broken / "infra" / "firestore.tf"
+    firestore_tf.write_text(firestore_tf.read_text() + INDEX)
+    assert index_problems(broken) == []
+
+
+def checkov(infra: Path) -> dict[str, Any]:
+    binary = ROOT / ".venv-checkov" / "bin" / "checkov"
+    assert binary.exists(), "checkov is installed by `make test` into .venv-checkov"
+    result = subprocess.run(
+        [
+            str(binary),
+            "-d",
+            str(infra),
+            "--framework",
+            "terraform",
+            "secrets",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    reports = json.loads(result.stdout or "[]")
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [
+        f"{c['check_id']} {c['resource']} {c['file_path']}"
+        for r in reports
+        for c in r.get("results", {}).get("failed_checks", [])
+    ]
+    return {
+        "failed": failed,
+        "parsed": sum(r.get("summary", {}).get("resource_count", 0) for r in reports),
+    }
+
+
+def test_checkov_finds_nothing_but_the_written_waivers() -> None:
+    report = checkov(ROOT / "infra")
+    assert report["parsed"] > 40 and report["failed"] == []
+
+
+def test_checkov_fails_without_a_waiver(broken: Path) -> None:
+    module = broken / "infra" / "modules" / "function" / "main.tf"
+    module.write_text(
+        "\n".join(line for line in module.read_text().splitlines() if "checkov:skip" not in line)
+    )
+    assert any("CKV_GCP_124" in f for f in checkov(broken / "infra")["failed"])
+
+
+def test_every_terraform_file_parses_and_envs_differ_only_in_tfvars() -> None:
+    import hcl2
+
+    files = sorted((ROOT / "infra").rglob("*.tf")) + sorted((ROOT / "infra").rglob("*.tfvars"))
+    for path in files:
+        with open(path) as handle:
+            assert hcl2.load(handle) is not None, path
+    dev, prod = (ROOT / "infra" / "envs" / env / "main.tf" for env in ("dev", "prod"))
+    assert dev.read_text() == prod.read_text()
+    variables = {}
+    for path in [*(ROOT / "infra").glob("*.tf"), *(ROOT / "infra").rglob("modules/*/*.tf")]:
+        with open(path) as handle:
+            parsed = hcl2.load(handle)
+        for block in parsed.get("variable", []):
+            variables |= {f"{path.parent.name}/{k}": v for k, v in block.items()}
+        for block in parsed.get("output", []):
+            assert all("description" in v for v in block.values()), path
+    assert variables and all("type" in v and "description" in v for v in variables.values())

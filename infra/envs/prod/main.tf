@@ -1,47 +1,83 @@
+# One call of the root module. dev and prod share this file byte for byte; they differ
+# only in terraform.tfvars and the backend prefix given to `terraform init`.
 terraform {
   backend "gcs" {}
 }
 
+variable "env" {
+  type        = string
+  description = "Environment name; prefixes every resource (siyu-<env>-…)."
+}
+
 variable "project_id" {
   type        = string
-  description = "Google Cloud project for prod."
+  description = "Google Cloud project of this environment."
+}
+
+variable "region" {
+  type        = string
+  description = "Region for functions, Firestore, KMS, the gateway and the egress path."
 }
 
 variable "source_bucket" {
   type        = string
-  description = "Bucket for function bundles."
+  description = "Existing bucket that receives the zipped function bundles."
 }
 
 variable "wecom_corp_id" {
   type        = string
-  description = "WeCom corp id."
+  description = "WeCom corp id (the callback receive id)."
+}
+
+variable "ops_audience" {
+  type        = string
+  description = "OAuth client id whose Google ID tokens may call /ops paths."
 }
 
 variable "callback_min_instances" {
   type        = number
-  description = "Warm instances for wecom_callback."
+  description = "Warm instances for wecom_callback (WeCom allows 1 s to verify, 5 s per event)."
+}
+
+variable "card_alert_min_instances" {
+  type        = number
+  description = "Warm instances for card_alert (card-transaction path, in-memory group index)."
 }
 
 provider "google" {
   project = var.project_id
+  region  = var.region
+}
+
+provider "google-beta" {
+  project = var.project_id
+  region  = var.region
 }
 
 module "siyu" {
-  source                 = "../.."
-  env                    = "prod"
-  project_id             = var.project_id
-  source_bucket          = var.source_bucket
-  bundle_dir             = "${path.root}/../../../build/functions"
-  wecom_corp_id          = var.wecom_corp_id
-  callback_min_instances = var.callback_min_instances
+  source                   = "../.."
+  env                      = var.env
+  project_id               = var.project_id
+  region                   = var.region
+  source_bucket            = var.source_bucket
+  bundle_dir               = "${path.root}/../../../build/functions"
+  wecom_corp_id            = var.wecom_corp_id
+  ops_audience             = var.ops_audience
+  callback_min_instances   = var.callback_min_instances
+  card_alert_min_instances = var.card_alert_min_instances
 }
 
 output "egress_ip" {
-  description = "Static egress IP for WeCom's trusted-IP list."
+  description = "Static egress IP for WeCom's trusted-IP list (企业可信IP)."
   value       = module.siyu.egress_ip
 }
 
+output "gateway_url" {
+  description = "Public base URL; the WeCom callback URL is <this>/wecom/callback."
+  value       = module.siyu.gateway_url
+}
+
 output "function_urls" {
-  description = "HTTP function URLs."
+  description = "Direct function URLs (invocable only by the gateway or the push identity)."
   value       = module.siyu.function_urls
 }

@@ -1,3 +1,6 @@
+# One 2nd-gen function with its own service account. HTTP functions are invoked only by
+# the API Gateway's identity; CloudEvent functions only by their Pub/Sub push identity.
+
 resource "google_service_account" "fn" {
   project      = var.project_id
   account_id   = substr(replace("${var.prefix}-${var.name}", "_", "-"), 0, 30)
@@ -52,7 +55,8 @@ resource "google_cloudfunctions2_function" "fn" {
     environment_variables            = var.env
     vpc_connector                    = var.vpc_connector
     vpc_connector_egress_settings    = "ALL_TRAFFIC"
-    ingress_settings                 = var.trigger_topic == null ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
+    # checkov:skip=CKV_GCP_124: API Gateway and Pub/Sub push reach the function from outside the VPC; invocation still needs IAM (run.invoker), granted below to one identity only
+    ingress_settings = "ALLOW_ALL"
 
     dynamic "secret_environment_variables" {
       for_each = var.secret_env
@@ -65,16 +69,53 @@ resource "google_cloudfunctions2_function" "fn" {
     }
   }
 
-  dynamic "event_trigger" {
-    for_each = var.trigger_topic == null ? [] : [var.trigger_topic]
-    content {
-      trigger_region        = var.region
-      event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-      pubsub_topic          = event_trigger.value
-      retry_policy          = "RETRY_POLICY_RETRY"
+  depends_on = [google_secret_manager_secret_iam_member.access]
+}
+
+# Who may invoke: the API Gateway for HTTP functions, the push identity for CloudEvent ones.
+resource "google_cloud_run_service_iam_member" "invoker" {
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.fn.service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${var.trigger_topic == null ? var.http_invoker : google_service_account.fn.email}"
+}
+
+# CloudEvent functions are fed by a push subscription rather than an Eventarc trigger: only
+# a subscription carries the dead-letter policy. The framework reads the topic from the
+# push path and hands the function a CloudEvent, exactly as on the local stack.
+resource "google_pubsub_subscription" "push" {
+  count                      = var.trigger_topic == null ? 0 : 1
+  project                    = var.project_id
+  name                       = "${var.prefix}-${replace(var.name, "_", "-")}-push"
+  topic                      = var.trigger_topic
+  ack_deadline_seconds       = 60
+  enable_message_ordering    = true
+  message_retention_duration = "604800s"
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.fn.service_config[0].uri}/${var.trigger_topic}"
+    oidc_token {
       service_account_email = google_service_account.fn.email
     }
   }
 
-  depends_on = [google_secret_manager_secret_iam_member.access]
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = var.dead_letter_topic
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+}
+
+# Pub/Sub acknowledges a dead-lettered message on the source subscription itself.
+resource "google_pubsub_subscription_iam_member" "dead_letter_ack" {
+  count        = var.trigger_topic == null ? 0 : 1
+  project      = var.project_id
+  subscription = google_pubsub_subscription.push[0].name
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${var.pubsub_service_agent}"
 }

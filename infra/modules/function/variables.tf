@@ -30,7 +30,7 @@ variable "source_bucket" {
 
 variable "trigger_topic" {
   type        = string
-  description = "Pub/Sub topic id for a CloudEvent function; null for an HTTP function."
+  description = "Pub/Sub topic id (projects/P/topics/T) for a CloudEvent function; null for an HTTP function."
   default     = null
 }
 
@@ -67,4 +67,27 @@ variable "secret_env" {
 variable "vpc_connector" {
   type        = string
   description = "VPC connector id for static-IP egress."
+}
+
+variable "dead_letter_topic" {
+  type        = string
+  description = "Dead-letter topic id of the trigger topic (CloudEvent functions)."
+  default     = null
+}
+
+variable "max_delivery_attempts" {
+  type        = number
+  description = "Deliveries before Pub/Sub dead-letters a message."
+  default     = 5
+}
+
+variable "http_invoker" {
+  type        = string
+  description = "Service account allowed to invoke an HTTP function (the API Gateway's)."
+  default     = null
+}
+
+variable "pubsub_service_agent" {
+  type        = string
+  description = "Email of the project's Pub/Sub service agent (acks dead-lettered messages)."
 }

@@ -1,13 +1,15 @@
 resource "google_pubsub_topic" "main" {
-  project = var.project_id
-  name    = var.name
+  project      = var.project_id
+  name         = var.name
+  kms_key_name = var.kms_key_id
 }
 
-# Every topic has a dead-letter topic; subscriptions and triggers route there after
+# Every topic has a dead-letter topic; subscriptions route there after
 # max_delivery_attempts, and handlers send poison messages there themselves.
 resource "google_pubsub_topic" "dead_letter" {
-  project = var.project_id
-  name    = "${var.name}-dlq"
+  project      = var.project_id
+  name         = "${var.name}-dlq"
+  kms_key_name = var.kms_key_id
 }
 
 resource "google_pubsub_subscription" "dead_letter_ops" {
@@ -15,4 +17,12 @@ resource "google_pubsub_subscription" "dead_letter_ops" {
   name                       = "${var.name}-dlq-ops"
   topic                      = google_pubsub_topic.dead_letter.id
   message_retention_duration = "604800s"
+}
+
+# Pub/Sub itself forwards exhausted messages: it must publish to the dead-letter topic.
+resource "google_pubsub_topic_iam_member" "dead_letter_forwarder" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${var.pubsub_service_agent}"
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import logging
@@ -107,12 +108,36 @@ def require_bearer(request: Request, token: str | None) -> None:
         raise errors.Unauthorized("missing or wrong bearer token")
 
 
+def gateway_caller(request: Request) -> str:
+    """The caller API Gateway authenticated: its claims arrive base64url-encoded in a header.
+
+    Only the gateway's service account may invoke the function (IAM), so the header is
+    trusted; without it the request did not come through the gateway and is refused."""
+    encoded = request.headers.get("X-Apigateway-Api-Userinfo", "")
+    if not encoded:
+        raise errors.Unauthorized("no caller identity from API Gateway")
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except ValueError as exc:
+        raise errors.Unauthorized("unreadable caller identity from API Gateway") from exc
+    return str(claims.get("email") or claims.get("sub") or "unknown")
+
+
 class Router:
     """Match the full path (API Gateway appends it) against werkzeug rules."""
 
     def __init__(self, rules: dict[tuple[str, str], Callable[..., Response]]) -> None:
         self._views = {f"{m} {p}": view for (m, p), view in rules.items()}
         self._map = Map([Rule(p, endpoint=f"{m} {p}", methods=[m]) for (m, p) in rules])
+
+    def routes(self) -> list[tuple[str, str]]:
+        """(method, path) with werkzeug's <name> as OpenAPI's {name}."""
+        return sorted(
+            (m, p.replace("<", "{").replace(">", "}"))
+            for rule in self._map.iter_rules()
+            for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+            for p in [rule.rule]
+        )
 
     def dispatch(self, request: Request) -> Response:
         """Call the matching view as view(request, **path_args)."""

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[3]
 class FunctionSpec:
     name: str  # folder under functions/, entry point and Terraform key
     path: str = ""  # HTTP functions: the path prefix they serve
+    methods: tuple[str, ...] = ()  # methods on `path` itself; ops_api routes with its Router
     topic: str = ""  # CloudEvent functions: the topic that triggers them
+    schedule: str = ""  # cron (Asia/Shanghai) of the Cloud Scheduler job that feeds the topic
 
     @property
     def source(self) -> Path:
@@ -32,10 +34,10 @@ class FunctionSpec:
 
 
 FUNCTIONS = (
-    FunctionSpec("wecom_callback", path="/wecom/callback"),
+    FunctionSpec("wecom_callback", path="/wecom/callback", methods=("GET", "POST")),
     FunctionSpec("ops_api", path="/ops"),
-    FunctionSpec("card_alert", path="/card-alert"),
-    FunctionSpec("biz_events", path="/events"),
+    FunctionSpec("card_alert", path="/card-alert", methods=("POST",)),
+    FunctionSpec("biz_events", path="/events", methods=("POST",)),
     FunctionSpec("on_wecom_event", topic="wecom-events"),
     FunctionSpec("on_biz_event", topic="biz-events"),
 )
