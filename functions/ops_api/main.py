@@ -16,7 +16,7 @@ from siyu.adapters.http import (
     require_bearer,
 )
 from siyu.config import settings
-from siyu.domain.card_alerts import BankCustomerLink
+from siyu.domain.bank_customers import BankCustomerLink
 from siyu.domain.channels import ChannelSpec
 from siyu.domain.errors import NotFound
 from siyu.domain.groups import GroupSpec

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from siyu.domain.card_alerts import BankCustomer
+from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.events import WeComEvent

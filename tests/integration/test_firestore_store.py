@@ -47,7 +47,7 @@ def test_welcome_ledger_hand_off(cloud) -> None:
 
 
 def test_bank_customer_writes_are_conditional_on_the_version_read(cloud) -> None:
-    from siyu.domain.card_alerts import BankCustomer
+    from siyu.domain.bank_customers import BankCustomer
 
     repo = bootstrap.bank_customers()
     assert repo.get("bc1") == (None, None)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from siyu.domain.card_alerts import BankCustomer
+from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.errors import Conflict, TransientError

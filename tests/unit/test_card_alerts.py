@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from siyu.domain.card_alerts import MAX_TEXT_CHARS, BankCustomer, CardAlert, Reason, invite_text
+from siyu.domain.bank_customers import BankCustomer
+from siyu.domain.card_alerts import MAX_TEXT_CHARS, CardAlert, Reason, invite_text
 from siyu.domain.errors import TransientError
 from siyu.domain.groups import Group, GroupSpec
 from siyu.services.card_alerts import CardAlertService

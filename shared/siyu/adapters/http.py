@@ -41,9 +41,10 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def validation_error(exc: ValidationError) -> errors.InvalidInput:
+    """The first error, located by its field path (tagged-union markers like `<all>` left out)."""
     first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "body"
-    return errors.InvalidInput(field, first["msg"])
+    parts = [str(p) for p in first["loc"] if not (isinstance(p, str) and p.startswith("<"))]
+    return errors.InvalidInput(".".join(parts) or "body", first["msg"])
 
 
 def handle(request: Request, work: Callable[[], Response]) -> Response:

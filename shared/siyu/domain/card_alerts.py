@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from siyu.domain.groups import Coordinates, Group
 
 MAX_TEXT_CHARS = 60
-RECENT_INVITES_KEPT = 10
 
 # One template per group kind; {city} and {name} are filled in, shortest fallbacks last.
 TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -80,36 +79,6 @@ class IssuedInvite(Invite):
     txn_id: str
     reason: Reason
     issued_at: datetime
-
-
-class BankCustomer(BaseModel):
-    """`bank_customers/{id}`: everything the card-alert hot path needs, in one document."""
-
-    bank_customer_id: str
-    external_userid: str = ""
-    unionid: str = ""
-    groups: list[str] = Field(default_factory=list)  # benefit groups the customer is in
-    invites: list[IssuedInvite] = Field(default_factory=list)  # newest last
-
-    def answer_for(self, txn_id: str) -> IssuedInvite | None:
-        return next((i for i in self.invites if i.txn_id == txn_id), None)
-
-    def invited_within(self, cooldown: timedelta, now: datetime) -> bool:
-        return bool(self.invites) and now - self.invites[-1].issued_at < cooldown
-
-
-class BankCustomerLink(BaseModel):
-    """PUT /ops/bank-customers/{id}: who this bank customer is in WeCom."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    external_userid: str = Field("", max_length=64)
-    unionid: str = Field("", max_length=64)
-
-
-def with_invite(customer: BankCustomer, invite: IssuedInvite) -> BankCustomer:
-    kept = [*customer.invites, invite][-RECENT_INVITES_KEPT:]
-    return customer.model_copy(update={"invites": kept})
 
 
 def invite_text(group: Group) -> str:

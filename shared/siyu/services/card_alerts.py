@@ -11,9 +11,10 @@ import logging
 from collections import OrderedDict
 from datetime import timedelta
 
+from siyu.domain import bank_customers as bc
 from siyu.domain import card_alerts as ca
+from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.card_alerts import (
-    BankCustomer,
     CardAlert,
     CardAlertAnswer,
     Invite,
@@ -57,7 +58,7 @@ class CardAlertService:
             if issued is None:
                 return answer
             state = customer or BankCustomer(bank_customer_id=alert.bank_customer_id)
-            if self._customers.save_if_unchanged(ca.with_invite(state, issued), version):
+            if self._customers.save_if_unchanged(bc.with_invite(state, issued), version):
                 log(
                     logger,
                     logging.INFO,

@@ -13,7 +13,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel
 
-from siyu.domain.card_alerts import BankCustomer
+from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.channels import Channel, is_valid_state
 from siyu.domain.customers import Customer
 from siyu.domain.errors import TransientError

@@ -1,0 +1,183 @@
+"""Tag rules as data: a small declarative language from customer facts to corp tags.
+
+A rule is `{"id", "tag": {"group", "name"}, "when": <condition>}` where a condition is
+`{"all": [...]}`, `{"any": [...]}`, `{"not": <condition>}` or a test
+`{"field": "aggregates.total_amount", "op": ">=", "value": 10000}`. Fields are the
+customer's facts (profile, purchase aggregates, lifecycle stage, RFM segment, abandoned
+journeys) and questionnaire answers as `answers.<questionnaire_id>.<question>`.
+Rules are validated when saved; an error names its path (e.g. `when.all.1.op`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from siyu.domain.tags import TagRef
+
+Facts = dict[str, Any]
+Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "exists"]
+
+# Every fact a rule may test, and whether it is a number, a text or a list of texts.
+FIELDS: dict[str, str] = {
+    "profile.age": "number",
+    "profile.aum_band": "text",
+    "profile.birthday_month": "number",
+    "aggregates.purchase_count": "number",
+    "aggregates.total_amount": "number",
+    "aggregates.days_since_last_purchase": "number",
+    "aggregates.products": "list",
+    "stage": "text",
+    "segment": "text",
+    "journeys_abandoned": "list",
+}
+ANSWER_FIELD = re.compile(r"^answers\.[A-Za-z0-9_-]{1,40}\.[A-Za-z0-9_-]{1,40}$")
+_ORDERED = {">", ">=", "<", "<="}
+
+
+class Test(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    op: Op
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _fits(self) -> Test:
+        kind = FIELDS.get(self.field) or ("answer" if ANSWER_FIELD.match(self.field) else None)
+        if kind is None:
+            raise ValueError(
+                f"unknown field {self.field!r}; use one of {sorted(FIELDS)} or "
+                "answers.<questionnaire_id>.<question>"
+            )
+        if self.op == "exists":
+            return self
+        if self.value is None:
+            raise ValueError(f"op {self.op!r} needs a value")
+        if self.op in {"in", "not_in"} and not isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} needs a list value")
+        if self.op in _ORDERED and (
+            kind not in {"number", "answer"}
+            or isinstance(self.value, bool)
+            or not isinstance(self.value, int | float)
+        ):
+            raise ValueError(f"op {self.op!r} compares numbers; {self.field} is a {kind}")
+        if self.op == "contains" and kind not in {"list", "answer"}:
+            raise ValueError(f"op 'contains' needs a list field; {self.field} is a {kind}")
+        return self
+
+
+class All(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    all: list[Condition] = Field(min_length=1, max_length=50)
+
+
+class AnyOf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    any: list[Condition] = Field(min_length=1, max_length=50)
+
+
+class Not(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    not_: Condition = Field(alias="not")
+
+
+def _kind(value: Any) -> str:
+    """Which condition a JSON object (or an already built model) is, by its key."""
+    if isinstance(value, dict):
+        return next((f"<{key}>" for key in ("all", "any", "not") if key in value), "<test>")
+    kinds: dict[type, str] = {All: "<all>", AnyOf: "<any>", Not: "<not>"}
+    return kinds.get(type(value), "<test>")
+
+
+Condition = Annotated[
+    Annotated[Test, Tag("<test>")]
+    | Annotated[All, Tag("<all>")]
+    | Annotated[AnyOf, Tag("<any>")]
+    | Annotated[Not, Tag("<not>")],
+    Discriminator(_kind),
+]
+All.model_rebuild()
+AnyOf.model_rebuild()
+Not.model_rebuild()
+
+
+class TagRuleSpec(BaseModel):
+    """PUT /ops/tag-rules/{id}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tag: TagRef
+    when: Condition
+    description: str = Field("", max_length=200)
+    enabled: bool = True
+
+
+class TagRule(TagRuleSpec):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    tag_id: str = ""  # the corp tag in WeCom, created when the rule is saved
+
+
+Predicate = Callable[[Facts], bool]
+
+
+def compile_condition(condition: Test | All | AnyOf | Not) -> Predicate:
+    """Turn a validated condition into a closure: evaluated per customer, parsed once."""
+    if isinstance(condition, All):
+        parts = [compile_condition(c) for c in condition.all]
+        return lambda facts: all(p(facts) for p in parts)
+    if isinstance(condition, AnyOf):
+        options = [compile_condition(c) for c in condition.any]
+        return lambda facts: any(p(facts) for p in options)
+    if isinstance(condition, Not):
+        inner = compile_condition(condition.not_)
+        return lambda facts: not inner(facts)
+    return _compile_test(condition)
+
+
+def _compile_test(test: Test) -> Predicate:
+    field, value = test.field, test.value
+    tests: dict[str, Callable[[Any], bool]] = {
+        "exists": lambda v: v is not None,
+        "==": lambda v: v == value,
+        "!=": lambda v: v != value,
+        ">": lambda v: _number(v) is not None and _number(v) > value,  # type: ignore[operator]
+        ">=": lambda v: _number(v) is not None and _number(v) >= value,  # type: ignore[operator]
+        "<": lambda v: _number(v) is not None and _number(v) < value,  # type: ignore[operator]
+        "<=": lambda v: _number(v) is not None and _number(v) <= value,  # type: ignore[operator]
+        "in": lambda v: v in value if not isinstance(v, list) else bool(set(v) & set(value)),
+        "not_in": lambda v: (
+            v is not None
+            and (v not in value if not isinstance(v, list) else not set(v) & set(value))
+        ),
+        "contains": lambda v: isinstance(v, list) and value in v,
+    }
+    check = tests[test.op]
+    if test.op in {"exists", "!="}:
+        return lambda facts: check(facts.get(field))
+    return lambda facts: (v := facts.get(field)) is not None and check(v)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class RuleSet:
+    """Enabled rules, compiled; `tags_for` answers which rule tags a customer's facts earn."""
+
+    def __init__(self, rules: list[TagRule]) -> None:
+        self.rules = [r for r in rules if r.enabled]
+        self._compiled = [(r, compile_condition(r.when)) for r in self.rules]
+
+    def tags_for(self, facts: Facts) -> list[TagRule]:
+        return [rule for rule, predicate in self._compiled if predicate(facts)]
