@@ -106,7 +106,7 @@ def test_a_signed_card_opening_is_queued_and_credits_the_referrer_once(topics) -
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"type": "purchase", "payload": {}}, "type"),
+        ({"type": "lottery_won", "payload": {}}, "type"),
         (
             {**opened("bob", None), "payload": {"event_id": "e", "bank_customer_id": "b"}},
             "payload.opened_at",
