@@ -17,3 +17,37 @@ resource "google_firestore_field" "ttl" {
   field      = "expire_at"
   ttl_config {}
 }
+
+# FollowupRepo.due: the tick's open tasks that are due, oldest first.
+resource "google_firestore_index" "followups_due" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "followups"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "due_at"
+    order      = "ASCENDING"
+  }
+}
+
+# FollowupRepo.for_staff: GET /ops/followups?staff=…&status=…
+resource "google_firestore_index" "followups_by_staff" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "followups"
+  fields {
+    field_path = "staff_userid"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "due_at"
+    order      = "ASCENDING"
+  }
+}

@@ -47,8 +47,26 @@ locals {
       min_instances = 0
       max_instances = 20
       concurrency   = 20
-      publishes_to  = ["reward-granted", "biz-events-dlq"]
-      secrets       = []
+      publishes_to  = ["reward-granted", "tag-sync", "biz-events-dlq"]
+      secrets       = ["SIYU_WECOM_SECRET"]
+      firestore     = true
+    }
+    on_tag_sync = {
+      trigger_topic = "tag-sync"
+      min_instances = 0
+      max_instances = 5 # with mark_tag_per_min per instance: WeCom's rate stays bounded
+      concurrency   = 10
+      publishes_to  = ["tag-sync-dlq"]
+      secrets       = ["SIYU_WECOM_SECRET"]
+      firestore     = true
+    }
+    on_followup_tick = {
+      trigger_topic = "followup-ticks"
+      min_instances = 0
+      max_instances = 1
+      concurrency   = 1
+      publishes_to  = ["followup-ticks-dlq"]
+      secrets       = ["SIYU_WECOM_AGENT_SECRET"]
       firestore     = true
     }
     ops_api = {
@@ -56,26 +74,33 @@ locals {
       min_instances = 0
       max_instances = 5
       concurrency   = 20
-      publishes_to  = []
+      publishes_to  = ["tag-sync"]
       secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY"]
       firestore     = true
     }
   }
 
   # Every topic gets a <name>-dlq; reward-granted is read by the bank's fulfilment system.
-  topics = ["wecom-events", "biz-events", "reward-granted"]
+  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks"]
 
   # Secret Manager secret id per environment variable the code reads as a secret.
   secrets = {
-    SIYU_WECOM_SECRET  = "wecom-corp-secret"    # checkov:skip=CKV_SECRET_6: a secret's name, not its value
-    SIYU_WECOM_TOKEN   = "wecom-callback-token" # checkov:skip=CKV_SECRET_6: a secret's name, not its value
-    SIYU_WECOM_AES_KEY = "wecom-encoding-aes-key"
-    SIYU_PARTNER_KEYS  = "partner-hmac-keys"
+    SIYU_WECOM_SECRET       = "wecom-corp-secret"    # checkov:skip=CKV_SECRET_6: a secret's name, not its value
+    SIYU_WECOM_TOKEN        = "wecom-callback-token" # checkov:skip=CKV_SECRET_6: a secret's name, not its value
+    SIYU_WECOM_AES_KEY      = "wecom-encoding-aes-key"
+    SIYU_PARTNER_KEYS       = "partner-hmac-keys"
+    SIYU_WECOM_AGENT_SECRET = "wecom-agent-secret" # checkov:skip=CKV_SECRET_6: a secret's name, not its value
   }
 
   # Cloud Scheduler jobs (Asia/Shanghai) by name: {schedule, topic, description}. The
   # consistency test requires one for every function the registry marks as scheduled.
-  scheduled_jobs = {}
+  scheduled_jobs = {
+    followup-tick = {
+      schedule    = "*/15 * * * *"
+      topic       = "followup-ticks"
+      description = "Every 15 minutes: remind each staff member of their due follow-ups"
+    }
+  }
 
   plain_env = {
     SIYU_PROJECT               = var.project_id
@@ -86,6 +111,9 @@ locals {
     SIYU_TOPIC_WECOM_EVENTS    = "wecom-events"
     SIYU_TOPIC_BIZ_EVENTS      = "biz-events"
     SIYU_TOPIC_REWARD_GRANTED  = "reward-granted"
+    SIYU_TOPIC_TAG_SYNC        = "tag-sync"
+    SIYU_TOPIC_FOLLOWUP_TICKS  = "followup-ticks"
+    SIYU_WECOM_AGENT_ID        = tostring(var.wecom_agent_id)
     SIYU_GROUP_JOIN_LIMIT      = tostring(var.group_join_limit)
     SIYU_GROUP_MAX_DISTANCE_M  = tostring(var.group_max_distance_m)
     SIYU_INVITE_COOLDOWN_DAYS  = tostring(var.invite_cooldown_days)

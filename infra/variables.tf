@@ -29,6 +29,11 @@ variable "wecom_corp_id" {
   description = "WeCom corp id (receive id of callbacks); not a secret."
 }
 
+variable "wecom_agent_id" {
+  type        = number
+  description = "AgentId of the self-built app (自建应用) that sends follow-up reminders."
+}
+
 variable "callback_min_instances" {
   type        = number
   description = "Warm instances for wecom_callback: WeCom allows 1 s for URL verification and 5 s per event."

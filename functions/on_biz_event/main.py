@@ -1,4 +1,4 @@
-"""on_biz_event: applies each business event from the biz-events topic (referral rewards)."""
+"""on_biz_event: applies each business event from biz-events (referrals, profile, tags)."""
 
 import functions_framework
 from cloudevents.http import CloudEvent
@@ -14,6 +14,6 @@ def on_biz_event(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         BizEvent,
-        bootstrap.referrals().handle,
+        bootstrap.biz_events().handle,
         bootstrap.topic(settings().topic_biz_events).dead_letter,
     )

@@ -13,13 +13,16 @@ from siyu.adapters.http import (
     handle,
     json_response,
     read_json,
+    read_query,
     require_bearer,
 )
 from siyu.config import settings
 from siyu.domain.bank_customers import BankCustomerLink
 from siyu.domain.channels import ChannelSpec
 from siyu.domain.errors import NotFound
+from siyu.domain.followups import FollowupStatus
 from siyu.domain.groups import GroupSpec
+from siyu.domain.tag_rules import TagRuleSpec
 from siyu.logging import log
 
 logger = logging.getLogger(__name__)
@@ -57,8 +60,7 @@ def _bank_customer(_request: Request, bank_customer_id: str) -> Response:
 
 def _link_bank_customer(request: Request, bank_customer_id: str) -> Response:
     link = read_json(request, BankCustomerLink)
-    linked = bootstrap.bank_customers().link(bank_customer_id, link.external_userid, link.unionid)
-    return json_response(linked)
+    return json_response(bootstrap.profiles().link(bank_customer_id, link))
 
 
 def _open_tasks(_request: Request) -> Response:
@@ -98,6 +100,30 @@ def _get_channel(_request: Request, state: str) -> Response:
     return json_response(channel)
 
 
+def _put_tag_rule(request: Request, rule_id: str) -> Response:
+    spec = read_json(request, TagRuleSpec)
+    return json_response(bootstrap.tag_rule_book().put(rule_id, spec))
+
+
+def _get_tag_rule(_request: Request, rule_id: str) -> Response:
+    rule = bootstrap.tag_rule_book().get(rule_id)
+    if rule is None:
+        raise NotFound(f"tag rule {rule_id}")
+    return json_response(rule)
+
+
+class FollowupQuery(BaseModel):
+    staff: str = Field(min_length=1, max_length=64)
+    status: FollowupStatus = FollowupStatus.OPEN
+    limit: int = Field(100, ge=1, le=500)
+
+
+def _followups(request: Request) -> Response:
+    query = read_query(request, FollowupQuery)
+    tasks = bootstrap.followups().for_staff(query.staff, query.status.value, query.limit)
+    return json_response([t.model_dump(mode="json") for t in tasks])
+
+
 ROUTES = Router(
     {
         ("GET", "/ops/customers/<external_userid>"): _customer,
@@ -112,6 +138,9 @@ ROUTES = Router(
         ("GET", "/ops/invites/<referee>"): _invite,
         ("GET", "/ops/channels/<state>"): _get_channel,
         ("PUT", "/ops/channels/<state>"): _put_channel,
+        ("GET", "/ops/tag-rules/<rule_id>"): _get_tag_rule,
+        ("PUT", "/ops/tag-rules/<rule_id>"): _put_tag_rule,
+        ("GET", "/ops/followups"): _followups,
     }
 )
 

@@ -17,12 +17,18 @@ from siyu.adapters.wecom.codec import CallbackCodec
 from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.config import settings
 from siyu.domain.partner_auth import PartnerAuth, parse_keys
+from siyu.services.biz_events import BizEventRouter
 from siyu.services.card_alerts import CardAlertService
 from siyu.services.channels import ChannelService
+from siyu.services.customer_profile import ProfileService
+from siyu.services.followups import FollowupNotifier
 from siyu.services.group_directory import GroupDirectory
 from siyu.services.groups import GroupRegistry
 from siyu.services.intake import CallbackIntake
 from siyu.services.referrals import ReferralService
+from siyu.services.tag_catalog import TagCatalog
+from siyu.services.tag_rules import TagRuleBook
+from siyu.services.tag_sync import TagSyncService
 from siyu.services.wecom_events import WeComEventProcessor
 from siyu.services.welcome import WelcomeSender
 
@@ -44,6 +50,21 @@ def wecom() -> WeComClient:
         s.wecom_secret.get_secret_value(),
         timeout_s=s.wecom_timeout_s,
         max_attempts=s.wecom_max_attempts,
+        mark_tag_per_min=s.mark_tag_per_min,
+    )
+
+
+@cache
+def wecom_app() -> WeComClient:
+    """The self-built app's client: its own secret and token, for application messages."""
+    s = settings()
+    return WeComClient(
+        s.wecom_api_base,
+        s.wecom_corp_id,
+        s.wecom_agent_secret.get_secret_value(),
+        timeout_s=s.wecom_timeout_s,
+        max_attempts=s.wecom_max_attempts,
+        agent_id=s.wecom_agent_id,
     )
 
 
@@ -147,12 +168,18 @@ def processor() -> WeComEventProcessor:
         welcome_sender(),
         bank_customers(),
         clock,
+        settings().followup_cadence,
     )
 
 
 @cache
+def tag_catalog() -> TagCatalog:
+    return TagCatalog(wecom(), tags())
+
+
+@cache
 def channel_service() -> ChannelService:
-    return ChannelService(wecom(), channels(), tags())
+    return ChannelService(tag_catalog(), channels())
 
 
 @cache
@@ -162,7 +189,7 @@ def group_registry() -> GroupRegistry:
 
 @cache
 def bank_customers() -> store.BankCustomerRepo:
-    return store.BankCustomerRepo(db())
+    return store.BankCustomerRepo(db(), clock, settings().dedupe_ttl_days)
 
 
 @cache
@@ -190,6 +217,51 @@ def card_alerts() -> CardAlertService:
 
 
 @cache
+def tag_rule_book() -> TagRuleBook:
+    return TagRuleBook(
+        store.TagRuleRepo(db()), tag_catalog(), clock, settings().tag_rules_refresh_s
+    )
+
+
+@cache
+def profiles() -> ProfileService:
+    s = settings()
+    return ProfileService(
+        bank_customers(),
+        customers(),
+        followups(),
+        tag_rule_book(),
+        tag_catalog(),
+        topic(s.topic_tag_sync),
+        clock,
+        s.layering,
+    )
+
+
+@cache
+def tag_sync() -> TagSyncService:
+    return TagSyncService(bank_customers(), customers(), tag_catalog(), wecom(), clock)
+
+
+@cache
+def followup_notifier() -> FollowupNotifier:
+    s = settings()
+    return FollowupNotifier(
+        followups(),
+        customers(),
+        store.Dedupe(db(), clock, s.dedupe_ttl_days),
+        wecom_app(),
+        clock,
+        allow_as_of=s.followup_allow_as_of,
+    )
+
+
+@cache
+def biz_events() -> BizEventRouter:
+    return BizEventRouter(referrals(), profiles())
+
+
+@cache
 def partner_auth() -> PartnerAuth:
     s = settings()
     keys = parse_keys(s.partner_keys.get_secret_value()) if s.partner_keys else {}
@@ -202,6 +274,7 @@ def reset() -> None:
     for built in (
         db,
         wecom,
+        wecom_app,
         publisher,
         topic,
         referral_repo,
@@ -214,12 +287,18 @@ def reset() -> None:
         welcome_sender,
         intake,
         processor,
+        tag_catalog,
         channel_service,
         group_registry,
         bank_customers,
         ops_tasks,
         group_directory,
         card_alerts,
+        tag_rule_book,
+        profiles,
+        tag_sync,
+        followup_notifier,
+        biz_events,
         partner_auth,
     ):
         built.cache_clear()

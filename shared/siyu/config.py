@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from siyu.domain.followups import DEFAULT_CADENCE, Cadence
+from siyu.domain.layering import LayeringConfig
 from siyu.domain.partner_auth import parse_keys
 from siyu.domain.referrals import DEFAULT_TIERS, Tier, check_tiers
 
@@ -23,6 +25,9 @@ class Settings(BaseSettings):
     wecom_secret: SecretStr = SecretStr("local-contact-secret")
     wecom_token: SecretStr = SecretStr("siyuLocalToken")
     wecom_aes_key: SecretStr = SecretStr("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+    # The self-built app (自建应用) that sends staff their follow-up reminders (message/send).
+    wecom_agent_id: int = Field(1000002, gt=0)
+    wecom_agent_secret: SecretStr = SecretStr("local-agent-secret")
     wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin"
     wecom_replay_window_s: int = Field(300, ge=0, description="0 disables the timestamp window")
     wecom_timeout_s: float = Field(3.0, gt=0)
@@ -52,6 +57,15 @@ class Settings(BaseSettings):
     referral_daily_limit: int = Field(20, gt=0, description="credited invites per referrer/day")
     referral_referees_per_hash: int = Field(3, gt=0, description="referees per device or phone")
     referral_stale_s: float = Field(30, gt=0, description="when a half-done credit is taken over")
+    # Tags, layering and follow-ups.
+    topic_tag_sync: str = "tag-sync"
+    topic_followup_ticks: str = "followup-ticks"
+    tag_rules_refresh_s: float = Field(5, ge=0, description="how stale the rule cache may get")
+    mark_tag_per_min: int = Field(2_000, gt=0, description="mark_tag calls per instance/minute")
+    layering: LayeringConfig = Field(default_factory=LayeringConfig)
+    followup_cadence: list[Cadence] = Field(default_factory=lambda: list(DEFAULT_CADENCE))
+    # Local stack only: a follow-up tick may carry `as_of` to play days forward.
+    followup_allow_as_of: bool = False
 
     @field_validator("wecom_aes_key")
     @classmethod

@@ -16,6 +16,7 @@ from siyu.domain.followups import Followup
 from siyu.domain.groups import Group
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, Reward
+from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
 
@@ -74,7 +75,15 @@ class GroupRepo(Protocol):
 
 
 class BankCustomerRepo(Protocol):
-    """`bank_customers/{id}`; writes are conditional on the version read, never transactions."""
+    """`bank_customers/{id}`: the card-alert path writes conditionally on the version read;
+    business events change it once per event in a transaction with their marker."""
+
+    def update_once(
+        self,
+        event_key: str,
+        bank_customer_id: str,
+        change: Callable[[BankCustomer | None], BankCustomer],
+    ) -> bool: ...
 
     def get(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
         """The document and an opaque version for save_if_unchanged."""
@@ -114,6 +123,25 @@ class ChannelRepo(Protocol):
 class FollowupRepo(Protocol):
     def create(self, followup: Followup) -> bool:
         """Create once by id; False when it already exists."""
+
+    def due(self, now: datetime, limit: int) -> list[Followup]: ...
+
+    def for_staff(self, staff_userid: str, status: str, limit: int) -> list[Followup]: ...
+
+    def mark_sent(self, ids: list[str], at: datetime) -> None: ...
+
+
+class TagRuleRepo(Protocol):
+    def put(self, rule: TagRule) -> None: ...
+
+    def get(self, rule_id: str) -> TagRule | None: ...
+
+    def all(self) -> list[TagRule]: ...
+
+
+class AppMessenger(Protocol):
+    def send_text(self, touser: str, text: str) -> None:
+        """A WeCom application message to one staff member."""
 
 
 class ReferralRepo(Protocol):

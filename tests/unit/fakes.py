@@ -11,10 +11,11 @@ from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.errors import Conflict, TransientError
 from siyu.domain.events import WeComEvent
-from siyu.domain.followups import Followup
+from siyu.domain.followups import Followup, FollowupStatus
 from siyu.domain.groups import Group
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, InviteStatus, Reward
+from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, may_claim
 
@@ -98,6 +99,9 @@ class FakeWeCom:
         self.chats: dict[str, dict[str, Any]] = {}
         self.tags: list[CorpTag] = []
         self.join_ways: list[str] = []
+        self.removed: list[tuple[str, str, list[str]]] = []
+        self.texts: list[tuple[str, str]] = []
+        self.fail_text_to: set[str] = set()
 
     def get_external_contact(self, external_userid: str) -> dict[str, Any]:
         return self.contacts.get(external_userid, {"external_contact": {"name": "客户"}})
@@ -115,6 +119,12 @@ class FakeWeCom:
         self, userid: str, external_userid: str, add: list[str], remove: list[str] | None = None
     ) -> None:
         self.marked.append((userid, external_userid, add))
+        self.removed.append((userid, external_userid, remove or []))
+
+    def send_text(self, touser: str, text: str) -> None:
+        if touser in self.fail_text_to:
+            raise TransientError("system busy")
+        self.texts.append((touser, text))
 
     def get_corp_tag_list(self, tag_ids: list[str] | None = None) -> list[CorpTag]:
         return [t for t in self.tags if not tag_ids or t.id in tag_ids]
@@ -197,6 +207,7 @@ class FakeBankCustomers:
         self.reads = 0
         self.writes = 0
         self.before_save: Callable[[], None] | None = None
+        self.applied: set[str] = set()
 
     def get(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
         self.reads += 1
@@ -215,6 +226,18 @@ class FakeBankCustomers:
         self.writes += 1
         self.docs[customer.bank_customer_id] = customer
         self.version[customer.bank_customer_id] = self.version.get(customer.bank_customer_id, 0) + 1
+
+    def update_once(
+        self,
+        event_key: str,
+        bank_customer_id: str,
+        change: Callable[[BankCustomer | None], BankCustomer],
+    ) -> bool:
+        if event_key in self.applied:
+            return False
+        self._write(change(self.docs.get(bank_customer_id)))
+        self.applied.add(event_key)
+        return True
 
     def link(self, bank_customer_id: str, external_userid: str, unionid: str) -> BankCustomer:
         current = self.docs.get(bank_customer_id) or BankCustomer(bank_customer_id=bank_customer_id)
@@ -294,6 +317,36 @@ class FakeFollowups:
             return False
         self.docs[followup.id] = followup
         return True
+
+    def due(self, now: datetime, limit: int) -> list[Followup]:
+        due = [f for f in self.docs.values() if f.status is FollowupStatus.OPEN and f.due_at <= now]
+        return sorted(due, key=lambda f: f.due_at)[:limit]
+
+    def for_staff(self, staff_userid: str, status: str, limit: int) -> list[Followup]:
+        mine = [f for f in self.docs.values() if f.staff_userid == staff_userid]
+        return sorted((f for f in mine if f.status == status), key=lambda f: f.due_at)[:limit]
+
+    def mark_sent(self, ids: list[str], at: datetime) -> None:
+        for fid in ids:
+            self.docs[fid] = self.docs[fid].model_copy(
+                update={"status": FollowupStatus.SENT, "sent_at": at}
+            )
+
+
+class FakeTagRules:
+    def __init__(self) -> None:
+        self.docs: dict[str, TagRule] = {}
+        self.reads = 0
+
+    def put(self, rule: TagRule) -> None:
+        self.docs[rule.id] = rule
+
+    def get(self, rule_id: str) -> TagRule | None:
+        return self.docs.get(rule_id)
+
+    def all(self) -> list[TagRule]:
+        self.reads += 1
+        return list(self.docs.values())
 
 
 class FakeReferrals:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -54,20 +55,27 @@ def test_a_wrong_trigger_topic_is_caught(broken: Path) -> None:
 
 def test_an_unwired_secret_is_caught(broken: Path) -> None:
     main = broken / "infra" / "main.tf"
-    main.write_text(main.read_text().replace('SIYU_WECOM_TOKEN   = "wecom-callback-token"', ""))
+    main.write_text(re.sub(r'SIYU_WECOM_TOKEN\s*= "wecom-callback-token"', "", main.read_text()))
     assert any("SIYU_WECOM_TOKEN is read by Settings" in p for p in problems(broken))
 
 
 def test_a_scheduler_job_without_its_function_is_caught(broken: Path) -> None:
     main = broken / "infra" / "main.tf"
-    job = (
-        "scheduled_jobs = {\n"
-        '    stray = { schedule = "*/5 * * * *", topic = "nowhere", description = "x" }\n'
-        "  }"
+    stray = '  stray = { schedule = "*/5 * * * *", topic = "nowhere", description = "x" }\n'
+    main.write_text(
+        main.read_text().replace("scheduled_jobs = {\n", "scheduled_jobs = {\n" + stray)
     )
-    main.write_text(main.read_text().replace("scheduled_jobs = {}", job))
     assert "scheduler job stray ticks 'nowhere', which no scheduled function reads" in problems(
         broken
+    )
+
+
+def test_a_scheduled_function_without_its_job_is_caught(broken: Path) -> None:
+    main = broken / "infra" / "main.tf"
+    main.write_text(main.read_text().replace('"*/15 * * * *"', '"*/30 * * * *"'))
+    assert (
+        "on_followup_tick runs on '*/15 * * * *' but no scheduler job feeds followup-ticks"
+        in problems(broken)
     )
 
 

@@ -10,6 +10,7 @@ from siyu.domain.channels import Channel
 from siyu.domain.customers import RelationStatus, TagSource
 from siyu.domain.errors import Forbidden, TransientError
 from siyu.domain.events import WeComEvent, WelcomeState
+from siyu.domain.followups import DEFAULT_CADENCE, FollowupReason
 from siyu.domain.intake import CallbackQuery, Outcome
 from siyu.domain.welcome import WelcomeStatus
 from siyu.services.intake import CallbackIntake
@@ -97,6 +98,7 @@ class World:
             self.welcome,
             self.bank_customers,
             self.clock,
+            DEFAULT_CADENCE,
         )
 
     def event(self, change_type: str = "add_external_contact", **fields: object) -> WeComEvent:
@@ -213,7 +215,7 @@ def test_lost_customer_raises_a_follow_up_through_another_relation() -> None:
     customer = w.customers.get("wm1")
     assert customer.relation("zhangsan").status is RelationStatus.LOST
     assert customer.relation("lisi").status is RelationStatus.ACTIVE
-    [task] = w.followups.docs.values()
+    [task] = [t for t in w.followups.docs.values() if t.reason == "lost_customer"]
     assert (task.reason, task.staff_userid) == ("lost_customer", "lisi")
 
 
@@ -227,7 +229,7 @@ def test_delete_by_transfer_is_not_a_loss() -> None:
         )
     )
     assert w.customers.get("wm1").relation("zhangsan").status is RelationStatus.TRANSFERRED
-    assert w.followups.docs == {}
+    assert {t.reason for t in w.followups.docs.values()} == {FollowupReason.REVISIT}
 
 
 def test_manual_tags_follow_staff_edits_without_touching_channel_tags() -> None:

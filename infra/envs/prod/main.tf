@@ -29,6 +29,11 @@ variable "wecom_corp_id" {
   description = "WeCom corp id (the callback receive id)."
 }
 
+variable "wecom_agent_id" {
+  type        = number
+  description = "AgentId of the self-built app that sends staff their follow-up reminders."
+}
+
 variable "ops_audience" {
   type        = string
   description = "OAuth client id whose Google ID tokens may call /ops paths."
@@ -62,6 +67,7 @@ module "siyu" {
   source_bucket            = var.source_bucket
   bundle_dir               = "${path.root}/../../../build/functions"
   wecom_corp_id            = var.wecom_corp_id
+  wecom_agent_id           = var.wecom_agent_id
   ops_audience             = var.ops_audience
   callback_min_instances   = var.callback_min_instances
   card_alert_min_instances = var.card_alert_min_instances

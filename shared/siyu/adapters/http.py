@@ -87,6 +87,11 @@ def parse_json(body: bytes, model: type[BaseModel]) -> Any:
     return model.model_validate(raw)
 
 
+def read_query(request: Request, model: type[BaseModel]) -> Any:
+    """Query-string parameters, validated like a body (errors name the parameter)."""
+    return model.model_validate(request.args.to_dict())
+
+
 def read_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing more than `limit` bytes without reading them all."""
     body = request.stream.read(limit + 1)

@@ -40,6 +40,8 @@ FUNCTIONS = (
     FunctionSpec("biz_events", path="/events", methods=("POST",)),
     FunctionSpec("on_wecom_event", topic="wecom-events"),
     FunctionSpec("on_biz_event", topic="biz-events"),
+    FunctionSpec("on_tag_sync", topic="tag-sync"),
+    FunctionSpec("on_followup_tick", topic="followup-ticks", schedule="*/15 * * * *"),
 )
 
 # Topics siyu publishes for systems outside it (the bank's fulfilment system).

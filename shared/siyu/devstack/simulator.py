@@ -34,11 +34,14 @@ API_ERRORS = {
     42001: "access_token expired",
     45009: "api freq out of limit",
     45033: "api concurrent out of limit",
+    40056: "invalid agentid",
+    48002: "api forbidden",
     84061: "not external contact",
     90207: "invalid chat id",
 }
 DELIVERY_TIMEOUT_S = 5.0  # WeCom's wait for the callback answer
 DELIVERY_TRIES = 3
+APP_MESSAGES_PER_MEMBER_MIN = 30
 
 
 @dataclass
@@ -48,6 +51,8 @@ class SimConfig:
     token: str
     aes_key: str
     callback_url: str = ""
+    agent_secret: str = ""  # the self-built app's secret; its tokens may send app messages
+    agent_id: int = 0
     fault_rate: float = 0.0
     fault_codes: list[int] = field(default_factory=lambda: [-1, 45009, 45033])
     token_ttl_s: int = 7200
@@ -60,6 +65,8 @@ class SimConfig:
 @dataclass
 class SimState:
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
+    token_apps: dict[str, str] = field(default_factory=dict)  # token -> "contact" | "agent"
+    messages: list[dict[str, Any]] = field(default_factory=list)  # app messages, with drops
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     tag_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -289,7 +296,10 @@ def create_app(sim: WeComSimulator) -> Flask:
         def register(handler: Callable[[str], Response]) -> None:
             def view() -> Response:
                 with sim.lock:
-                    code = sim.token_error(request.args.get("access_token")) or sim.fault(api)
+                    token = request.args.get("access_token")
+                    code = sim.token_error(token) or sim.fault(api)
+                    if code is None and api.startswith("externalcontact/"):
+                        code = None if st.token_apps.get(token or "") == "contact" else 48002
                     if code is not None:
                         return answer(api, code)
                     return handler(api)
@@ -303,15 +313,19 @@ def create_app(sim: WeComSimulator) -> Flask:
         with sim.lock:
             if (code := sim.fault("gettoken")) is not None:
                 return answer("gettoken", code)
-            if (
-                request.args.get("corpid") != sim.config.corp_id
-                or request.args.get("corpsecret") != sim.config.secret
-            ):
+            apps = {sim.config.secret: "contact", sim.config.agent_secret: "agent"}
+            app_name = apps.get(request.args.get("corpsecret", ""))
+            if request.args.get("corpid") != sim.config.corp_id or not app_name:
                 return answer("gettoken", 40001)
-            live = [t for t, exp in st.tokens.items() if exp > time.monotonic()]
+            live = [
+                t
+                for t, exp in st.tokens.items()
+                if exp > time.monotonic() and st.token_apps.get(t) == app_name
+            ]
             token = live[0] if live else secrets.token_urlsafe(32)
             if not live:
                 st.tokens[token] = time.monotonic() + sim.config.token_ttl_s
+                st.token_apps[token] = app_name
             ttl = int(st.tokens[token] - time.monotonic())
             return answer("gettoken", access_token=token, expires_in=ttl)
 
@@ -386,6 +400,30 @@ def create_app(sim: WeComSimulator) -> Flask:
         names = [t["name"] for t in body.get("tag", []) if t.get("name")]
         return answer(api, tag_group=sim.add_tags(body.get("group_name", "默认"), names))
 
+    @wecom_api("POST", "message/send")
+    def send_app_message(api: str) -> Response:
+        """WeCom drops (without an error) what exceeds 30 messages a minute to one member."""
+        if st.token_apps.get(request.args.get("access_token", "")) != "agent":
+            return answer(api, 48002)  # the contact secret's token may not send app messages
+        body = request.get_json(force=True)
+        if body.get("agentid") != sim.config.agent_id:
+            return answer(api, 40056)
+        touser, now = str(body.get("touser", "")), time.time()
+        recent = [
+            m
+            for m in st.messages
+            if m["touser"] == touser and m["delivered"] and now - m["at"] < 60
+        ]
+        st.messages.append(
+            {
+                "touser": touser,
+                "text": body.get("text", {}).get("content", ""),
+                "at": now,
+                "delivered": len(recent) < APP_MESSAGES_PER_MEMBER_MIN,
+            }
+        )
+        return answer(api, invaliduser="", msgid=sim.new_id("msg"))
+
     @wecom_api("POST", "externalcontact/groupchat/get")
     def groupchat_get(api: str) -> Response:
         group = st.groups.get((request.get_json(force=True) or {}).get("chat_id", ""))
@@ -442,6 +480,12 @@ def create_app(sim: WeComSimulator) -> Flask:
         with sim.lock:
             api = request.args.get("api")
             return jsonify([c for c in st.calls if not api or c["api"] == api])
+
+    @app.get("/_sim/messages")
+    def messages() -> Response:
+        with sim.lock:
+            touser = request.args.get("touser")
+            return jsonify([m for m in st.messages if not touser or m["touser"] == touser])
 
     @app.get("/_sim/welcomes")
     def welcomes() -> Response:
@@ -521,6 +565,8 @@ def from_settings(settings: Settings, callback_url: str) -> WeComSimulator:
             token=settings.wecom_token.get_secret_value(),
             aes_key=settings.wecom_aes_key.get_secret_value(),
             callback_url=callback_url,
+            agent_secret=settings.wecom_agent_secret.get_secret_value(),
+            agent_id=settings.wecom_agent_id,
         )
     )
 

@@ -88,6 +88,9 @@ class StackConfig:
             "SIYU_PARTNER_KEYS": os.environ.get("SIYU_PARTNER_KEYS", LOCAL_PARTNER_KEYS),
             # Locally a group change reaches the card-alert index within a second.
             "SIYU_GROUP_INDEX_REFRESH_S": os.environ.get("SIYU_GROUP_INDEX_REFRESH_S", "1"),
+            "SIYU_TAG_RULES_REFRESH_S": os.environ.get("SIYU_TAG_RULES_REFRESH_S", "0"),
+            # There is no Cloud Scheduler here: `siyu tick` publishes ticks, `as_of` plays days.
+            "SIYU_FOLLOWUP_ALLOW_AS_OF": "true",
         }
 
     def partner(self, key_id: str) -> tuple[str, bytes]:

@@ -18,6 +18,7 @@ class RelationStatus(StrEnum):
 class TagSource(StrEnum):
     CHANNEL = "channel"  # applied by siyu for the channel code the customer came through
     MANUAL = "manual"  # set by staff in the WeCom client
+    RULE = "rule"  # earned by the customer's facts: tag rules, lifecycle stage, RFM segment
 
 
 class CustomerTag(BaseModel):
@@ -45,6 +46,7 @@ class Customer(BaseModel):
     name: str = ""
     relations: list[Relation] = Field(default_factory=list)
     tags: list[CustomerTag] = Field(default_factory=list)
+    rule_tag_ids: list[str] = Field(default_factory=list)  # rule tags last pushed to WeCom
     created_at: datetime
     updated_at: datetime
 
@@ -103,3 +105,17 @@ def replace_manual_tags(customer: Customer, manual: list[CustomerTag], at: datet
     own_ids = {t.id for t in own}
     kept = [t for t in manual if t.id not in own_ids]
     return customer.model_copy(update={"tags": [*own, *kept], "updated_at": at})
+
+
+def set_rule_tags(customer: Customer, earned: list[CustomerTag], at: datetime) -> Customer:
+    """Rule tags are replaced as a set; manual and channel tags are never touched."""
+    kept = [t for t in customer.tags if t.source is not TagSource.RULE]
+    held = {t.id for t in kept}
+    rule_tags = [t for t in earned if t.id not in held]
+    return customer.model_copy(
+        update={
+            "tags": [*kept, *rule_tags],
+            "rule_tag_ids": sorted(t.id for t in earned),
+            "updated_at": at,
+        }
+    )

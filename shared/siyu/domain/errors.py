@@ -42,3 +42,11 @@ class TransientError(DomainError):
 
 class TooLarge(DomainError):
     """A body over the accepted size (HTTP 413)."""
+
+
+class UpstreamError(DomainError):
+    """An upstream API (WeCom) refused a call; `code` is its error code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code

@@ -2,25 +2,96 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, model_validator
 
 
 class FollowupReason(StrEnum):
     LOST_CUSTOMER = "lost_customer"  # the customer deleted a staff member
     TRANSFER_FAILED = "transfer_failed"
+    REVISIT = "revisit"  # the cadence after a new relation (+3 d, +7–10 d)
+    JOURNEY_ABANDONED = "journey_abandoned"  # an application stopped half-way
+    LEFT_GROUP = "left_group"  # left a group while still a contact
+
+
+REASON_LABELS = {
+    FollowupReason.LOST_CUSTOMER: "流失挽回",
+    FollowupReason.TRANSFER_FAILED: "转接失败",
+    FollowupReason.REVISIT: "回访",
+    FollowupReason.JOURNEY_ABANDONED: "业务办理中断",
+    FollowupReason.LEFT_GROUP: "退群挽回",
+}
+
+
+class FollowupStatus(StrEnum):
+    OPEN = "open"
+    SENT = "sent"  # the staff member was reminded in WeCom
 
 
 class Followup(BaseModel):
-    id: str
+    id: str  # deterministic from its cause, so a duplicate event creates nothing
     external_userid: str
     staff_userid: str
     reason: FollowupReason
     detail: str = ""
     due_at: datetime
-    status: str = "open"
+    window_end: datetime | None = None  # e.g. the second revisit: +7 to +10 days
+    status: FollowupStatus = FollowupStatus.OPEN
+    sent_at: datetime | None = None
+
+
+class Cadence(BaseModel):
+    """One revisit after a new relation: due after `from_days`, at the latest `to_days`."""
+
+    from_days: int = Field(ge=0)
+    to_days: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _window(self) -> Cadence:
+        if self.to_days < self.from_days:
+            raise ValueError("to_days must not be before from_days")
+        return self
+
+
+DEFAULT_CADENCE = [Cadence(from_days=3, to_days=3), Cadence(from_days=7, to_days=10)]
+
+
+def followup_id(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def revisits(
+    external_userid: str, staff_userid: str, added_at: datetime, cadence: list[Cadence], cause: str
+) -> list[Followup]:
+    return [
+        Followup(
+            id=followup_id("revisit", cause, str(step.from_days)),
+            external_userid=external_userid,
+            staff_userid=staff_userid,
+            reason=FollowupReason.REVISIT,
+            detail=f"添加后第{step.from_days}天回访"
+            + (f"（{step.to_days}天内完成）" if step.to_days > step.from_days else ""),
+            due_at=added_at + timedelta(days=step.from_days),
+            window_end=added_at + timedelta(days=step.to_days),
+        )
+        for step in cadence
+    ]
+
+
+def reminder_text(tasks: list[Followup], names: dict[str, str], limit_bytes: int = 2000) -> str:
+    """One WeCom app message per staff member; WeCom's text limit is 2,048 bytes."""
+    lines = [f"您有{len(tasks)}个待跟进客户："]
+    for n, task in enumerate(tasks, 1):
+        who = names.get(task.external_userid) or task.external_userid
+        line = f"{n}. [{REASON_LABELS[task.reason]}] {who} {task.detail}".rstrip()
+        if len("\n".join([*lines, line]).encode()) > limit_bytes - 40:
+            lines.append(f"…另有{len(tasks) - n + 1}个，请在工作台查看")
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def reach_back_staff(lost_staff: str, active_staff: list[str]) -> str:

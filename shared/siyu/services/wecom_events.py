@@ -12,7 +12,14 @@ from siyu.domain import customers as cust
 from siyu.domain.customers import Customer, CustomerTag, RelationStatus, TagSource
 from siyu.domain.errors import DomainError, TransientError
 from siyu.domain.events import WeComEvent, WelcomeState
-from siyu.domain.followups import Followup, FollowupReason, reach_back_staff
+from siyu.domain.followups import (
+    Cadence,
+    Followup,
+    FollowupReason,
+    followup_id,
+    reach_back_staff,
+    revisits,
+)
 from siyu.domain.groups import Group, GroupStatus, apply_member_change
 from siyu.domain.welcome import WelcomeStatus
 from siyu.logging import log
@@ -45,6 +52,7 @@ class WeComEventProcessor:
         welcome: WelcomeSender,
         bank_customers: BankCustomerRepo,
         clock: Clock,
+        cadence: list[Cadence],
     ) -> None:
         self._wecom = wecom
         self._customers = customers
@@ -55,6 +63,7 @@ class WeComEventProcessor:
         self._welcome = welcome
         self._bank_customers = bank_customers
         self._clock = clock
+        self._cadence = cadence
 
     def handle(self, event: WeComEvent) -> bool:
         """Apply the event; False if applied before. TransientError asks for redelivery."""
@@ -133,7 +142,13 @@ class WeComEventProcessor:
             base = cust.add_relation(base, event.user_id, event.state, at, half=half)
             return cust.merge_tags(base, channel_tags, at)
 
-        return self._customers.update_once(event.dedupe_key, event.external_user_id, change)
+        applied = self._customers.update_once(event.dedupe_key, event.external_user_id, change)
+        # Revisits at +3 d and +7–10 d; ids come from the event, so a redelivery adds none.
+        for task in revisits(
+            event.external_user_id, event.user_id, at, self._cadence, event.dedupe_key
+        ):
+            self._followups.create(task)
+        return applied
 
     def _welcome_fallback(self, event: WeComEvent) -> None:
         claim = self._welcome.try_send(event, "worker", budget_s=float("inf"))
@@ -225,6 +240,8 @@ class WeComEventProcessor:
             known = self._groups.get(event.chat_id) or self._read_group(event.chat_id, at)
             if known.is_benefit_group:
                 self._sync_membership(event, joined=detail == "add_member")
+            if detail == "del_member":
+                self._reach_back_leavers(event, at)
             return self._groups.update_once(
                 event.dedupe_key,
                 event.chat_id,
@@ -248,6 +265,25 @@ class WeComEventProcessor:
             member_count=len(chat.get("member_list", [])),
             updated_at=at,
         )
+
+    def _reach_back_leavers(self, event: WeComEvent, at: datetime) -> None:
+        """A customer who left a group but is still someone's contact: ask them to re-reach."""
+        for external_userid in event.mem_change_list:
+            customer = self._customers.get(external_userid)
+            active = customer.active_relations() if customer else []
+            if not active:
+                continue
+            owner = max(active, key=lambda r: r.added_at)
+            self._followups.create(
+                Followup(
+                    id=followup_id("left", event.dedupe_key, external_userid),
+                    external_userid=external_userid,
+                    staff_userid=owner.staff_userid,
+                    reason=FollowupReason.LEFT_GROUP,
+                    detail=f"退出群聊 {event.chat_id}",
+                    due_at=at,
+                )
+            )
 
     def _sync_membership(self, event: WeComEvent, joined: bool) -> None:
         """Mark bank customers linked to the members who joined or left a benefit group.

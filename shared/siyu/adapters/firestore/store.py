@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -17,9 +17,10 @@ from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.channels import Channel, is_valid_state
 from siyu.domain.customers import Customer
 from siyu.domain.errors import TransientError
-from siyu.domain.followups import Followup
+from siyu.domain.followups import Followup, FollowupStatus
 from siyu.domain.groups import Group
 from siyu.domain.ops_tasks import OpsTask
+from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, may_claim
 from siyu.ports import Clock
@@ -214,12 +215,20 @@ class GroupRepo(_OnceRepo):
         return groups, latest
 
 
-class BankCustomerRepo:
-    """`bank_customers/{id}`: the card-alert hot path's single read and rare conditional write."""
+class BankCustomerRepo(_OnceRepo):
+    """`bank_customers/{id}`: the card-alert hot path's single read and rare conditional
+    write; business events change it in a transaction with their processed marker."""
 
-    def __init__(self, db: firestore.Client) -> None:
-        self._db = db
-        self._col = db.collection("bank_customers")
+    collection = "bank_customers"
+    model = BankCustomer
+
+    def update_once(
+        self,
+        event_key: str,
+        bank_customer_id: str,
+        change: Callable[[BankCustomer | None], BankCustomer],
+    ) -> bool:
+        return self._update_once(event_key, bank_customer_id, change)
 
     def get(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
         with translated():
@@ -340,6 +349,7 @@ class ChannelRepo:
 
 class FollowupRepo:
     def __init__(self, db: firestore.Client) -> None:
+        self._db = db
         self._col = db.collection("followups")
 
     def create(self, followup: Followup) -> bool:
@@ -349,3 +359,52 @@ class FollowupRepo:
             except gexc.AlreadyExists:
                 return False
         return True
+
+    def due(self, now: datetime, limit: int) -> list[Followup]:
+        query = (
+            self._col.where(filter=FieldFilter("status", "==", FollowupStatus.OPEN.value))
+            .where(filter=FieldFilter("due_at", "<=", now))
+            .order_by("due_at")
+            .limit(limit)
+        )
+        with translated():
+            return [Followup.model_validate(s.to_dict()) for s in query.stream()]
+
+    def for_staff(self, staff_userid: str, status: str, limit: int) -> list[Followup]:
+        query = (
+            self._col.where(filter=FieldFilter("staff_userid", "==", staff_userid))
+            .where(filter=FieldFilter("status", "==", status))
+            .order_by("due_at")
+            .limit(limit)
+        )
+        with translated():
+            return [Followup.model_validate(s.to_dict()) for s in query.stream()]
+
+    def mark_sent(self, ids: list[str], at: datetime) -> None:
+        with translated():
+            for start in range(0, len(ids), 400):
+                batch = self._db.batch()
+                for fid in ids[start : start + 400]:
+                    batch.update(
+                        self._col.document(fid),
+                        {"status": FollowupStatus.SENT.value, "sent_at": at},
+                    )
+                batch.commit()
+
+
+class TagRuleRepo:
+    def __init__(self, db: firestore.Client) -> None:
+        self._col = db.collection("tag_rules")
+
+    def put(self, rule: TagRule) -> None:
+        with translated():
+            self._col.document(rule.id).set(rule.model_dump(mode="json", by_alias=True))
+
+    def get(self, rule_id: str) -> TagRule | None:
+        with translated():
+            snap = self._col.document(rule_id).get()
+        return TagRule.model_validate(snap.to_dict()) if snap.exists else None
+
+    def all(self) -> list[TagRule]:
+        with translated():
+            return [TagRule.model_validate(s.to_dict()) for s in self._col.stream()]

@@ -16,7 +16,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from siyu.domain.errors import Conflict, DomainError, TransientError
+from siyu.domain.errors import Conflict, TransientError, UpstreamError
 from siyu.domain.tags import CorpTag
 from siyu.logging import log
 
@@ -28,11 +28,11 @@ WELCOME_CODE_USED = 41051
 _TOKEN_MARGIN_S = 300  # refresh this long before WeCom's stated expiry
 
 
-class WeComError(DomainError):
+class WeComError(UpstreamError):
     """A non-zero errcode; carries the API path but never the token or secret."""
 
     def __init__(self, api: str, errcode: int, errmsg: str) -> None:
-        super().__init__(f"{api}: errcode {errcode} {errmsg}")
+        super().__init__(f"{api}: errcode {errcode} {errmsg}", errcode)
         self.api = api
         self.errcode = errcode
         self.errmsg = errmsg
@@ -50,6 +50,31 @@ class _TokenExpired(Exception):
     pass
 
 
+class RateLimiter:
+    """A token bucket per instance: `per_min` calls a minute, short bursts allowed."""
+
+    def __init__(self, per_min: int, max_wait_s: float = 5.0) -> None:
+        self._rate = per_min / 60.0
+        self._capacity = max(1.0, per_min / 6.0)  # up to 10 s worth at once
+        self._tokens = self._capacity
+        self._stamp = time.monotonic()
+        self._max_wait = max_wait_s
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Wait for a token; TransientError if that would take longer than max_wait_s."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
+            self._stamp = now
+            wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self._rate
+            if wait > self._max_wait:
+                raise TransientError("local WeCom rate limit reached; retry later")
+            self._tokens -= 1
+        if wait:
+            time.sleep(wait)
+
+
 class WeComClient:
     def __init__(
         self,
@@ -59,7 +84,11 @@ class WeComClient:
         timeout_s: float = 3.0,
         max_attempts: int = 4,
         http: httpx.Client | None = None,
+        agent_id: int | None = None,
+        mark_tag_per_min: int = 2_000,
     ) -> None:
+        self._agent_id = agent_id
+        self._mark_tag_limit = RateLimiter(mark_tag_per_min)
         self._base = base_url.rstrip("/")
         self._corp_id = corp_id
         self._secret = secret
@@ -192,6 +221,7 @@ class WeComClient:
     def mark_tag(
         self, userid: str, external_userid: str, add: list[str], remove: list[str] | None = None
     ) -> None:
+        self._mark_tag_limit.acquire()
         self.call(
             "externalcontact/mark_tag",
             json={
@@ -219,6 +249,20 @@ class WeComClient:
 
     def get_group_chat(self, chat_id: str) -> dict[str, Any]:
         return self.call("externalcontact/groupchat/get", json={"chat_id": chat_id, "need_name": 1})
+
+    def send_text(self, touser: str, text: str) -> None:
+        """An application message (应用消息) from the self-built app this client holds."""
+        if self._agent_id is None:
+            raise ValueError("this WeCom client has no agent id: it cannot send app messages")
+        self.call(
+            "message/send",
+            json={
+                "touser": touser,
+                "msgtype": "text",
+                "agentid": self._agent_id,
+                "text": {"content": text},
+            },
+        )
 
     def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
         body = self.call(

@@ -1,0 +1,19 @@
+"""on_followup_tick: every 15 minutes, each staff member's due follow-ups as one message."""
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from siyu import bootstrap
+from siyu.adapters.pubsub import consume
+from siyu.config import settings
+from siyu.services.followups import FollowupTick
+
+
+@functions_framework.cloud_event
+def on_followup_tick(cloud_event: CloudEvent) -> None:
+    consume(
+        cloud_event.data,
+        FollowupTick,
+        bootstrap.followup_notifier().tick,
+        bootstrap.topic(settings().topic_followup_ticks).dead_letter,
+    )

@@ -1,0 +1,92 @@
+"""on_followup_tick: every 15 minutes, each staff member gets their due tasks in one message."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from siyu.domain.errors import TransientError
+from siyu.domain.followups import Followup, reminder_text
+from siyu.logging import log
+from siyu.ports import AppMessenger, Clock, CustomerRepo, Dedupe, FollowupRepo
+
+logger = logging.getLogger(__name__)
+
+SLOT = timedelta(minutes=15)
+MAX_DUE = 2_000  # per tick; the rest wait for the next one
+
+
+class FollowupTick(BaseModel):
+    """Cloud Scheduler's message. `as_of` (local stack only) runs the tick as of a later time."""
+
+    model_config = ConfigDict(extra="allow")
+
+    as_of: datetime | None = None
+
+
+class FollowupNotifier:
+    def __init__(
+        self,
+        followups: FollowupRepo,
+        customers: CustomerRepo,
+        dedupe: Dedupe,
+        app: AppMessenger,
+        clock: Clock,
+        allow_as_of: bool,
+    ) -> None:
+        self._followups = followups
+        self._customers = customers
+        self._dedupe = dedupe
+        self._app = app
+        self._clock = clock
+        self._allow_as_of = allow_as_of
+
+    def tick(self, tick: FollowupTick) -> dict[str, int]:
+        """Remind each staff member once per 15-minute slot; returns tasks sent per staff."""
+        now = self._clock.now()
+        if tick.as_of is not None and self._allow_as_of:
+            now = max(now, tick.as_of)
+        elif tick.as_of is not None:
+            log(logger, logging.WARNING, "as_of ignored: only the local stack plays time forward")
+        slot = datetime.fromtimestamp(
+            now.timestamp() // SLOT.total_seconds() * SLOT.total_seconds()
+        )
+        marker = f"tick-followups-{slot:%Y%m%d%H%M}"
+        if not self._dedupe.claim(marker, at=now):
+            return {}  # a redelivered tick, or a second one in the same slot
+        by_staff: dict[str, list[Followup]] = defaultdict(list)
+        for task in self._followups.due(now, MAX_DUE):
+            if task.staff_userid:  # unassigned tasks wait for ops (GET /ops/followups)
+                by_staff[task.staff_userid].append(task)
+        sent: dict[str, int] = {}
+        failed = []
+        for staff, tasks in sorted(by_staff.items()):
+            names = {t.external_userid: self._name(t.external_userid) for t in tasks}
+            try:
+                self._app.send_text(staff, reminder_text(tasks, names))
+            except TransientError as exc:
+                failed.append(f"{staff}: {exc}")
+                continue
+            # One message per staff member and slot keeps far below WeCom's 30 a minute.
+            self._followups.mark_sent([t.id for t in tasks], now)
+            sent[staff] = len(tasks)
+        log(
+            logger,
+            logging.INFO,
+            "follow-up reminders sent",
+            staff=len(sent),
+            tasks=sum(sent.values()),
+            failed=len(failed),
+        )
+        if failed:
+            # Let Pub/Sub redeliver: the slot is freed, and only unsent tasks are still due.
+            self._dedupe.release(marker)
+            raise TransientError(f"reminders not sent: {'; '.join(failed)}")
+        return sent
+
+    def _name(self, external_userid: str) -> str:
+        customer = self._customers.get(external_userid) if external_userid else None
+        return customer.name if customer else ""

@@ -1,0 +1,91 @@
+"""on_tag_sync: push a customer's earned tags to WeCom with mark_tag, for every active relation.
+
+Coalescing comes from diffing: each message compares what the customer earns now with what
+was last pushed, so a burst of changes makes one mark_tag per relation and the messages
+after it find nothing to do. Only tags siyu pushed are ever removed: manual tags survive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from siyu.domain import customers as cust
+from siyu.domain.customers import CustomerTag, TagSource
+from siyu.domain.errors import UpstreamError
+from siyu.domain.tags import TagRef
+from siyu.logging import log
+from siyu.ports import BankCustomerRepo, Clock, CustomerRepo, WeComApi
+from siyu.services.customer_profile import TagSyncRequest
+from siyu.services.tag_catalog import TagCatalog
+
+logger = logging.getLogger(__name__)
+
+INVALID_TAG = 40068  # a corp tag deleted in WeCom since siyu learnt its id
+
+
+class TagSyncService:
+    def __init__(
+        self,
+        bank_customers: BankCustomerRepo,
+        customers: CustomerRepo,
+        catalog: TagCatalog,
+        wecom: WeComApi,
+        clock: Clock,
+    ) -> None:
+        self._bank_customers = bank_customers
+        self._customers = customers
+        self._catalog = catalog
+        self._wecom = wecom
+        self._clock = clock
+
+    def sync(self, request: TagSyncRequest) -> int:
+        """Returns the mark_tag calls made (0 when WeCom already has the earned tags)."""
+        bank, _version = self._bank_customers.get(request.bank_customer_id)
+        if bank is None or not bank.external_userid:
+            return 0
+        ext = bank.external_userid
+        contact = self._customers.get(ext)
+        if contact is None:
+            return 0
+        refs = [TagRef(group=t.group, name=t.name) for t in bank.earned_tags]
+        try:
+            return self._push(contact, refs)
+        except UpstreamError as exc:
+            if exc.code != INVALID_TAG:
+                raise
+            # A tag was deleted in the admin console: resolve (and recreate) by name, once.
+            self._catalog.forget()
+            return self._push(contact, refs)
+
+    def _push(self, contact: cust.Customer, refs: list[TagRef]) -> int:
+        ids = self._catalog.ids(refs) if refs else []
+        earned = [
+            CustomerTag(id=tag_id, name=ref.name, group=ref.group, source=TagSource.RULE)
+            for ref, tag_id in zip(refs, ids, strict=True)
+        ]
+        pushed = set(contact.rule_tag_ids)
+        add, remove = sorted(set(ids) - pushed), sorted(pushed - set(ids))
+        if not add and not remove:
+            return 0
+        relations = contact.active_relations()
+        for relation in relations:
+            self._wecom.mark_tag(relation.staff_userid, contact.external_userid, add, remove)
+        # WeCom sends no callback for mark_tag: record what it now holds, once per change.
+        key = hashlib.sha256(f"{contact.external_userid}|{add}|{remove}".encode()).hexdigest()
+        at = self._clock.now()
+        self._customers.update_once(
+            f"tagsync-{key}",
+            contact.external_userid,
+            lambda c: cust.set_rule_tags(c or contact, earned, at),
+        )
+        log(
+            logger,
+            logging.INFO,
+            "tags pushed to WeCom",
+            external_userid=contact.external_userid,
+            added=len(add),
+            removed=len(remove),
+            relations=len(relations),
+        )
+        return len(relations)
