@@ -174,7 +174,7 @@ def processor() -> WeComEventProcessor:
 
 @cache
 def tag_catalog() -> TagCatalog:
-    return TagCatalog(wecom(), tags())
+    return TagCatalog(wecom(), tags(), clock, settings().tag_catalog_refresh_s)
 
 
 @cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 
 from siyu.devstack.procs import StackError
 
@@ -17,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="show the running stack")
     sub.add_parser("run", help="up, seed demo data, play the demo scenario, summarise, down")
     sub.add_parser("demo", help="seed and play the demo scenario against a running stack")
+    tick = sub.add_parser("tick", help="publish a scheduler tick on the running stack")
+    tick.add_argument("function", help="a scheduled function, e.g. on_followup_tick")
+    tick.add_argument("--days", type=float, default=0, help="run it as of this many days ahead")
     args = parser.parse_args(argv)
 
     from siyu.devstack import stack
@@ -33,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             stopped = stack.down(cfg.state_dir)
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        elif args.command == "tick":
+            from siyu.devstack import scheduler
+
+            ahead = datetime.now(UTC) + timedelta(days=args.days) if args.days else None
+            print(f"published {scheduler.tick(cfg, args.function, as_of=ahead)}")
         elif args.command == "status":
             loaded = stack.load(cfg.state_dir)
             print(json.dumps(loaded.__dict__ if loaded else {"running": False}, indent=2))

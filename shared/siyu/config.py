@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     topic_tag_sync: str = "tag-sync"
     topic_followup_ticks: str = "followup-ticks"
     tag_rules_refresh_s: float = Field(5, ge=0, description="how stale the rule cache may get")
+    tag_catalog_refresh_s: float = Field(
+        300, ge=0, description="how long an instance trusts its corp tag ids"
+    )
     mark_tag_per_min: int = Field(2_000, gt=0, description="mark_tag calls per instance/minute")
     layering: LayeringConfig = Field(default_factory=LayeringConfig)
     followup_cadence: list[Cadence] = Field(default_factory=lambda: list(DEFAULT_CADENCE))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 import uuid
@@ -13,39 +12,25 @@ import httpx
 import pytest
 from google.cloud import pubsub_v1
 
+from siyu.devstack.bank import BankSystems
 from siyu.devstack.registry import dead_letter
 from siyu.devstack.stack import StackConfig, local_subscription
-from siyu.domain.partner_auth import signed_headers
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
-class Bank:
-    """The bank's systems: each POST signed anew (a resend is a new request)."""
-
-    def __init__(self, stack: StackConfig) -> None:
-        self.url = f"{stack.gateway_url}/events"
-        self.key_id, self.secret = stack.partner("local-bank")
-        self.started, self.sent = time.time(), itertools.count()
-
+class Bank(BankSystems):
     def opened(self, referee: str, code: str | None, day: int = 23, **extra: Any) -> int:
-        body = {
-            "type": "card_opened",
-            "payload": {
-                "event_id": extra.pop("event_id", f"ev-{referee}"),
-                "bank_customer_id": referee,
-                "referral_code": code,
-                "opened_at": f"2026-11-{day:02d}T10:00:00+08:00",
-                **extra,
-            },
+        payload = {
+            "event_id": extra.pop("event_id", f"ev-{referee}"),
+            "bank_customer_id": referee,
+            "referral_code": code,
+            "opened_at": f"2026-11-{day:02d}T10:00:00+08:00",
+            **extra,
         }
-        data = json.dumps(body).encode()
-        # One second apart each: a resend of the same body is a new signature, not a replay.
-        stamp = self.started + next(self.sent)
-        headers = signed_headers(self.key_id, self.secret, data, stamp)
-        return httpx.post(self.url, content=data, headers=headers, timeout=30).status_code
+        return self.post("card_opened", payload).status_code
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ class World:
     syncs: FakeMessages = field(default_factory=FakeMessages)
 
     def __post_init__(self) -> None:
-        self.catalog = TagCatalog(self.wecom, FakeTags())
+        self.catalog = TagCatalog(self.wecom, FakeTags(), self.clock, refresh_s=300)
         self.rules = TagRuleBook(FakeTagRules(), self.catalog, self.clock, refresh_s=0)
         self.profiles = ProfileService(
             self.bank,
@@ -257,3 +257,29 @@ def test_only_the_local_stack_may_play_time_forward() -> None:
     future = FollowupTick(as_of=w.clock.now() + timedelta(days=3))
     assert notifier(w).tick(future) == {}
     assert notifier(w, allow_as_of=True).tick(future) == {"zhangsan": 1}
+
+
+def test_a_relation_added_later_gets_the_earned_tags_at_the_next_sync() -> None:
+    w = World()
+    w.contact("wm1", "zhangsan")
+    w.buy("e1")
+    assert w.sync() == 1
+    ext = w.customers.docs["wm1"]
+    w.customers.docs["wm1"] = cust.add_relation(ext, "lisi", "", w.clock.now())
+    assert w.sync() == 1
+    assert [(staff, len(adds)) for staff, _, adds in w.wecom.marked] == [
+        ("zhangsan", 2),
+        ("lisi", 2),
+    ]
+
+
+def test_tags_that_come_back_are_pushed_again() -> None:
+    w = World()
+    w.contact("wm1", "zhangsan")
+    w.rule("silver", "客群", "银发客群", {"field": "profile.age", "op": ">=", "value": 60})
+    for n, age in enumerate([65, 50, 66]):
+        w.send("profile", f"p{n}", "b-wm1", age=age)
+        w.clock.advance(1)
+        assert w.sync() == 1
+    follow_tags = {t.name for t in w.customers.docs["wm1"].tags}
+    assert "银发客群" in follow_tags

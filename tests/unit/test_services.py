@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 
@@ -282,3 +283,22 @@ def test_corp_tag_events_keep_the_catalogue_in_step() -> None:
     assert w.tags.docs["t1"].name == "VIP" and not w.tags.docs["t1"].deleted
     w.processor().handle(w.event("delete", tag_id="t1", tag_type="tag", **base))
     assert w.tags.docs["t1"].deleted
+
+
+def test_a_new_relation_gets_its_revisits_once() -> None:
+    w = World()
+    p = w.processor()
+    p.handle(w.event("add_half_external_contact", welcome_code=""))
+    p.handle(w.event(welcome_code="", raw_sha256="h2"))  # the half add becomes a full one
+    p.handle(w.event(welcome_code="", raw_sha256="h2"))  # and is delivered twice
+    tasks = sorted(w.followups.docs.values(), key=lambda t: t.due_at)
+    added = w.clock.now()
+    assert [(t.reason, t.staff_userid) for t in tasks] == [(FollowupReason.REVISIT, "zhangsan")] * 2
+    assert [(t.due_at - added, t.window_end - added) for t in tasks if t.window_end] == [
+        (timedelta(days=3), timedelta(days=3)),
+        (timedelta(days=7), timedelta(days=10)),
+    ]
+    p.handle(w.event("del_external_contact", welcome_code="", raw_sha256="h3"))
+    w.clock.advance(60)
+    p.handle(w.event(welcome_code="", raw_sha256="h4"))  # deleted, then added back: new revisits
+    assert len(w.followups.docs) == 4

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import time
@@ -11,8 +10,8 @@ from typing import Any
 
 import httpx
 
+from siyu.devstack.bank import BankSystems
 from siyu.devstack.stack import StackConfig, local_subscription
-from siyu.domain.partner_auth import signed_headers
 
 REFERRER = "bc_demo_star"
 STEPS = (1, 3, 5, 10, 12)  # friends who have opened a card, checked after each step
@@ -42,27 +41,15 @@ class ReferralSummary:
         return "\n".join(lines)
 
 
-class Bank:
-    def __init__(self, cfg: StackConfig) -> None:
-        self.url = f"{cfg.gateway_url}/events"
-        self.key_id, self.secret = cfg.partner("local-bank")
-        self.started, self.sent = time.time(), itertools.count()
-
+class Bank(BankSystems):
     def opened(self, referee: str, code: str | None) -> None:
-        body = json.dumps(
-            {
-                "type": "card_opened",
-                "payload": {
-                    "event_id": f"demo-open-{referee}",
-                    "bank_customer_id": referee,
-                    "referral_code": code,
-                    "opened_at": "2026-11-23T10:30:00+08:00",
-                },
-            }
-        ).encode()
-        stamp = self.started + next(self.sent)  # a resend is signed anew
-        headers = signed_headers(self.key_id, self.secret, body, stamp)
-        httpx.post(self.url, content=body, headers=headers, timeout=15).raise_for_status()
+        payload = {
+            "event_id": f"demo-open-{referee}",
+            "bank_customer_id": referee,
+            "referral_code": code,
+            "opened_at": "2026-11-23T10:30:00+08:00",
+        }
+        self.post("card_opened", payload).raise_for_status()
 
 
 def _wait(ops: httpx.Client, path: str, ready: Any, timeout_s: float = 20) -> dict[str, Any]:

@@ -196,11 +196,56 @@ class WeComSimulator:
                 }
             elif not event.get("WelcomeCode"):
                 event.pop("WelcomeCode", None)
+        if kind == "edit_external_contact":
+            self.edit_tags(event)
+        if event.get("Event") == "change_external_tag":
+            self.admin_tag_change(event)
         if event.get("Event") == "change_external_chat":
             chat = event.setdefault("ChatId", self.new_id("wr"))
             group = self.ensure_group(chat, event.pop("Name", ""), event.get("UserID", "staff"))
             self.change_members(group, event, now)
         return event
+
+    def edit_tags(self, event: dict[str, Any]) -> None:
+        """A staff member edits the customer's tags in the client: `AddTags` / `RemoveTags`
+        (tag ids) change that relation's tags before WeCom tells siyu."""
+        add, remove = event.pop("AddTags", []), set(event.pop("RemoveTags", []))
+        contact = self.state.contacts.get(event.get("ExternalUserID", ""))
+        staff = event.get("UserID", "")
+        follow = next(
+            (f for f in (contact or {}).get("follow_user", []) if f["userid"] == staff), None
+        )
+        if follow is None:
+            return
+        known = self.all_tags()
+        held = {t["tag_id"] for t in follow["tags"]} - remove | {t for t in add if t in known}
+        follow["tags"] = [self.tag_entry(t) for t in sorted(held) if t in known]
+
+    def tag_entry(self, tag_id: str) -> dict[str, Any]:
+        tag = self.all_tags()[tag_id]
+        return {
+            "tag_id": tag_id,
+            "tag_name": tag["name"],
+            "type": 1,
+            "group_name": _group_of(self.state, tag_id),
+        }
+
+    def admin_tag_change(self, event: dict[str, Any]) -> None:
+        """The admin console: `create` with GroupName/Name makes the tag (its Id filled in);
+        `delete` with Id removes it from the catalogue and from every customer."""
+        kind = event.get("ChangeType")
+        event.setdefault("TagType", "tag")
+        if kind == "create" and "Name" in event:
+            group = self.add_tags(event.pop("GroupName", "默认"), [event.pop("Name")])
+            if group["tag"]:
+                event["Id"] = group["tag"][0]["id"]
+        elif kind == "delete" and event.get("Id"):
+            gone = event["Id"]
+            for group in self.state.tag_groups.values():
+                group["tag"] = [t for t in group["tag"] if t["id"] != gone]
+            for contact in self.state.contacts.values():
+                for follow in contact["follow_user"]:
+                    follow["tags"] = [t for t in follow["tags"] if t["tag_id"] != gone]
 
     def ensure_group(self, chat_id: str, name: str = "", owner: str = "staff") -> dict[str, Any]:
         return self.state.groups.setdefault(
@@ -373,15 +418,7 @@ def create_app(sim: WeComSimulator) -> Flask:
             return answer(api, 40068)
         held = {t["tag_id"] for t in follow["tags"]} - set(body.get("remove_tag", []))
         held |= set(body.get("add_tag", []))
-        follow["tags"] = [
-            {
-                "tag_id": t,
-                "tag_name": known[t]["name"],
-                "type": 1,
-                "group_name": _group_of(st, t),
-            }
-            for t in sorted(held)
-        ]
+        follow["tags"] = [sim.tag_entry(t) for t in sorted(held)]
         return answer(api)
 
     @wecom_api("POST", "externalcontact/get_corp_tag_list")

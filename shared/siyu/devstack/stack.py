@@ -9,6 +9,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import httpx
+
 from siyu.devstack import emulators
 from siyu.devstack.procs import StackError, alive, free_port, port_open, spawn, stop, wait_http
 from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, ROOT, dead_letter
@@ -89,6 +91,7 @@ class StackConfig:
             # Locally a group change reaches the card-alert index within a second.
             "SIYU_GROUP_INDEX_REFRESH_S": os.environ.get("SIYU_GROUP_INDEX_REFRESH_S", "1"),
             "SIYU_TAG_RULES_REFRESH_S": os.environ.get("SIYU_TAG_RULES_REFRESH_S", "0"),
+            "SIYU_TAG_CATALOG_REFRESH_S": os.environ.get("SIYU_TAG_CATALOG_REFRESH_S", "2"),
             # There is no Cloud Scheduler here: `siyu tick` publishes ticks, `as_of` plays days.
             "SIYU_FOLLOWUP_ALLOW_AS_OF": "true",
         }
@@ -187,6 +190,26 @@ def provision_pubsub(cfg: StackConfig) -> None:
             )
 
 
+SEED_RULES = ROOT / "data" / "tag_rules.json"
+
+
+def seed_tag_rules(cfg: StackConfig, path: Path = SEED_RULES) -> list[str]:
+    """The repo's tag rules, saved through the ops API as an operator would."""
+    from siyu.services.tag_rules import load_seed
+
+    headers = {"Authorization": f"Bearer {cfg.env()['SIYU_OPS_TOKEN']}"}
+    saved = []
+    with httpx.Client(base_url=cfg.gateway_url, headers=headers, timeout=30) as ops:
+        for rule_id, spec in load_seed(path):
+            r = ops.put(
+                f"/ops/tag-rules/{rule_id}", json=spec.model_dump(mode="json", by_alias=True)
+            )
+            if r.status_code != 200:
+                raise StackError(f"seed rule {rule_id} refused: {r.status_code} {r.text}")
+            saved.append(rule_id)
+    return saved
+
+
 def up(cfg: StackConfig) -> StackInfo:
     existing = load(cfg.state_dir)
     if existing and existing.pids and all(alive(p) for p in existing.pids.values()):
@@ -254,6 +277,7 @@ def up(cfg: StackConfig) -> StackInfo:
             log,
         )
         provision_pubsub(cfg)
+        seed_tag_rules(cfg)
     except BaseException:
         down(cfg.state_dir)
         raise

@@ -46,7 +46,8 @@ class Customer(BaseModel):
     name: str = ""
     relations: list[Relation] = Field(default_factory=list)
     tags: list[CustomerTag] = Field(default_factory=list)
-    rule_tag_ids: list[str] = Field(default_factory=list)  # rule tags last pushed to WeCom
+    # Rule tags last pushed to WeCom, per staff member: a relation added later gets them all.
+    rule_tags_pushed: dict[str, list[str]] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
 
@@ -107,7 +108,9 @@ def replace_manual_tags(customer: Customer, manual: list[CustomerTag], at: datet
     return customer.model_copy(update={"tags": [*own, *kept], "updated_at": at})
 
 
-def set_rule_tags(customer: Customer, earned: list[CustomerTag], at: datetime) -> Customer:
+def set_rule_tags(
+    customer: Customer, earned: list[CustomerTag], pushed: dict[str, list[str]], at: datetime
+) -> Customer:
     """Rule tags are replaced as a set; manual and channel tags are never touched."""
     kept = [t for t in customer.tags if t.source is not TagSource.RULE]
     held = {t.id for t in kept}
@@ -115,7 +118,7 @@ def set_rule_tags(customer: Customer, earned: list[CustomerTag], at: datetime) -
     return customer.model_copy(
         update={
             "tags": [*kept, *rule_tags],
-            "rule_tag_ids": sorted(t.id for t in earned),
+            "rule_tags_pushed": {**customer.rule_tags_pushed, **pushed},
             "updated_at": at,
         }
     )

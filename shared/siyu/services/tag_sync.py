@@ -1,8 +1,9 @@
 """on_tag_sync: push a customer's earned tags to WeCom with mark_tag, for every active relation.
 
 Coalescing comes from diffing: each message compares what the customer earns now with what
-was last pushed, so a burst of changes makes one mark_tag per relation and the messages
-after it find nothing to do. Only tags siyu pushed are ever removed: manual tags survive.
+was last pushed to each relation, so a burst of changes makes one mark_tag per relation and
+the messages after it find nothing to do. Only tags siyu pushed are ever removed: manual
+tags survive.
 """
 
 from __future__ import annotations
@@ -54,38 +55,50 @@ class TagSyncService:
         except UpstreamError as exc:
             if exc.code != INVALID_TAG:
                 raise
-            # A tag was deleted in the admin console: resolve (and recreate) by name, once.
-            self._catalog.forget()
-            return self._push(contact, refs)
+            # A tag was deleted in the admin console: resolve (and recreate) by name, once,
+            # and stop removing ids WeCom no longer has.
+            return self._push(contact, refs, live=self._catalog.refresh())
 
-    def _push(self, contact: cust.Customer, refs: list[TagRef]) -> int:
+    def _push(
+        self, contact: cust.Customer, refs: list[TagRef], live: set[str] | None = None
+    ) -> int:
         ids = self._catalog.ids(refs) if refs else []
         earned = [
             CustomerTag(id=tag_id, name=ref.name, group=ref.group, source=TagSource.RULE)
             for ref, tag_id in zip(refs, ids, strict=True)
         ]
-        pushed = set(contact.rule_tag_ids)
-        add, remove = sorted(set(ids) - pushed), sorted(pushed - set(ids))
-        if not add and not remove:
+        pushed: dict[str, list[str]] = {}
+        calls = 0
+        for relation in contact.active_relations():
+            before = set(contact.rule_tags_pushed.get(relation.staff_userid, []))
+            if before == set(ids):
+                continue
+            add, remove = sorted(set(ids) - before), sorted(before - set(ids))
+            if live is not None:
+                remove = [tag_id for tag_id in remove if tag_id in live]
+            if add or remove:
+                self._wecom.mark_tag(relation.staff_userid, contact.external_userid, add, remove)
+                calls += 1
+            pushed[relation.staff_userid] = sorted(ids)
+        if not pushed and {t.id for t in contact.tags if t.source is TagSource.RULE} == set(ids):
             return 0
-        relations = contact.active_relations()
-        for relation in relations:
-            self._wecom.mark_tag(relation.staff_userid, contact.external_userid, add, remove)
-        # WeCom sends no callback for mark_tag: record what it now holds, once per change.
-        key = hashlib.sha256(f"{contact.external_userid}|{add}|{remove}".encode()).hexdigest()
+        # WeCom sends no callback for mark_tag: record what it now holds. The key carries the
+        # version read, so a later change back to the same tags is recorded again.
+        key = hashlib.sha256(
+            f"{contact.external_userid}|{contact.updated_at.isoformat()}|{sorted(ids)}".encode()
+        ).hexdigest()
         at = self._clock.now()
         self._customers.update_once(
             f"tagsync-{key}",
             contact.external_userid,
-            lambda c: cust.set_rule_tags(c or contact, earned, at),
+            lambda c: cust.set_rule_tags(c or contact, earned, pushed, at),
         )
         log(
             logger,
             logging.INFO,
             "tags pushed to WeCom",
             external_userid=contact.external_userid,
-            added=len(add),
-            removed=len(remove),
-            relations=len(relations),
+            tags=len(ids),
+            mark_tag_calls=calls,
         )
-        return len(relations)
+        return calls

@@ -142,13 +142,17 @@ class WeComEventProcessor:
             base = cust.add_relation(base, event.user_id, event.state, at, half=half)
             return cust.merge_tags(base, channel_tags, at)
 
-        applied = self._customers.update_once(event.dedupe_key, event.external_user_id, change)
-        # Revisits at +3 d and +7–10 d; ids come from the event, so a redelivery adds none.
-        for task in revisits(
-            event.external_user_id, event.user_id, at, self._cadence, event.dedupe_key
-        ):
-            self._followups.create(task)
-        return applied
+        # Revisits at +3 d and +7–10 d for a relation that is new (not for a half add turning
+        # into a full one). Created first, with ids from the event: a redelivery after a crash
+        # creates them again, idempotently, before the relation is recorded.
+        current = self._customers.get(event.external_user_id)
+        known = current.relation(event.user_id) if current else None
+        if known is None or known.status is not RelationStatus.ACTIVE:
+            for task in revisits(
+                event.external_user_id, event.user_id, at, self._cadence, event.dedupe_key
+            ):
+                self._followups.create(task)
+        return self._customers.update_once(event.dedupe_key, event.external_user_id, change)
 
     def _welcome_fallback(self, event: WeComEvent) -> None:
         claim = self._welcome.try_send(event, "worker", budget_s=float("inf"))
