@@ -103,11 +103,7 @@ class Cards:
 
 
 def play(cfg: StackConfig) -> CardSummary:
-    ops = httpx.Client(
-        base_url=cfg.gateway_url,
-        timeout=15,
-        headers={"Authorization": f"Bearer {cfg.env()['SIYU_OPS_TOKEN']}"},
-    )
+    ops = cfg.ops_client()
     sim = httpx.Client(base_url=cfg.simulator_url, timeout=30)
     cards, summary = Cards(cfg), CardSummary()
     for chat_id, name, city, lat, lng, system, members in GROUPS:

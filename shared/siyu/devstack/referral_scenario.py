@@ -66,11 +66,7 @@ def _wait(ops: httpx.Client, path: str, ready: Any, timeout_s: float = 20) -> di
 
 
 def play(cfg: StackConfig) -> ReferralSummary:
-    ops = httpx.Client(
-        base_url=cfg.gateway_url,
-        timeout=15,
-        headers={"Authorization": f"Bearer {cfg.env()['SIYU_OPS_TOKEN']}"},
-    )
+    ops = cfg.ops_client()
     bank, summary = Bank(cfg), ReferralSummary()
     r = ops.post("/ops/referral-codes", json={"bank_customer_id": REFERRER})
     r.raise_for_status()

@@ -80,11 +80,7 @@ class Summary:
 
 class Demo:
     def __init__(self, cfg: StackConfig) -> None:
-        self.gw = httpx.Client(
-            base_url=cfg.gateway_url,
-            timeout=15,
-            headers={"Authorization": f"Bearer {cfg.env()['SIYU_OPS_TOKEN']}"},
-        )
+        self.gw = cfg.ops_client()
         self.sim = httpx.Client(base_url=cfg.simulator_url, timeout=30)
 
     def emit(self, **fields: Any) -> dict[str, Any]:
@@ -221,8 +217,14 @@ def play(cfg: StackConfig) -> Summary:
 
 def play_all(cfg: StackConfig) -> str:
     """Every act of the demo, in order, as the summary `make run` prints."""
-    from siyu.devstack import card_scenario, referral_scenario
+    from siyu.devstack import card_scenario, profile_scenario, referral_scenario
 
-    return (
-        play(cfg).render() + card_scenario.play(cfg).render() + referral_scenario.play(cfg).render()
+    return "".join(
+        act.render()
+        for act in (
+            play(cfg),
+            card_scenario.play(cfg),
+            referral_scenario.play(cfg),
+            profile_scenario.play(cfg),
+        )
     )

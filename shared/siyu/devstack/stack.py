@@ -96,6 +96,14 @@ class StackConfig:
             "SIYU_FOLLOWUP_ALLOW_AS_OF": "true",
         }
 
+    def ops_client(self) -> httpx.Client:
+        """The ops API as the local operator calls it (a bearer token stands in for IAM)."""
+        return httpx.Client(
+            base_url=self.gateway_url,
+            timeout=15,
+            headers={"Authorization": f"Bearer {self.env()['SIYU_OPS_TOKEN']}"},
+        )
+
     def partner(self, key_id: str) -> tuple[str, bytes]:
         """A (key id, secret) pair the stack accepts, for local callers."""
         keys = parse_keys(self.env()["SIYU_PARTNER_KEYS"])
@@ -197,9 +205,8 @@ def seed_tag_rules(cfg: StackConfig, path: Path = SEED_RULES) -> list[str]:
     """The repo's tag rules, saved through the ops API as an operator would."""
     from siyu.services.tag_rules import load_seed
 
-    headers = {"Authorization": f"Bearer {cfg.env()['SIYU_OPS_TOKEN']}"}
     saved = []
-    with httpx.Client(base_url=cfg.gateway_url, headers=headers, timeout=30) as ops:
+    with cfg.ops_client() as ops:
         for rule_id, spec in load_seed(path):
             r = ops.put(
                 f"/ops/tag-rules/{rule_id}", json=spec.model_dump(mode="json", by_alias=True)
