@@ -88,3 +88,43 @@ def test_tags_round_trip_through_the_catalogue(wecom_sim) -> None:
     client.mark_tag("zhangsan", "wm_c6", add=[tag.id])
     follow = client.get_external_contact("wm_c6")["follow_user"][0]
     assert [t["tag_id"] for t in follow["tags"]] == [tag.id]
+
+
+def test_app_messages_stay_under_30_a_minute_to_one_member(wecom_sim) -> None:
+    from siyu.domain.errors import TransientError
+
+    app = bootstrap.wecom_app()
+    for n in range(30):
+        app.send_text("zhangsan", f"第{n}条")
+    with pytest.raises(TransientError):  # WeCom would silently drop the 31st
+        app.send_text("zhangsan", "第31条")
+    app.send_text("lisi", "另一位成员不受影响")
+    sent = httpx.get(f"{wecom_sim.url}/_sim/messages").json()
+    assert [m["touser"] for m in sent] == ["zhangsan"] * 30 + ["lisi"]
+    assert all(m["delivered"] for m in sent)
+
+
+def test_the_simulator_drops_what_wecom_drops_and_forbids_the_contact_secret(wecom_sim) -> None:
+    from siyu.domain.errors import UpstreamError
+
+    token = bootstrap.wecom_app()._access_token(None)  # noqa: SLF001 (raw protocol test)
+    for n in range(31):
+        r = httpx.post(
+            f"{wecom_sim.url}/cgi-bin/message/send",
+            params={"access_token": token},
+            json={
+                "touser": "ww",
+                "msgtype": "text",
+                "agentid": 1000002,
+                "text": {"content": str(n)},
+            },
+        )
+        assert r.json()["errcode"] == 0
+    sent = httpx.get(f"{wecom_sim.url}/_sim/messages", params={"touser": "ww"}).json()
+    assert [m["delivered"] for m in sent][-2:] == [True, False]
+    contact = bootstrap.wecom()
+    with pytest.raises(ValueError):  # no agent id: not the app that sends messages
+        contact.send_text("zhangsan", "x")
+    with pytest.raises(UpstreamError) as refused:
+        contact.call("message/send", json={"touser": "zhangsan", "agentid": 1000002})
+    assert refused.value.code == 48002

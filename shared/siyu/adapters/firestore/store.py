@@ -164,7 +164,14 @@ class _OnceRepo:
             return True
 
         with translated():
-            return bool(run(self._db.transaction()))
+            try:
+                return bool(run(self._db.transaction()))
+            except ValueError as exc:
+                # The SDK gives up on a contended document with a ValueError caused by
+                # Aborted: a retry (Pub/Sub redelivery) will get through.
+                if isinstance(exc.__cause__, gexc.Aborted):
+                    raise TransientError("firestore: transaction contended") from exc
+                raise
 
 
 class CustomerRepo(_OnceRepo):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -75,6 +76,26 @@ class RateLimiter:
             time.sleep(wait)
 
 
+class PerMemberLimit:
+    """WeCom silently drops app messages beyond 30 a minute to one member: refuse them here,
+    as a TransientError, so the caller retries later instead of losing the message."""
+
+    def __init__(self, per_min: int = 30) -> None:
+        self._per_min = per_min
+        self._sent: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, member: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            recent = self._sent.setdefault(member, collections.deque())
+            while recent and now - recent[0] >= 60:
+                recent.popleft()
+            if len(recent) >= self._per_min:
+                raise TransientError(f"{self._per_min} app messages a minute to {member} reached")
+            recent.append(now)
+
+
 class WeComClient:
     def __init__(
         self,
@@ -89,6 +110,7 @@ class WeComClient:
     ) -> None:
         self._agent_id = agent_id
         self._mark_tag_limit = RateLimiter(mark_tag_per_min)
+        self._message_limit = PerMemberLimit()
         self._base = base_url.rstrip("/")
         self._corp_id = corp_id
         self._secret = secret
@@ -254,6 +276,7 @@ class WeComClient:
         """An application message (应用消息) from the self-built app this client holds."""
         if self._agent_id is None:
             raise ValueError("this WeCom client has no agent id: it cannot send app messages")
+        self._message_limit.acquire(touser)
         self.call(
             "message/send",
             json={
