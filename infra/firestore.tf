@@ -8,9 +8,9 @@ resource "google_firestore_database" "main" {
   type        = "FIRESTORE_NATIVE"
 }
 
-# Processed-event markers and welcome ledger entries expire by themselves.
+# Processed-event markers, welcome ledger entries and daily 群发 caps expire by themselves.
 resource "google_firestore_field" "ttl" {
-  for_each   = toset(["dedupe", "welcomes"])
+  for_each   = toset(["dedupe", "welcomes", "mass_caps"])
   project    = var.project_id
   database   = google_firestore_database.main.name
   collection = each.value
@@ -49,5 +49,20 @@ resource "google_firestore_index" "followups_by_staff" {
   fields {
     field_path = "due_at"
     order      = "ASCENDING"
+  }
+}
+
+# CampaignRunRepo.for_campaign: GET /ops/campaigns/{id}/runs, newest first.
+resource "google_firestore_index" "campaign_runs_by_campaign" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "campaign_runs"
+  fields {
+    field_path = "campaign_id"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "created_at"
+    order      = "DESCENDING"
   }
 }

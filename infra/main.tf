@@ -60,6 +60,24 @@ locals {
       secrets       = ["SIYU_WECOM_SECRET"]
       firestore     = true
     }
+    on_campaign_tick = {
+      trigger_topic = "campaign-ticks"
+      min_instances = 0
+      max_instances = 1 # one planner at a time; runs are created once anyway
+      concurrency   = 1
+      publishes_to  = ["campaign-batches", "campaign-ticks-dlq"]
+      secrets       = ["SIYU_WECOM_SECRET"]
+      firestore     = true
+    }
+    on_campaign_batch = {
+      trigger_topic = "campaign-batches"
+      min_instances = 0
+      max_instances = 10
+      concurrency   = 4
+      publishes_to  = ["campaign-batches-dlq"]
+      secrets       = ["SIYU_WECOM_SECRET"]
+      firestore     = true
+    }
     on_followup_tick = {
       trigger_topic = "followup-ticks"
       min_instances = 0
@@ -81,7 +99,7 @@ locals {
   }
 
   # Every topic gets a <name>-dlq; reward-granted is read by the bank's fulfilment system.
-  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks"]
+  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches"]
 
   # Secret Manager secret id per environment variable the code reads as a secret.
   secrets = {
@@ -95,6 +113,11 @@ locals {
   # Cloud Scheduler jobs (Asia/Shanghai) by name: {schedule, topic, description}. The
   # consistency test requires one for every function the registry marks as scheduled.
   scheduled_jobs = {
+    campaign-tick = {
+      schedule    = "*/5 * * * *"
+      topic       = "campaign-ticks"
+      description = "Every 5 minutes: plan due campaigns, follow their 群发 tasks"
+    }
     followup-tick = {
       schedule    = "*/15 * * * *"
       topic       = "followup-ticks"
@@ -103,21 +126,23 @@ locals {
   }
 
   plain_env = {
-    SIYU_PROJECT               = var.project_id
-    SIYU_WECOM_CORP_ID         = var.wecom_corp_id
-    SIYU_WECOM_REPLAY_WINDOW_S = "300"
-    SIYU_WELCOME_BUDGET_S      = "1.5"
-    SIYU_OPS_AUTH              = "gateway"
-    SIYU_TOPIC_WECOM_EVENTS    = "wecom-events"
-    SIYU_TOPIC_BIZ_EVENTS      = "biz-events"
-    SIYU_TOPIC_REWARD_GRANTED  = "reward-granted"
-    SIYU_TOPIC_TAG_SYNC        = "tag-sync"
-    SIYU_TOPIC_FOLLOWUP_TICKS  = "followup-ticks"
-    SIYU_WECOM_AGENT_ID        = tostring(var.wecom_agent_id)
-    SIYU_GROUP_JOIN_LIMIT      = tostring(var.group_join_limit)
-    SIYU_GROUP_MAX_DISTANCE_M  = tostring(var.group_max_distance_m)
-    SIYU_INVITE_COOLDOWN_DAYS  = tostring(var.invite_cooldown_days)
-    LOG_EXECUTION_ID           = "true"
+    SIYU_PROJECT                = var.project_id
+    SIYU_WECOM_CORP_ID          = var.wecom_corp_id
+    SIYU_WECOM_REPLAY_WINDOW_S  = "300"
+    SIYU_WELCOME_BUDGET_S       = "1.5"
+    SIYU_OPS_AUTH               = "gateway"
+    SIYU_TOPIC_WECOM_EVENTS     = "wecom-events"
+    SIYU_TOPIC_BIZ_EVENTS       = "biz-events"
+    SIYU_TOPIC_REWARD_GRANTED   = "reward-granted"
+    SIYU_TOPIC_TAG_SYNC         = "tag-sync"
+    SIYU_TOPIC_FOLLOWUP_TICKS   = "followup-ticks"
+    SIYU_TOPIC_CAMPAIGN_TICKS   = "campaign-ticks"
+    SIYU_TOPIC_CAMPAIGN_BATCHES = "campaign-batches"
+    SIYU_WECOM_AGENT_ID         = tostring(var.wecom_agent_id)
+    SIYU_GROUP_JOIN_LIMIT       = tostring(var.group_join_limit)
+    SIYU_GROUP_MAX_DISTANCE_M   = tostring(var.group_max_distance_m)
+    SIYU_INVITE_COOLDOWN_DAYS   = tostring(var.invite_cooldown_days)
+    LOG_EXECUTION_ID            = "true"
   }
 }
 

@@ -18,8 +18,10 @@ from siyu.adapters.http import (
 )
 from siyu.config import settings
 from siyu.domain.bank_customers import BankCustomerLink
+from siyu.domain.calendar import OfficialYear
+from siyu.domain.campaigns import CampaignSpec
 from siyu.domain.channels import ChannelSpec
-from siyu.domain.errors import NotFound
+from siyu.domain.errors import InvalidInput, NotFound
 from siyu.domain.followups import FollowupStatus
 from siyu.domain.groups import GroupSpec
 from siyu.domain.tag_rules import TagRuleSpec
@@ -124,6 +126,31 @@ def _followups(request: Request) -> Response:
     return json_response([t.model_dump(mode="json") for t in tasks])
 
 
+def _put_campaign(request: Request, campaign_id: str) -> Response:
+    spec = read_json(request, CampaignSpec)
+    return json_response(bootstrap.campaign_book().put(campaign_id, spec))
+
+
+def _get_campaign(_request: Request, campaign_id: str) -> Response:
+    return json_response(bootstrap.campaign_book().get(campaign_id))
+
+
+def _campaign_runs(_request: Request, campaign_id: str) -> Response:
+    runs = bootstrap.campaign_book().runs(campaign_id)
+    return json_response([r.model_dump(mode="json") for r in runs])
+
+
+def _preview_campaign(_request: Request, campaign_id: str) -> Response:
+    return json_response(bootstrap.campaign_book().preview(campaign_id))
+
+
+def _put_calendar(request: Request, year: str) -> Response:
+    loaded = read_json(request, OfficialYear)
+    if str(loaded.year) != year:
+        raise InvalidInput("year", f"the body is for {loaded.year}, the path for {year}")
+    return json_response(bootstrap.calendars().put(loaded))
+
+
 ROUTES = Router(
     {
         ("GET", "/ops/customers/<external_userid>"): _customer,
@@ -141,6 +168,11 @@ ROUTES = Router(
         ("GET", "/ops/tag-rules/<rule_id>"): _get_tag_rule,
         ("PUT", "/ops/tag-rules/<rule_id>"): _put_tag_rule,
         ("GET", "/ops/followups"): _followups,
+        ("PUT", "/ops/campaigns/<campaign_id>"): _put_campaign,
+        ("GET", "/ops/campaigns/<campaign_id>"): _get_campaign,
+        ("GET", "/ops/campaigns/<campaign_id>/runs"): _campaign_runs,
+        ("POST", "/ops/campaigns/<campaign_id>:preview"): _preview_campaign,
+        ("PUT", "/ops/calendar/<year>"): _put_calendar,
     }
 )
 

@@ -8,7 +8,9 @@ from functools import cache
 from google.cloud import firestore
 
 from siyu import logging as siyu_logging
+from siyu.adapters.calendar_package import package_years
 from siyu.adapters.clock import SystemClock
+from siyu.adapters.firestore import campaigns as campaign_store
 from siyu.adapters.firestore import store
 from siyu.adapters.firestore.referrals import ReferralRepo
 from siyu.adapters.pubsub import Publisher
@@ -18,6 +20,13 @@ from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.config import settings
 from siyu.domain.partner_auth import PartnerAuth, parse_keys
 from siyu.services.biz_events import BizEventRouter
+from siyu.services.campaigns import (
+    BatchSender,
+    CalendarBook,
+    CampaignBook,
+    CampaignPlanner,
+    ResultTracker,
+)
 from siyu.services.card_alerts import CardAlertService
 from siyu.services.channels import ChannelService
 from siyu.services.customer_profile import ProfileService
@@ -252,13 +261,72 @@ def followup_notifier() -> FollowupNotifier:
         store.Dedupe(db(), clock, s.dedupe_ttl_days),
         wecom_app(),
         clock,
-        allow_as_of=s.followup_allow_as_of,
+        allow_as_of=s.tick_allow_as_of,
     )
 
 
 @cache
 def biz_events() -> BizEventRouter:
     return BizEventRouter(referrals(), profiles())
+
+
+@cache
+def campaign_records() -> campaign_store.CampaignBatchRepo:
+    return campaign_store.CampaignBatchRepo(db())
+
+
+@cache
+def calendars() -> CalendarBook:
+    return CalendarBook(
+        package_years(), campaign_store.CalendarRepo(db()), clock, settings().calendar_refresh_s
+    )
+
+
+@cache
+def campaign_book() -> CampaignBook:
+    return CampaignBook(
+        campaign_store.CampaignRepo(db()),
+        campaign_store.CampaignRunRepo(db()),
+        campaign_records(),
+        campaign_store.AudienceSource(db()),
+        calendars(),
+        clock,
+        settings().campaign_banned_words,
+    )
+
+
+@cache
+def campaign_planner() -> CampaignPlanner:
+    s = settings()
+    return CampaignPlanner(
+        campaign_store.CampaignRepo(db()),
+        campaign_store.CampaignRunRepo(db()),
+        campaign_store.AudienceSource(db()),
+        campaign_store.CapLedger(db(), clock),
+        topic(s.topic_campaign_batches),
+        calendars(),
+        ops_tasks(),
+        ResultTracker(
+            campaign_records(),
+            wecom(),
+            follow_for=timedelta(days=s.campaign_follow_days),
+            remind_every=timedelta(minutes=s.campaign_remind_every_min),
+        ),
+        clock,
+        s.campaign_banned_words,
+        lookback=timedelta(minutes=s.campaign_lookback_min),
+        allow_as_of=s.tick_allow_as_of,
+    )
+
+
+@cache
+def batch_sender() -> BatchSender:
+    return BatchSender(
+        campaign_records(),
+        wecom(),
+        clock,
+        stale_after=timedelta(seconds=settings().campaign_batch_stale_s),
+    )
 
 
 @cache
@@ -299,6 +367,11 @@ def reset() -> None:
         tag_sync,
         followup_notifier,
         biz_events,
+        campaign_records,
+        calendars,
+        campaign_book,
+        campaign_planner,
+        batch_sender,
         partner_auth,
     ):
         built.cache_clear()

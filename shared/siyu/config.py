@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from siyu.domain.compliance import DEFAULT_BANNED
 from siyu.domain.followups import DEFAULT_CADENCE, Cadence
 from siyu.domain.layering import LayeringConfig
 from siyu.domain.partner_auth import parse_keys
@@ -67,8 +68,25 @@ class Settings(BaseSettings):
     mark_tag_per_min: int = Field(2_000, gt=0, description="mark_tag calls per instance/minute")
     layering: LayeringConfig = Field(default_factory=LayeringConfig)
     followup_cadence: list[Cadence] = Field(default_factory=lambda: list(DEFAULT_CADENCE))
-    # Local stack only: a follow-up tick may carry `as_of` to play days forward.
-    followup_allow_as_of: bool = False
+    # Local stack only: a follow-up or campaign tick may carry `as_of` to play days forward.
+    tick_allow_as_of: bool = False
+    # Campaigns.
+    topic_campaign_ticks: str = "campaign-ticks"
+    topic_campaign_batches: str = "campaign-batches"
+    campaign_banned_words: list[str] = Field(default_factory=lambda: list(DEFAULT_BANNED))
+    campaign_lookback_min: int = Field(
+        30, gt=0, description="a late tick still plans this far back"
+    )
+    campaign_follow_days: float = Field(
+        3, gt=0, description="how long unconfirmed tasks are followed"
+    )
+    campaign_remind_every_min: int = Field(120, gt=0, description="between reminders (≤ 3 a day)")
+    campaign_batch_stale_s: float = Field(
+        60, gt=0, description="when a half-sent batch is taken over"
+    )
+    calendar_refresh_s: float = Field(
+        300, ge=0, description="how stale loaded calendar years may be"
+    )
 
     @field_validator("wecom_aes_key")
     @classmethod

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from siyu.domain.bank_customers import BankCustomer
+from siyu.domain.calendar import OfficialYear
+from siyu.domain.campaigns import (
+    BatchRecord,
+    Campaign,
+    CampaignRun,
+    CustomerAudience,
+    GroupAudience,
+    Target,
+)
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.events import WeComEvent
@@ -137,6 +146,78 @@ class TagRuleRepo(Protocol):
     def get(self, rule_id: str) -> TagRule | None: ...
 
     def all(self) -> list[TagRule]: ...
+
+
+class CampaignRepo(Protocol):
+    def put(self, campaign: Campaign) -> None: ...
+
+    def get(self, campaign_id: str) -> Campaign | None: ...
+
+    def enabled(self) -> list[Campaign]: ...
+
+
+class CampaignRunRepo(Protocol):
+    def create(self, run: CampaignRun) -> bool:
+        """Create once by id; False when this occurrence was planned before."""
+
+    def get(self, run_id: str) -> CampaignRun | None: ...
+
+    def update(self, run_id: str, **fields: Any) -> None: ...
+
+    def for_campaign(self, campaign_id: str, limit: int) -> list[CampaignRun]: ...
+
+
+class AudienceSource(Protocol):
+    """Paginated reads of who a campaign reaches; each page a list of targets."""
+
+    def groups(self, audience: GroupAudience) -> Iterator[list[Target]]: ...
+
+    def customers(
+        self, audience: CustomerAudience, birthdays: list[str] | None = None
+    ) -> Iterator[list[Target]]: ...
+
+
+class CapLedger(Protocol):
+    def claim(self, day: str, run_id: str, targets: list[str]) -> dict[str, str]:
+        """Claim each target's one 群发 of `day`; returns the lost ones with the holding run."""
+
+
+class CampaignBatchRepo(Protocol):
+    def claim(self, record: BatchRecord) -> BatchRecord | None:
+        """Create the record; the existing one (never None) if it was there already."""
+
+    def save(self, record: BatchRecord) -> None: ...
+
+    def following(self, limit: int) -> list[BatchRecord]:
+        """Batches sent to WeCom whose results are not final yet."""
+
+    def for_run(self, run_id: str) -> list[BatchRecord]: ...
+
+
+class CalendarRepo(Protocol):
+    def put(self, year: OfficialYear) -> None: ...
+
+    def all(self) -> list[OfficialYear]: ...
+
+
+class GroupMessenger(Protocol):
+    """WeCom's 群发: a task each staff member confirms in the client."""
+
+    def add_msg_template(
+        self,
+        chat_type: str,
+        sender: str,
+        targets: list[str],
+        text: str,
+        attachments: list[dict[str, Any]],
+    ) -> tuple[str, list[str]]:
+        """Returns (msgid, the targets WeCom could not take)."""
+
+    def get_groupmsg_task(self, msgid: str) -> list[dict[str, Any]]: ...
+
+    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[dict[str, Any]]: ...
+
+    def remind_groupmsg_send(self, msgid: str) -> None: ...
 
 
 class AppMessenger(Protocol):

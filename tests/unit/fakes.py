@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from siyu.domain.bank_customers import BankCustomer
+from siyu.domain.calendar import OfficialYear
+from siyu.domain.campaigns import (
+    BatchRecord,
+    Campaign,
+    CampaignRun,
+    CustomerAudience,
+    GroupAudience,
+    Target,
+)
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.errors import Conflict, TransientError
@@ -463,3 +472,141 @@ class FakeMessages:
     def send(self, message: Any, ordering_key: str = "", **attributes: str) -> str:
         self.sent.append((message, attributes))
         return str(len(self.sent))
+
+
+class FakeCampaigns:
+    def __init__(self) -> None:
+        self.docs: dict[str, Campaign] = {}
+
+    def put(self, campaign: Campaign) -> None:
+        self.docs[campaign.id] = campaign
+
+    def get(self, campaign_id: str) -> Campaign | None:
+        return self.docs.get(campaign_id)
+
+    def enabled(self) -> list[Campaign]:
+        return [c for c in self.docs.values() if c.enabled]
+
+
+class FakeRuns:
+    def __init__(self) -> None:
+        self.docs: dict[str, CampaignRun] = {}
+
+    def create(self, run: CampaignRun) -> bool:
+        if run.id in self.docs:
+            return False
+        self.docs[run.id] = run
+        return True
+
+    def get(self, run_id: str) -> CampaignRun | None:
+        return self.docs.get(run_id)
+
+    def update(self, run_id: str, **fields: Any) -> None:
+        self.docs[run_id] = self.docs[run_id].model_copy(update=fields)
+
+    def for_campaign(self, campaign_id: str, limit: int) -> list[CampaignRun]:
+        runs = [r for r in self.docs.values() if r.campaign_id == campaign_id]
+        return sorted(runs, key=lambda r: r.created_at, reverse=True)[:limit]
+
+
+class FakeAudience:
+    """Targets by audience kind, served in pages like the Firestore source."""
+
+    def __init__(self, page: int = 1000) -> None:
+        self.customers_by_tag: list[tuple[Target, set[str]]] = []
+        self.group_targets: list[Target] = []
+        self.birthdays: dict[str, list[Target]] = {}
+        self.page = page
+
+    def customers(
+        self, audience: CustomerAudience, birthdays: list[str] | None = None
+    ) -> Iterator[list[Target]]:
+        if birthdays is not None:
+            found = [t for day in birthdays for t in self.birthdays.get(day, [])]
+        else:
+            found = [t for t, tags in self.customers_by_tag if audience.admits(tags)]
+        for start in range(0, len(found), self.page):
+            yield found[start : start + self.page]
+
+    def groups(self, audience: GroupAudience) -> Iterator[list[Target]]:
+        yield list(self.group_targets)
+
+
+class FakeCaps:
+    def __init__(self) -> None:
+        self.holders: dict[tuple[str, str], str] = {}
+
+    def claim(self, day: str, run_id: str, targets: list[str]) -> dict[str, str]:
+        lost = {}
+        for target in targets:
+            holder = self.holders.setdefault((day, target), run_id)
+            if holder != run_id:
+                lost[target] = holder
+        return lost
+
+
+class FakeBatchRecords:
+    def __init__(self) -> None:
+        self.docs: dict[str, BatchRecord] = {}
+
+    def claim(self, record: BatchRecord) -> BatchRecord | None:
+        if record.id in self.docs:
+            return self.docs[record.id]
+        self.docs[record.id] = record
+        return None
+
+    def save(self, record: BatchRecord) -> None:
+        self.docs[record.id] = record
+
+    def following(self, limit: int) -> list[BatchRecord]:
+        return [r for r in self.docs.values() if r.msgid and not r.final][:limit]
+
+    def for_run(self, run_id: str) -> list[BatchRecord]:
+        return [r for r in self.docs.values() if r.run_id == run_id]
+
+
+class FakeGroupMessenger:
+    """WeCom's 群发 APIs: tasks by msgid; `confirm(msgid)` is the staff member pressing send."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.reminded: list[str] = []
+        self.calls = 0
+
+    def add_msg_template(
+        self,
+        chat_type: str,
+        sender: str,
+        targets: list[str],
+        text: str,
+        attachments: list[dict[str, Any]],
+    ) -> tuple[str, list[str]]:
+        self.calls += 1
+        msgid = f"msg{len(self.tasks)}"
+        self.tasks[msgid] = {"sender": sender, "targets": targets, "text": text, "status": 0}
+        return msgid, []
+
+    def confirm(self, msgid: str) -> None:
+        self.tasks[msgid]["status"] = 2
+
+    def get_groupmsg_task(self, msgid: str) -> list[dict[str, Any]]:
+        task = self.tasks[msgid]
+        return [{"userid": task["sender"], "status": task["status"]}]
+
+    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[dict[str, Any]]:
+        task = self.tasks[msgid]
+        return [{"external_userid": t, "status": 1} for t in task["targets"]]
+
+    def remind_groupmsg_send(self, msgid: str) -> None:
+        self.reminded.append(msgid)
+
+
+class FakeCalendarYears:
+    def __init__(self) -> None:
+        self.docs: dict[int, OfficialYear] = {}
+
+    def put(self, year: OfficialYear) -> None:
+        self.docs[year.year] = year
+
+    def all(self) -> list[OfficialYear]:
+        return list(self.docs.values())

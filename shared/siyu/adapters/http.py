@@ -16,6 +16,7 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 
 from siyu.domain import errors
+from siyu.domain.compliance import NotCompliant
 from siyu.logging import correlated, log
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def _error(exc: Exception, status: int) -> Response:
     body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, errors.InvalidInput):
         body["field"] = exc.field
+    if isinstance(exc, NotCompliant):
+        body["words"] = exc.words
     return json_response(body, status)
 
 

@@ -42,6 +42,8 @@ FUNCTIONS = (
     FunctionSpec("on_biz_event", topic="biz-events"),
     FunctionSpec("on_tag_sync", topic="tag-sync"),
     FunctionSpec("on_followup_tick", topic="followup-ticks", schedule="*/15 * * * *"),
+    FunctionSpec("on_campaign_tick", topic="campaign-ticks", schedule="*/5 * * * *"),
+    FunctionSpec("on_campaign_batch", topic="campaign-batches"),
 )
 
 # Topics siyu publishes for systems outside it (the bank's fulfilment system).

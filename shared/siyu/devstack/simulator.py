@@ -41,6 +41,7 @@ API_ERRORS = {
 }
 DELIVERY_TIMEOUT_S = 5.0  # WeCom's wait for the callback answer
 DELIVERY_TRIES = 3
+MASS_LIMITS = {"single": 10_000, "group": 2_000}
 APP_MESSAGES_PER_MEMBER_MIN = 30
 
 
@@ -67,6 +68,8 @@ class SimState:
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     token_apps: dict[str, str] = field(default_factory=dict)  # token -> "contact" | "agent"
     messages: list[dict[str, Any]] = field(default_factory=list)  # app messages, with drops
+    groupmsgs: dict[str, dict[str, Any]] = field(default_factory=dict)  # 群发 tasks by msgid
+    mass_received: dict[tuple[str, str], str] = field(default_factory=dict)  # (day, target)
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     tag_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -461,6 +464,84 @@ def create_app(sim: WeComSimulator) -> Flask:
         )
         return answer(api, invaliduser="", msgid=sim.new_id("msg"))
 
+    @wecom_api("POST", "externalcontact/add_msg_template")
+    def add_msg_template(api: str) -> Response:
+        """A task the sender confirms in the client (/_sim/groupmsg/confirm)."""
+        body = request.get_json(force=True)
+        kind = body.get("chat_type", "single")
+        targets = body.get("external_userid" if kind == "single" else "chat_id_list") or []
+        text = (body.get("text") or {}).get("content", "")
+        if (
+            kind not in MASS_LIMITS
+            or not body.get("sender")
+            or not targets
+            or len(targets) > MASS_LIMITS[kind]
+            or len(text.encode()) > 4_000
+            or len(body.get("attachments") or []) > 9
+        ):
+            return answer(api, 40058)
+        sender = body["sender"]
+        if kind == "single":
+            known = {
+                ext
+                for ext, c in st.contacts.items()
+                if any(f["userid"] == sender for f in c["follow_user"])
+            }
+        else:
+            known = {cid for cid, g in st.groups.items() if g.get("owner") == sender}
+        fail = [t for t in targets if t not in known]
+        msgid = sim.new_id("msg")
+        st.groupmsgs[msgid] = {
+            "msgid": msgid,
+            "chat_type": kind,
+            "sender": sender,
+            "text": text,
+            "targets": [t for t in targets if t in known],
+            "status": 0,
+            "send_time": 0,
+            "results": {},
+            "reminders": [],
+        }
+        return answer(api, fail_list=fail, msgid=msgid)
+
+    @wecom_api("POST", "externalcontact/get_groupmsg_task")
+    def get_groupmsg_task(api: str) -> Response:
+        msg = st.groupmsgs.get(request.get_json(force=True).get("msgid", ""))
+        if msg is None:
+            return answer(api, 40058)
+        task = {"userid": msg["sender"], "status": msg["status"], "send_time": msg["send_time"]}
+        return answer(api, next_cursor="", task_list=[task])
+
+    @wecom_api("POST", "externalcontact/get_groupmsg_send_result")
+    def get_groupmsg_send_result(api: str) -> Response:
+        body = request.get_json(force=True)
+        msg = st.groupmsgs.get(body.get("msgid", ""))
+        if msg is None:
+            return answer(api, 40058)
+        key = "external_userid" if msg["chat_type"] == "single" else "chat_id"
+        sent = [
+            {
+                key: t,
+                "userid": msg["sender"],
+                "status": msg["results"].get(t, 0),
+                "send_time": msg["send_time"],
+            }
+            for t in msg["targets"]
+            if body.get("userid") in (None, msg["sender"])
+        ]
+        return answer(api, next_cursor="", send_list=sent)
+
+    @wecom_api("POST", "externalcontact/remind_groupmsg_send")
+    def remind_groupmsg_send(api: str) -> Response:
+        msg = st.groupmsgs.get(request.get_json(force=True).get("msgid", ""))
+        if msg is None:
+            return answer(api, 40058)
+        now = time.time()
+        if len([r for r in msg["reminders"] if now - r < 86_400]) >= 3:
+            return answer(api, 45009)  # three reminders per 24 hours
+        msg["reminders"].append(now)
+        return answer(api)
+
     @wecom_api("POST", "externalcontact/groupchat/get")
     def groupchat_get(api: str) -> Response:
         group = st.groups.get((request.get_json(force=True) or {}).get("chat_id", ""))
@@ -523,6 +604,39 @@ def create_app(sim: WeComSimulator) -> Flask:
         with sim.lock:
             touser = request.args.get("touser")
             return jsonify([m for m in st.messages if not touser or m["touser"] == touser])
+
+    @app.post("/_sim/groupmsg/confirm")
+    def confirm_groupmsg() -> Response:
+        """Staff press send in the client: `msgid`, or every pending task of `userid`.
+        Each customer or group receives one 群发 a day; the rest fail with status 3."""
+        body = request.get_json(force=True)
+        with sim.lock:
+            pending = [
+                m
+                for m in st.groupmsgs.values()
+                if m["status"] == 0
+                and (m["msgid"] == body.get("msgid") or m["sender"] == body.get("userid"))
+            ]
+            now = int(time.time())
+            day = time.strftime("%Y-%m-%d", time.localtime(now))
+            for msg in pending:
+                msg["status"], msg["send_time"] = 2, now
+                for target in msg["targets"]:
+                    first = st.mass_received.setdefault((day, target), msg["msgid"])
+                    msg["results"][target] = 1 if first == msg["msgid"] else 3
+            return jsonify({"confirmed": [m["msgid"] for m in pending]})
+
+    @app.get("/_sim/groupmsgs")
+    def groupmsgs() -> Response:
+        with sim.lock:
+            sender = request.args.get("sender")
+            return jsonify(
+                [
+                    {k: v for k, v in m.items() if k != "results"} | {"results": m["results"]}
+                    for m in st.groupmsgs.values()
+                    if not sender or m["sender"] == sender
+                ]
+            )
 
     @app.get("/_sim/welcomes")
     def welcomes() -> Response:

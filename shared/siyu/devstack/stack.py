@@ -93,7 +93,7 @@ class StackConfig:
             "SIYU_TAG_RULES_REFRESH_S": os.environ.get("SIYU_TAG_RULES_REFRESH_S", "0"),
             "SIYU_TAG_CATALOG_REFRESH_S": os.environ.get("SIYU_TAG_CATALOG_REFRESH_S", "2"),
             # There is no Cloud Scheduler here: `siyu tick` publishes ticks, `as_of` plays days.
-            "SIYU_FOLLOWUP_ALLOW_AS_OF": "true",
+            "SIYU_TICK_ALLOW_AS_OF": "true",
         }
 
     def ops_client(self) -> httpx.Client:

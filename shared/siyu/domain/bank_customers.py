@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from siyu.domain.biz_events import JourneyAbandoned, Profile, Purchase, Questionnaire
 from siyu.domain.card_alerts import IssuedInvite
@@ -47,6 +47,13 @@ class BankCustomer(BaseModel):
     stage: Stage = Stage.NEW
     segment: str | None = None
     earned_tags: list[EarnedTag] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def birthday_md(self) -> str:
+        """Stored for the birthday campaigns' query."""
+        birthday = self.profile.birthday
+        return f"{birthday:%m-%d}" if birthday else ""
 
     def answer_for(self, txn_id: str) -> IssuedInvite | None:
         return next((i for i in self.invites if i.txn_id == txn_id), None)

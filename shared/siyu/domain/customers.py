@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class RelationStatus(StrEnum):
@@ -56,6 +56,23 @@ class Customer(BaseModel):
 
     def active_relations(self) -> list[Relation]:
         return [r for r in self.relations if r.status is RelationStatus.ACTIVE]
+
+    def owner(self) -> Relation | None:
+        """The staff member who speaks for siyu to this customer: the latest active relation."""
+        active = self.active_relations()
+        return max(active, key=lambda r: r.added_at) if active else None
+
+    # Stored with the document, so campaign audiences are Firestore queries.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def owner_userid(self) -> str:
+        owner = self.owner()
+        return owner.staff_userid if owner else ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tag_names(self) -> list[str]:
+        return sorted({f"{t.group}/{t.name}" for t in self.tags if t.group and t.name})
 
 
 def new_customer(external_userid: str, at: datetime) -> Customer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,6 +59,9 @@ class GroupSpec(Coordinates):
     city: str = Field(min_length=1, max_length=32)
     kind: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
     member_count: int | None = Field(None, ge=0, le=GROUP_HARD_LIMIT)
+    tags: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=20, description="e.g. 美食, 早餐: campaign audiences"
+    )
 
 
 class Group(BaseModel):
@@ -73,6 +77,7 @@ class Group(BaseModel):
     location: Location | None = None
     join_config_id: str = ""
     join_url: str = ""
+    tags: list[str] = Field(default_factory=list)
 
     @property
     def is_benefit_group(self) -> bool:
@@ -97,6 +102,7 @@ def register(current: Group | None, chat_id: str, spec: GroupSpec, at: datetime)
             "owner_userid": spec.owner_userid,
             "city": spec.city,
             "kind": spec.kind,
+            "tags": spec.tags,
             "location": spec.location(),
             "member_count": count,
             "status": GroupStatus.OPEN,

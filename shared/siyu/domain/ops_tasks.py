@@ -15,6 +15,7 @@ AREA_PRECISION = 5  # a geohash cell of about 4.9 km × 4.9 km
 
 class OpsTaskKind(StrEnum):
     NEW_GROUP_NEEDED = "new_group_needed"
+    CALENDAR_MISSING = "calendar_missing"
 
 
 class OpsTask(BaseModel):
@@ -41,5 +42,16 @@ def new_group_needed(city: str, lat: float, lng: float, at: datetime) -> OpsTask
         area_geohash=area,
         lat=lat,
         lng=lng,
+        created_at=at,
+    )
+
+
+def calendar_missing(year: int, campaign_id: str, at: datetime) -> OpsTask:
+    """A campaign needs a year's official holiday schedule that nobody has loaded yet."""
+    return OpsTask(
+        id=f"{OpsTaskKind.CALENDAR_MISSING}-{year}",
+        kind=OpsTaskKind.CALENDAR_MISSING,
+        detail=f"campaign {campaign_id} needs {year}'s official holiday schedule: "
+        f"load it with `siyu calendar load FILE`",
         created_at=at,
     )

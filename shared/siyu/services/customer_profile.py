@@ -109,8 +109,7 @@ class ProfileService:
         relation = None
         if customer.external_userid:
             contact = self._customers.get(customer.external_userid)
-            active = contact.active_relations() if contact else []
-            relation = max(active, key=lambda r: r.added_at) if active else None
+            relation = contact.owner() if contact else None
         created = self._followups.create(
             Followup(
                 id=followup_id("journey", event_id),

@@ -274,10 +274,9 @@ class WeComEventProcessor:
         """A customer who left a group but is still someone's contact: ask them to re-reach."""
         for external_userid in event.mem_change_list:
             customer = self._customers.get(external_userid)
-            active = customer.active_relations() if customer else []
-            if not active:
+            owner = customer.owner() if customer else None
+            if owner is None:
                 continue
-            owner = max(active, key=lambda r: r.added_at)
             self._followups.create(
                 Followup(
                     id=followup_id("left", event.dedupe_key, external_userid),

@@ -287,6 +287,50 @@ class WeComClient:
             },
         )
 
+    def add_msg_template(
+        self,
+        chat_type: str,
+        sender: str,
+        targets: list[str],
+        text: str,
+        attachments: list[dict[str, Any]],
+    ) -> tuple[str, list[str]]:
+        """One 群发 task for `sender` to confirm; customers by external_userid, groups by
+        chat_id_list (the group owner sends)."""
+        body: dict[str, Any] = {
+            "chat_type": chat_type,
+            "sender": sender,
+            "text": {"content": text},
+            "attachments": attachments,
+        }
+        body["external_userid" if chat_type == "single" else "chat_id_list"] = targets
+        answer = self.call("externalcontact/add_msg_template", json=body)
+        return str(answer["msgid"]), [str(f) for f in answer.get("fail_list", [])]
+
+    def get_groupmsg_task(self, msgid: str) -> list[dict[str, Any]]:
+        return self._pages("externalcontact/get_groupmsg_task", {"msgid": msgid}, "task_list")
+
+    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[dict[str, Any]]:
+        return self._pages(
+            "externalcontact/get_groupmsg_send_result",
+            {"msgid": msgid, "userid": userid},
+            "send_list",
+        )
+
+    def remind_groupmsg_send(self, msgid: str) -> None:
+        self.call("externalcontact/remind_groupmsg_send", json={"msgid": msgid})
+
+    def _pages(self, api: str, body: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        """Follow `next_cursor` until WeCom has given everything (1,000 a page)."""
+        found: list[dict[str, Any]] = []
+        cursor = ""
+        while True:
+            answer = self.call(api, json={**body, "limit": 1000, "cursor": cursor})
+            found += list(answer.get(key, []))
+            cursor = str(answer.get("next_cursor", ""))
+            if not cursor:
+                return found
+
     def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
         body = self.call(
             "externalcontact/groupchat/add_join_way",

@@ -1,0 +1,19 @@
+"""on_campaign_tick: every 5 minutes, plan the campaigns due and follow their 群发 tasks."""
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from siyu import bootstrap
+from siyu.adapters.pubsub import consume
+from siyu.config import settings
+from siyu.services.campaigns import CampaignTick
+
+
+@functions_framework.cloud_event
+def on_campaign_tick(cloud_event: CloudEvent) -> None:
+    consume(
+        cloud_event.data,
+        CampaignTick,
+        bootstrap.campaign_planner().tick,
+        bootstrap.topic(settings().topic_campaign_ticks).dead_letter,
+    )

@@ -1,0 +1,33 @@
+"""Marketing copy a bank may not send: banned financial claims and WeCom's size limits."""
+
+from __future__ import annotations
+
+from siyu.domain.errors import InvalidInput
+
+DEFAULT_BANNED = ("保本", "稳赚", "无风险", "零风险", "最高收益", "刚兑", "保收益", "稳赚不赔")
+MAX_TEXT_BYTES = 4_000  # add_msg_template's text limit
+MAX_ATTACHMENTS = 9
+
+
+class NotCompliant(InvalidInput):
+    """Copy that breaks the rules; `words` lists the banned claims found."""
+
+    def __init__(self, field: str, message: str, words: list[str]) -> None:
+        super().__init__(field, message)
+        self.words = words
+
+
+def banned_words(texts: list[str], banned: list[str]) -> list[str]:
+    """Every banned claim that occurs, ignoring spaces and case (e.g. "稳 赚")."""
+    joined = "".join("".join(t.split()).casefold() for t in texts)
+    return [word for word in banned if "".join(word.split()).casefold() in joined]
+
+
+def check(field: str, text: str, other_texts: list[str], banned: list[str]) -> None:
+    """Raise NotCompliant naming the banned words, or the size the text is over."""
+    found = banned_words([text, *other_texts], banned)
+    if found:
+        raise NotCompliant(field, f"banned financial claims: {'、'.join(found)}", found)
+    size = len(text.encode())
+    if size > MAX_TEXT_BYTES:
+        raise NotCompliant(field, f"{size} bytes; WeCom takes at most {MAX_TEXT_BYTES}", [])

@@ -1,0 +1,438 @@
+"""Benefit campaigns: saved as data, planned once per occurrence, sent as WeCom 群发 tasks,
+followed until staff have sent them.
+
+The one-a-day cap is a claim per (day, target): the first run to claim a customer or group
+for a day sends to it, and every later one records the loss with the winner's run id. Runs
+due in the same tick claim in priority order, so the higher priority wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from siyu.domain import compliance
+from siyu.domain.calendar import CalendarGap, OfficialCalendar, OfficialYear
+from siyu.domain.campaigns import (
+    BatchRecord,
+    Birthday,
+    Campaign,
+    CampaignBatch,
+    CampaignRun,
+    CampaignSpec,
+    CustomerAudience,
+    Occurrence,
+    RunStatus,
+    Target,
+    birthdays_on,
+    cut_batches,
+    occurrences,
+    render,
+    run_id,
+)
+from siyu.domain.errors import NotFound, TransientError
+from siyu.domain.ops_tasks import calendar_missing
+from siyu.logging import log
+from siyu.ports import (
+    AudienceSource,
+    CalendarRepo,
+    CampaignBatchRepo,
+    CampaignRepo,
+    CampaignRunRepo,
+    CapLedger,
+    Clock,
+    GroupMessenger,
+    MessagePublisher,
+    OpsTaskRepo,
+)
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_HORIZON = timedelta(days=62)
+STALE_PLANNING = timedelta(minutes=10)  # a run still "planning" this long was abandoned
+
+
+class CampaignTick(BaseModel):
+    """Cloud Scheduler's message. `as_of` (local stack only) runs the tick as of a later time."""
+
+    model_config = ConfigDict(extra="allow")
+
+    as_of: datetime | None = None
+
+
+class CalendarBook:
+    """The package's years, overridden by years ops loaded; re-read every `refresh_s`."""
+
+    def __init__(
+        self, package: list[OfficialYear], repo: CalendarRepo, clock: Clock, refresh_s: float
+    ) -> None:
+        self._package = package
+        self._repo = repo
+        self._clock = clock
+        self._refresh_s = refresh_s
+        self._lock = threading.Lock()
+        self._cached: tuple[float, OfficialCalendar] | None = None
+
+    def put(self, year: OfficialYear) -> OfficialYear:
+        self._repo.put(year)
+        with self._lock:
+            self._cached = None
+        return year
+
+    def calendar(self) -> OfficialCalendar:
+        now = self._clock.monotonic()
+        with self._lock:
+            if self._cached and now - self._cached[0] < self._refresh_s:
+                return self._cached[1]
+        years = {y.year: y for y in self._package} | {y.year: y for y in self._repo.all()}
+        built = OfficialCalendar(list(years.values()))
+        with self._lock:
+            self._cached = (now, built)
+        return built
+
+
+def audience_of(
+    source: AudienceSource, campaign: CampaignSpec, occurrence: Occurrence
+) -> list[Target]:
+    """Every target once, read page by page; birthday campaigns only reach that day's."""
+    audience = campaign.audience
+    if isinstance(audience, CustomerAudience):
+        days = birthdays_on(occurrence.day) if isinstance(campaign.schedule, Birthday) else None
+        pages = source.customers(audience, days)
+    else:
+        pages = source.groups(audience)
+    seen: dict[str, Target] = {}
+    for page in pages:
+        for target in page:
+            seen.setdefault(target.id, target)
+    return list(seen.values())
+
+
+def chat_type(campaign: CampaignSpec) -> str:
+    return "single" if isinstance(campaign.audience, CustomerAudience) else "group"
+
+
+class Preview(BaseModel):
+    campaign_id: str
+    next_occurrence: Occurrence | None
+    audience: int
+    by_sender: dict[str, int]
+    batches: int
+    sample: str
+    note: str = ""
+
+
+class RunReport(CampaignRun):
+    """A run with its batches' results added up."""
+
+    tasks_created: int = 0
+    failed_targets: int = 0  # add_msg_template's fail_list: not the sender's contact or group
+    confirmed: int = 0  # tasks the staff member sent from the client
+    delivered: int = 0
+    not_delivered: int = 0  # e.g. the customer had another 群发 that day
+    reminders: int = 0
+
+
+class CampaignBook:
+    def __init__(
+        self,
+        campaigns: CampaignRepo,
+        runs: CampaignRunRepo,
+        records: CampaignBatchRepo,
+        source: AudienceSource,
+        calendars: CalendarBook,
+        clock: Clock,
+        banned: list[str],
+    ) -> None:
+        self._campaigns = campaigns
+        self._runs = runs
+        self._records = records
+        self._source = source
+        self._calendars = calendars
+        self._clock = clock
+        self._banned = banned
+
+    def put(self, campaign_id: str, spec: CampaignSpec) -> Campaign:
+        """Refused (NotCompliant, naming the words) when the copy breaks the rules."""
+        content = spec.content
+        compliance.check("content.text", content.text, content.other_texts(), self._banned)
+        campaign = Campaign(id=campaign_id, updated_at=self._clock.now(), **dict(spec))
+        self._campaigns.put(campaign)
+        return campaign
+
+    def get(self, campaign_id: str) -> Campaign:
+        campaign = self._campaigns.get(campaign_id)
+        if campaign is None:
+            raise NotFound(f"campaign {campaign_id}")
+        return campaign
+
+    def runs(self, campaign_id: str, limit: int = 50) -> list[RunReport]:
+        self.get(campaign_id)
+        reports = []
+        for run in self._runs.for_campaign(campaign_id, limit):
+            records = self._records.for_run(run.id)
+            reports.append(
+                RunReport(
+                    **dict(run),
+                    tasks_created=sum(1 for r in records if r.msgid),
+                    failed_targets=sum(r.failed for r in records),
+                    confirmed=sum(1 for r in records if r.confirmed),
+                    delivered=sum(r.delivered for r in records),
+                    not_delivered=sum(r.not_delivered for r in records),
+                    reminders=sum(len(r.reminders) for r in records),
+                )
+            )
+        return reports
+
+    def preview(self, campaign_id: str) -> Preview:
+        """Who the next occurrence would reach and what they would read; nothing is sent."""
+        campaign = self.get(campaign_id)
+        now = self._clock.now()
+        note, upcoming = "", None
+        try:
+            found = occurrences(
+                campaign.schedule, now, now + PREVIEW_HORIZON, self._calendars.calendar()
+            )
+            upcoming = next((o for o in found if campaign.active_on(o.day)), None)
+        except CalendarGap as gap:
+            note = str(gap)
+        sample_at = upcoming or Occurrence(key="sample", at=now, day=now.date())
+        targets = audience_of(self._source, campaign, sample_at)
+        kind = "single" if chat_type(campaign) == "single" else "group"
+        batches = cut_batches(targets, kind)  # type: ignore[arg-type]
+        return Preview(
+            campaign_id=campaign_id,
+            next_occurrence=upcoming,
+            audience=len(targets),
+            by_sender=dict(Counter(t.owner for t in targets)),
+            batches=len(batches),
+            sample=render(campaign.content.text, campaign.name, sample_at),
+            note=note or ("" if upcoming else "no occurrence in the next 62 days"),
+        )
+
+
+class CampaignPlanner:
+    """on_campaign_tick: plan what is due, then follow the tasks already created."""
+
+    def __init__(
+        self,
+        campaigns: CampaignRepo,
+        runs: CampaignRunRepo,
+        source: AudienceSource,
+        caps: CapLedger,
+        batches: MessagePublisher,
+        calendars: CalendarBook,
+        ops_tasks: OpsTaskRepo,
+        tracker: ResultTracker,
+        clock: Clock,
+        banned: list[str],
+        lookback: timedelta,
+        allow_as_of: bool,
+    ) -> None:
+        self._campaigns = campaigns
+        self._runs = runs
+        self._source = source
+        self._caps = caps
+        self._batches = batches
+        self._calendars = calendars
+        self._ops_tasks = ops_tasks
+        self._tracker = tracker
+        self._clock = clock
+        self._banned = banned
+        self._lookback = lookback
+        self._allow_as_of = allow_as_of
+
+    def tick(self, tick: CampaignTick) -> dict[str, int]:
+        now = self._clock.now()
+        if tick.as_of is not None and self._allow_as_of:
+            now = max(now, tick.as_of)
+        elif tick.as_of is not None:
+            log(logger, logging.WARNING, "as_of ignored: only the local stack plays time forward")
+        due: list[tuple[Campaign, Occurrence]] = []
+        official = self._calendars.calendar()
+        for campaign in self._campaigns.enabled():
+            try:
+                found = occurrences(campaign.schedule, now - self._lookback, now, official)
+            except CalendarGap as gap:
+                self._calendar_missing(campaign, now, gap)
+                continue
+            due += [(campaign, o) for o in found if campaign.active_on(o.day)]
+        # Higher priority claims the day's 群发 first; ties by time, then id.
+        due.sort(key=lambda d: (-d[0].priority, d[1].at, d[0].id))
+        planned = sum(1 for campaign, occurrence in due if self._plan(campaign, occurrence, now))
+        followed = self._tracker.follow(now)
+        return {"due": len(due), "planned": planned, "followed": followed}
+
+    def _calendar_missing(self, campaign: Campaign, now: datetime, gap: CalendarGap) -> None:
+        self._ops_tasks.create(calendar_missing(gap.year, campaign.id, now))
+        log(logger, logging.ERROR, "campaign skipped", campaign_id=campaign.id, reason=str(gap))
+
+    def _plan(self, campaign: Campaign, occurrence: Occurrence, now: datetime) -> bool:
+        """Plan one occurrence; False if another tick planned it already."""
+        rid = run_id(campaign.id, occurrence)
+        run = CampaignRun(
+            id=rid,
+            campaign_id=campaign.id,
+            occurrence=occurrence,
+            priority=campaign.priority,
+            created_at=now,
+        )
+        if not self._runs.create(run):
+            existing = self._runs.get(rid)
+            stale = existing and existing.status is RunStatus.PLANNING
+            if not stale or now - existing.created_at < STALE_PLANNING:  # type: ignore[union-attr]
+                return False
+            # The tick that created it died half-way: claims and batch ids repeat exactly.
+        content = campaign.content
+        try:
+            compliance.check("content.text", content.text, content.other_texts(), self._banned)
+        except compliance.NotCompliant as exc:
+            self._runs.update(rid, status=RunStatus.REJECTED.value, reason=str(exc))
+            log(logger, logging.ERROR, "campaign refused", campaign_id=campaign.id, reason=str(exc))
+            return True
+        kind = chat_type(campaign)
+        targets = audience_of(self._source, campaign, occurrence)
+        keys = {t.id: f"{kind}:{t.id}" for t in targets}
+        lost = self._caps.claim(occurrence.day.isoformat(), rid, list(keys.values()))
+        kept = [t for t in targets if keys[t.id] not in lost]
+        text = render(content.text, campaign.name, occurrence)
+        cut = cut_batches(kept, kind)  # type: ignore[arg-type]
+        for n, (sender, ids) in enumerate(cut):
+            batch = CampaignBatch(
+                id=f"{rid}-b{n}",
+                run_id=rid,
+                campaign_id=campaign.id,
+                sender=sender,
+                chat_type=kind,  # type: ignore[arg-type]
+                targets=ids,
+                text=text,
+                attachments=content.attachments,
+            )
+            self._batches.send(batch, campaign_id=campaign.id)
+        self._runs.update(
+            rid,
+            status=RunStatus.BATCHED.value,
+            audience=len(targets),
+            capped=len(lost),
+            capped_by=dict(Counter(lost.values())),
+            batches=len(cut),
+            planned_at=now,
+        )
+        log(
+            logger,
+            logging.INFO,
+            "campaign planned",
+            run_id=rid,
+            audience=len(targets),
+            capped=len(lost),
+            batches=len(cut),
+        )
+        return True
+
+
+class BatchSender:
+    """on_campaign_batch: one add_msg_template per batch, whatever Pub/Sub redelivers."""
+
+    def __init__(
+        self,
+        records: CampaignBatchRepo,
+        wecom: GroupMessenger,
+        clock: Clock,
+        stale_after: timedelta,
+    ) -> None:
+        self._records = records
+        self._wecom = wecom
+        self._clock = clock
+        self._stale_after = stale_after
+
+    def send(self, batch: CampaignBatch) -> str:
+        now = self._clock.now()
+        record = BatchRecord(
+            id=batch.id,
+            run_id=batch.run_id,
+            sender=batch.sender,
+            size=len(batch.targets),
+            claimed_at=now,
+        )
+        existing = self._records.claim(record)
+        if existing is not None:
+            if existing.msgid:
+                return existing.msgid  # a redelivery: the task exists
+            if now - existing.claimed_at < self._stale_after:
+                raise TransientError(f"batch {batch.id} is being sent; retry later")
+            # The delivery that claimed it died. WeCom has no idempotency key: if it died
+            # after WeCom answered, this makes a second task (logged for ops).
+            log(logger, logging.WARNING, "taking over a stale batch", batch_id=batch.id)
+            record = existing.model_copy(update={"claimed_at": now})
+            self._records.save(record)
+        msgid, failed = self._wecom.add_msg_template(
+            batch.chat_type,
+            batch.sender,
+            batch.targets,
+            batch.text,
+            [a.wecom() for a in batch.attachments],
+        )
+        self._records.save(record.model_copy(update={"msgid": msgid, "failed": len(failed)}))
+        log(
+            logger,
+            logging.INFO,
+            "群发 task created",
+            batch_id=batch.id,
+            sender=batch.sender,
+            targets=len(batch.targets),
+            failed=len(failed),
+        )
+        return msgid
+
+
+class ResultTracker:
+    """Reads what staff did with each task; reminds those who have not sent (≤ 3 a day)."""
+
+    def __init__(
+        self,
+        records: CampaignBatchRepo,
+        wecom: GroupMessenger,
+        follow_for: timedelta,
+        remind_every: timedelta,
+        limit: int = 200,
+    ) -> None:
+        self._records = records
+        self._wecom = wecom
+        self._follow_for = follow_for
+        self._remind_every = remind_every
+        self._limit = limit
+
+    def follow(self, now: datetime) -> int:
+        followed = 0
+        for record in self._records.following(self._limit):
+            self._records.save(self._follow_one(record, now))
+            followed += 1
+        return followed
+
+    def _follow_one(self, record: BatchRecord, now: datetime) -> BatchRecord:
+        tasks = self._wecom.get_groupmsg_task(record.msgid)
+        mine: dict[str, Any] = next((t for t in tasks if t.get("userid") == record.sender), {})
+        if mine.get("status") == 2:  # sent by the staff member
+            results = self._wecom.get_groupmsg_send_result(record.msgid, record.sender)
+            delivered = sum(1 for r in results if r.get("status") == 1)
+            return record.model_copy(
+                update={
+                    "confirmed": True,
+                    "delivered": delivered,
+                    "not_delivered": len(results) - delivered,
+                    "final": True,
+                }
+            )
+        if now - record.claimed_at > self._follow_for:
+            return record.model_copy(update={"final": True})  # never confirmed
+        today = [r for r in record.reminders if now - r < timedelta(hours=24)]
+        last = max(record.reminders, default=record.claimed_at)
+        if len(today) < 3 and now - last >= self._remind_every:
+            self._wecom.remind_groupmsg_send(record.msgid)
+            return record.model_copy(update={"reminders": [*record.reminders, now]})
+        return record
