@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     tick = sub.add_parser("tick", help="publish a scheduler tick on the running stack")
     tick.add_argument("function", help="a scheduled function, e.g. on_followup_tick")
     tick.add_argument("--days", type=float, default=0, help="run it as of this many days ahead")
+    cal = sub.add_parser("calendar", help="official holiday schedules")
+    cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
+    load = cal_sub.add_parser("load", help="load a year (JSON: year, holidays, working_days)")
+    load.add_argument("file", help="JSON file of one year, or a list of years")
     args = parser.parse_args(argv)
 
     from siyu.devstack import stack
@@ -42,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
 
             ahead = datetime.now(UTC) + timedelta(days=args.days) if args.days else None
             print(f"published {scheduler.tick(cfg, args.function, as_of=ahead)}")
+        elif args.command == "calendar":
+            from siyu.devstack.calendar_load import load_years
+
+            for line in load_years(cfg, args.file):
+                print(line)
         elif args.command == "status":
             loaded = stack.load(cfg.state_dir)
             print(json.dumps(loaded.__dict__ if loaded else {"running": False}, indent=2))

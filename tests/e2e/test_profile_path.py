@@ -124,12 +124,13 @@ def test_profile_and_questionnaire_events_earn_rule_tags_in_wecom(customer, ops)
     )
     assert put.status_code == 200 and put.json()["tag_id"]
     assert ops.get(f"/ops/tag-rules/{rule}").json()["when"]["value"] == "进取"
-    customer.event("profile", age=66, aum_band="100-500万")
+    customer.event("profile", age=66, aum_band="100-500万", birthday="1960-03-02")
     customer.event("questionnaire", questionnaire_id="risk", answers={"appetite": "进取"})
     wanted = {f"{group}/进取型", "客群/银发客群", "资产/高净值", "生命周期/新客"}
     assert until(lambda: wanted <= customer.wecom_tags()), customer.wecom_tags()
     state = customer.state()
     assert state["profile"]["age"] == 66 and state["answers"]["risk"]["appetite"] == "进取"
+    assert state["profile"]["birthday"] == "1960-03-02" and state["birthday_md"] == "03-02"
 
 
 def test_an_invalid_rule_is_400_with_the_path_of_its_error(ops) -> None:

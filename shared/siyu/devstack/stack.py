@@ -92,6 +92,7 @@ class StackConfig:
             "SIYU_GROUP_INDEX_REFRESH_S": os.environ.get("SIYU_GROUP_INDEX_REFRESH_S", "1"),
             "SIYU_TAG_RULES_REFRESH_S": os.environ.get("SIYU_TAG_RULES_REFRESH_S", "0"),
             "SIYU_TAG_CATALOG_REFRESH_S": os.environ.get("SIYU_TAG_CATALOG_REFRESH_S", "2"),
+            "SIYU_CALENDAR_REFRESH_S": os.environ.get("SIYU_CALENDAR_REFRESH_S", "0"),
             # There is no Cloud Scheduler here: `siyu tick` publishes ticks, `as_of` plays days.
             "SIYU_TICK_ALLOW_AS_OF": "true",
         }

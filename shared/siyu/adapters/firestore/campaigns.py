@@ -14,7 +14,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.bulk_writer import BulkWriteFailure, BulkWriter
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from siyu.adapters.firestore.store import translated
+from siyu.adapters.firestore.store import as_document, translated
 from siyu.domain.calendar import OfficialYear
 from siyu.domain.campaigns import (
     BatchRecord,
@@ -60,7 +60,7 @@ class CampaignRunRepo:
     def create(self, run: CampaignRun) -> bool:
         with translated():
             try:
-                self._col.document(run.id).create(run.model_dump(mode="python"))
+                self._col.document(run.id).create(as_document(run))
             except gexc.AlreadyExists:
                 return False
         return True
@@ -139,9 +139,7 @@ class CampaignBatchRepo:
     @staticmethod
     def _doc(record: BatchRecord) -> dict[str, Any]:
         # `following`: sent to WeCom, results not final (a single-field query for the tick).
-        return record.model_dump(mode="python") | {
-            "following": bool(record.msgid) and not record.final
-        }
+        return as_document(record) | {"following": bool(record.msgid) and not record.final}
 
     def claim(self, record: BatchRecord) -> BatchRecord | None:
         ref = self._col.document(record.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -46,8 +46,20 @@ def translated() -> Iterator[None]:
         raise TransientError(f"firestore: {type(exc).__name__}") from exc
 
 
-def _doc(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="python")
+def as_document(model: BaseModel) -> dict[str, Any]:
+    """Firestore stores datetimes but not dates: a date (birthday, campaign day) is stored
+    as its ISO text, which pydantic reads back as a date."""
+    return _storable(model.model_dump(mode="python"))  # type: ignore[no-any-return]
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 class Dedupe:
@@ -140,7 +152,7 @@ class _OnceRepo:
         self._ttl = timedelta(days=ttl_days)
 
     def _stored(self, model: BaseModel) -> dict[str, Any]:
-        return _doc(model)
+        return as_document(model)
 
     def _get(self, doc_id: str) -> Any:
         with translated():
@@ -201,7 +213,7 @@ class GroupRepo(_OnceRepo):
 
     def _stored(self, model: BaseModel) -> dict[str, Any]:
         # Server time of the write, so card-alert instances can fetch only what changed.
-        return {**_doc(model), "revised_at": firestore.SERVER_TIMESTAMP}
+        return {**as_document(model), "revised_at": firestore.SERVER_TIMESTAMP}
 
     def put(self, group: Group) -> None:
         with translated():
@@ -249,12 +261,12 @@ class BankCustomerRepo(_OnceRepo):
         with translated():
             try:
                 if version is None:
-                    ref.create(_doc(customer))
+                    ref.create(as_document(customer))
                 else:
                     # update() replaces each top-level field it names; only it takes a
                     # precondition on the version read.
                     option = self._db.write_option(last_update_time=version)
-                    ref.update(_doc(customer), option=option)
+                    ref.update(as_document(customer), option=option)
             except (gexc.AlreadyExists, gexc.FailedPrecondition):
                 return False
         return True
@@ -306,7 +318,7 @@ class OpsTaskRepo:
     def create(self, task: OpsTask) -> bool:
         with translated():
             try:
-                self._col.document(task.id).create(_doc(task))
+                self._col.document(task.id).create(as_document(task))
             except gexc.AlreadyExists:
                 return False
         return True
@@ -327,7 +339,7 @@ class TagRepo:
             for start in range(0, len(tags), 400):
                 batch = self._db.batch()
                 for tag in tags[start : start + 400]:
-                    batch.set(self._col.document(tag.id), _doc(tag))
+                    batch.set(self._col.document(tag.id), as_document(tag))
                 batch.commit()
 
     def mark_deleted(self, tag_ids: list[str]) -> None:
@@ -351,7 +363,7 @@ class ChannelRepo:
 
     def put(self, channel: Channel) -> None:
         with translated():
-            self._col.document(channel.state).set(_doc(channel))
+            self._col.document(channel.state).set(as_document(channel))
 
 
 class FollowupRepo:
@@ -362,7 +374,7 @@ class FollowupRepo:
     def create(self, followup: Followup) -> bool:
         with translated():
             try:
-                self._col.document(followup.id).create(_doc(followup))
+                self._col.document(followup.id).create(as_document(followup))
             except gexc.AlreadyExists:
                 return False
         return True
