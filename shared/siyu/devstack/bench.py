@@ -13,7 +13,7 @@ import httpx
 from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import parse_envelope, parse_event, render_envelope, render_event
 from siyu.config import Settings
-from siyu.devstack import bench_cards, bench_referrals, bench_tags, stack
+from siyu.devstack import bench_campaigns, bench_cards, bench_referrals, bench_tags, stack
 
 CPU_ROUNDS = 5_000
 LOAD_REQUESTS = 300  # per kind; bounded, loopback only
@@ -86,6 +86,7 @@ def main() -> None:
     print(bench_cards.lookups())  # before the stack starts: no emulator competing for the CPU
     print(bench_tags.rule_throughput())
     print(bench_tags.coalescing_report())
+    print(bench_campaigns.report())
     cfg = stack.StackConfig.on_free_ports(Path(mkdtemp(prefix="siyu-bench-")), "siyu-bench")
     stack.up(cfg)
     try:
