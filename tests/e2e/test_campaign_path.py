@@ -180,6 +180,7 @@ def test_a_redelivered_batch_makes_one_wecom_task(sim, ops, env) -> None:
         "chat_type": "single",
         "targets": exts,
         "text": "redelivered",
+        "planned_at": "2026-12-03T10:00:00+08:00",
     }
     publisher = pubsub_v1.PublisherClient()
     topic = publisher.topic_path(env.project, "campaign-batches")

@@ -146,7 +146,9 @@ def test_runs_are_created_once_and_batch_records_follow_their_results(cloud) -> 
     runs.create(later)
     assert [r.id for r in runs.for_campaign("c", 10)] == ["c@2026-11-26", "c@2026-11-25"]
     records = CampaignBatchRepo(bootstrap.db())
-    record = BatchRecord(id="c@2026-11-25-b0", run_id=run.id, sender="s", size=3, claimed_at=AT)
+    record = BatchRecord(
+        id="c@2026-11-25-b0", run_id=run.id, sender="s", size=3, claimed_at=AT, planned_at=AT
+    )
     assert records.claim(record) is None
     assert records.claim(record) == record
     assert records.following(10) == []

@@ -222,6 +222,7 @@ def test_batches_are_cut_per_staff_member_at_wecom_limits() -> None:
             chat_type="group",
             targets=too_many,
             text="t",
+            planned_at=NOW,
         )
     CampaignBatch(
         id="b",
@@ -231,6 +232,7 @@ def test_batches_are_cut_per_staff_member_at_wecom_limits() -> None:
         chat_type="single",
         targets=["x"] * MAX_CUSTOMERS_PER_CALL,
         text="t",
+        planned_at=NOW,
     )
 
 
@@ -254,7 +256,12 @@ def test_a_batch_in_flight_elsewhere_is_retried_later_then_taken_over() -> None:
     # Another delivery claimed it and has not answered yet.
     w.records.claim(
         BatchRecord(
-            id=batch.id, run_id=batch.run_id, sender=batch.sender, size=2, claimed_at=w.clock.now()
+            id=batch.id,
+            run_id=batch.run_id,
+            sender=batch.sender,
+            size=2,
+            claimed_at=w.clock.now(),
+            planned_at=batch.planned_at,
         )
     )
     with pytest.raises(TransientError):

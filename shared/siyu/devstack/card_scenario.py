@@ -14,14 +14,15 @@ from siyu.devstack.stack import StackConfig
 from siyu.domain import geo
 from siyu.domain.partner_auth import signed_headers
 
-# (chat id, name, city, WGS-84 lat, lng, the system ops send it in, starting members)
+# (chat id, name, city, WGS-84 lat, lng, the system ops send it in, starting members, tags)
 GROUPS = [
-    ("wr_demo_jingan", "静安寺美食福利群", "上海", 31.2235, 121.4455, "gcj02", 199),
-    ("wr_demo_nanjingxi", "南京西路福利群", "上海", 31.2290, 121.4590, "bd09", 40),
-    ("wr_demo_lujiazui", "陆家嘴福利群", "上海", 31.2397, 121.4998, "wgs84", 120),
-    ("wr_demo_nanshan", "南山科技园福利群", "深圳", 22.5405, 113.9345, "gcj02", 10),
-    ("wr_demo_futian", "福田CBD福利群", "深圳", 22.5431, 114.0579, "wgs84", 180),
+    ("wr_demo_jingan", "静安寺美食福利群", "上海", 31.2235, 121.4455, "gcj02", 199, ["午餐"]),
+    ("wr_demo_nanjingxi", "南京西路福利群", "上海", 31.2290, 121.4590, "bd09", 40, []),
+    ("wr_demo_lujiazui", "陆家嘴福利群", "上海", 31.2397, 121.4998, "wgs84", 120, ["午餐"]),
+    ("wr_demo_nanshan", "南山科技园福利群", "深圳", 22.5405, 113.9345, "gcj02", 10, []),
+    ("wr_demo_futian", "福田CBD福利群", "深圳", 22.5431, 114.0579, "wgs84", 180, ["午餐"]),
 ]
+OWNER = "zhangsan"
 # (merchant, city, WGS-84 lat, lng): where the day's card transactions happen.
 SHOPS = [
     ("静安寺面馆", "上海", 31.2238, 121.4460),
@@ -106,16 +107,19 @@ def play(cfg: StackConfig) -> CardSummary:
     ops = cfg.ops_client()
     sim = httpx.Client(base_url=cfg.simulator_url, timeout=30)
     cards, summary = Cards(cfg), CardSummary()
-    for chat_id, name, city, lat, lng, system, members in GROUPS:
-        sim.post("/_sim/groups", json={"chat_id": chat_id, "name": name}).raise_for_status()
+    for chat_id, name, city, lat, lng, system, members, tags in GROUPS:
+        sim.post(
+            "/_sim/groups", json={"chat_id": chat_id, "name": name, "owner": OWNER}
+        ).raise_for_status()
         sent_lat, sent_lng = _as_sent(lat, lng, system)
         ops.put(
             f"/ops/groups/{chat_id}",
             json={
                 "name": name,
-                "owner_userid": "zhangsan",
+                "owner_userid": OWNER,
                 "city": city,
                 "kind": "food",
+                "tags": tags,
                 "lat": sent_lat,
                 "lng": sent_lng,
                 "coord_system": system,

@@ -217,7 +217,12 @@ def play(cfg: StackConfig) -> Summary:
 
 def play_all(cfg: StackConfig) -> str:
     """Every act of the demo, in order, as the summary `make run` prints."""
-    from siyu.devstack import card_scenario, profile_scenario, referral_scenario
+    from siyu.devstack import (
+        campaign_scenario,
+        card_scenario,
+        profile_scenario,
+        referral_scenario,
+    )
 
     return "".join(
         act.render()
@@ -226,5 +231,6 @@ def play_all(cfg: StackConfig) -> str:
             card_scenario.play(cfg),
             referral_scenario.play(cfg),
             profile_scenario.play(cfg),
+            campaign_scenario.play(cfg),
         )
     )

@@ -607,8 +607,9 @@ def create_app(sim: WeComSimulator) -> Flask:
 
     @app.post("/_sim/groupmsg/confirm")
     def confirm_groupmsg() -> Response:
-        """Staff press send in the client: `msgid`, or every pending task of `userid`.
-        Each customer or group receives one 群发 a day; the rest fail with status 3."""
+        """Staff press send in the client: `msgid`, or every pending task of `userid`, on
+        `day` (default today). Each customer or group receives one 群发 a day; the rest
+        fail with status 3."""
         body = request.get_json(force=True)
         with sim.lock:
             pending = [
@@ -618,7 +619,8 @@ def create_app(sim: WeComSimulator) -> Flask:
                 and (m["msgid"] == body.get("msgid") or m["sender"] == body.get("userid"))
             ]
             now = int(time.time())
-            day = time.strftime("%Y-%m-%d", time.localtime(now))
+            # `day`: the day staff press send, for scenarios that play days forward.
+            day = str(body.get("day") or time.strftime("%Y-%m-%d", time.localtime(now)))
             for msg in pending:
                 msg["status"], msg["send_time"] = 2, now
                 for target in msg["targets"]:

@@ -406,6 +406,7 @@ class CampaignBatch(BaseModel):
     targets: list[str] = Field(min_length=1)
     text: str
     attachments: list[Attachment] = Field(default_factory=list)
+    planned_at: datetime  # the planner's clock: results are followed from here
 
     @model_validator(mode="after")
     def _within_wecom_limits(self) -> CampaignBatch:
@@ -437,7 +438,8 @@ class BatchRecord(BaseModel):
     run_id: str
     sender: str
     size: int
-    claimed_at: datetime
+    claimed_at: datetime  # the sender's clock: when a silent claim may be taken over
+    planned_at: datetime
     msgid: str = ""
     failed: int = 0  # add_msg_template's fail_list
     confirmed: bool = False

@@ -312,6 +312,7 @@ class CampaignPlanner:
                 targets=ids,
                 text=text,
                 attachments=content.attachments,
+                planned_at=now,
             )
             self._batches.send(batch, campaign_id=campaign.id)
         self._runs.update(
@@ -358,6 +359,7 @@ class BatchSender:
             sender=batch.sender,
             size=len(batch.targets),
             claimed_at=now,
+            planned_at=batch.planned_at,
         )
         existing = self._records.claim(record)
         if existing is not None:
@@ -428,10 +430,10 @@ class ResultTracker:
                     "final": True,
                 }
             )
-        if now - record.claimed_at > self._follow_for:
+        if now - record.planned_at > self._follow_for:
             return record.model_copy(update={"final": True})  # never confirmed
         today = [r for r in record.reminders if now - r < timedelta(hours=24)]
-        last = max(record.reminders, default=record.claimed_at)
+        last = max(record.reminders, default=record.planned_at)
         if len(today) < 3 and now - last >= self._remind_every:
             self._wecom.remind_groupmsg_send(record.msgid)
             return record.model_copy(update={"reminders": [*record.reminders, now]})
