@@ -25,6 +25,7 @@ from siyu.domain.errors import InvalidInput, NotFound
 from siyu.domain.followups import FollowupStatus
 from siyu.domain.groups import GroupSpec
 from siyu.domain.tag_rules import TagRuleSpec
+from siyu.domain.transfers import Transfer, TransferSpec
 from siyu.logging import log
 
 logger = logging.getLogger(__name__)
@@ -151,6 +152,23 @@ def _put_calendar(request: Request, year: str) -> Response:
     return json_response(bootstrap.calendars().put(loaded))
 
 
+def _create_transfer(request: Request) -> Response:
+    spec = read_json(request, TransferSpec)
+    return json_response(_transfer_view(bootstrap.transfers().create(spec)), 201)
+
+
+def _transfer(_request: Request, transfer_id: str) -> Response:
+    return json_response(_transfer_view(bootstrap.transfers().status(transfer_id)))
+
+
+def _transfer_view(transfer: Transfer) -> dict[str, object]:
+    return {
+        **transfer.model_dump(mode="json"),
+        "final": transfer.final,
+        "counts": transfer.counts(),
+    }
+
+
 ROUTES = Router(
     {
         ("GET", "/ops/customers/<external_userid>"): _customer,
@@ -173,6 +191,8 @@ ROUTES = Router(
         ("GET", "/ops/campaigns/<campaign_id>/runs"): _campaign_runs,
         ("POST", "/ops/campaigns/<campaign_id>:preview"): _preview_campaign,
         ("PUT", "/ops/calendar/<year>"): _put_calendar,
+        ("POST", "/ops/transfers"): _create_transfer,
+        ("GET", "/ops/transfers/<transfer_id>"): _transfer,
     }
 )
 

@@ -38,6 +38,7 @@ from siyu.services.referrals import ReferralService
 from siyu.services.tag_catalog import TagCatalog
 from siyu.services.tag_rules import TagRuleBook
 from siyu.services.tag_sync import TagSyncService
+from siyu.services.transfers import TransferService
 from siyu.services.wecom_events import WeComEventProcessor
 from siyu.services.welcome import WelcomeSender
 
@@ -330,6 +331,11 @@ def batch_sender() -> BatchSender:
 
 
 @cache
+def transfers() -> TransferService:
+    return TransferService(store.TransferRepo(db()), customers(), wecom(), clock)
+
+
+@cache
 def partner_auth() -> PartnerAuth:
     s = settings()
     keys = parse_keys(s.partner_keys.get_secret_value()) if s.partner_keys else {}
@@ -372,6 +378,7 @@ def reset() -> None:
         campaign_book,
         campaign_planner,
         batch_sender,
+        transfers,
         partner_auth,
     ):
         built.cache_clear()

@@ -27,6 +27,7 @@ from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, Reward
 from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
+from siyu.domain.transfers import Transfer
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
 
 
@@ -60,6 +61,9 @@ class WelcomeLedger(Protocol):
 
 class CustomerRepo(Protocol):
     def get(self, external_userid: str) -> Customer | None: ...
+
+    def of_staff(self, staff_userid: str) -> list[str]:
+        """The external_userids with an active relation to this staff member."""
 
     def update_once(
         self,
@@ -218,6 +222,22 @@ class GroupMessenger(Protocol):
     def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[dict[str, Any]]: ...
 
     def remind_groupmsg_send(self, msgid: str) -> None: ...
+
+
+class TransferApi(Protocol):
+    def transfer_customer(
+        self, resigned: bool, handover: str, takeover: str, external_userids: list[str]
+    ) -> dict[str, int]: ...
+
+    def transfer_result(
+        self, resigned: bool, handover: str, takeover: str
+    ) -> list[dict[str, Any]]: ...
+
+
+class TransferRepo(Protocol):
+    def put(self, transfer: Transfer) -> None: ...
+
+    def get(self, transfer_id: str) -> Transfer | None: ...
 
 
 class AppMessenger(Protocol):

@@ -292,7 +292,9 @@ def test_listing_follow_ups_needs_a_staff_member(ops) -> None:
     assert r.status_code == 400 and r.json()["field"] == "status"
 
 
-@pytest.mark.parametrize("topic", ["tag-sync", "followup-ticks"])
+@pytest.mark.parametrize(
+    "topic", ["tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches"]
+)
 def test_a_poison_message_is_dead_lettered(topic, stack, db) -> None:
     marker = unique("poison")
     publisher = pubsub_v1.PublisherClient()

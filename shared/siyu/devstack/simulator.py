@@ -8,6 +8,7 @@ and can encrypt and POST callbacks to siyu as WeCom does (5-s timeout, 3 tries).
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import random
 import secrets
@@ -61,6 +62,8 @@ class SimConfig:
     rate_limit_per_min: int = 10_000
     retry_pause_s: float = 0.2
     fail_next: int = 0  # the next n API calls fail with fault_codes in turn (deterministic)
+    time_offset_s: float = 0.0  # transfers' clock: `advance_s` plays WeCom's 24 hours
+    refuse_transfer: list[str] = field(default_factory=list)  # customers who refuse
 
 
 @dataclass
@@ -70,6 +73,7 @@ class SimState:
     messages: list[dict[str, Any]] = field(default_factory=list)  # app messages, with drops
     groupmsgs: dict[str, dict[str, Any]] = field(default_factory=dict)  # 群发 tasks by msgid
     mass_received: dict[tuple[str, str], str] = field(default_factory=dict)  # (day, target)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     tag_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -208,6 +212,25 @@ class WeComSimulator:
             group = self.ensure_group(chat, event.pop("Name", ""), event.get("UserID", "staff"))
             self.change_members(group, event, now)
         return event
+
+    def now(self) -> float:
+        return time.time() + self.config.time_offset_s
+
+    def hand_over(self, rec: dict[str, Any]) -> None:
+        contact = self.state.contacts.get(rec["external_userid"])
+        if contact is None:
+            return
+        old = next((f for f in contact["follow_user"] if f["userid"] == rec["handover"]), None)
+        contact["follow_user"] = [f for f in contact["follow_user"] if f is not old]
+        if not any(f["userid"] == rec["takeover"] for f in contact["follow_user"]):
+            contact["follow_user"].append(
+                {
+                    "userid": rec["takeover"],
+                    "state": old["state"] if old else "",
+                    "createtime": int(self.now()),
+                    "tags": old["tags"] if old else [],
+                }
+            )
 
     def edit_tags(self, event: dict[str, Any]) -> None:
         """A staff member edits the customer's tags in the client: `AddTags` / `RemoveTags`
@@ -542,6 +565,64 @@ def create_app(sim: WeComSimulator) -> Flask:
         msg["reminders"].append(now)
         return answer(api)
 
+    def transfer(api: str, resigned: bool) -> Response:
+        body = request.get_json(force=True)
+        handover, takeover = body.get("handover_userid"), body.get("takeover_userid")
+        customers = list(body.get("external_userid") or [])
+        if not handover or not takeover or not customers or len(customers) > 100:
+            return answer(api, 40058)
+        results = []
+        for ext in customers:
+            contact = st.contacts.get(ext)
+            follows = any(f["userid"] == handover for f in (contact or {}).get("follow_user", []))
+            code = 0 if follows else 84061
+            if code == 0:
+                st.transfers.append(
+                    {
+                        "external_userid": ext,
+                        "handover": handover,
+                        "takeover": takeover,
+                        "resigned": resigned,
+                        "at": sim.now(),
+                        "status": 2,
+                    }
+                )
+            results.append({"external_userid": ext, "errcode": code})
+        return answer(api, customer=results)
+
+    def transfer_result(api: str, resigned: bool) -> Response:
+        """The customer has 24 hours to refuse; then WeCom hands them over by itself."""
+        body = request.get_json(force=True)
+        found = []
+        for rec in st.transfers:
+            if (rec["handover"], rec["takeover"], rec["resigned"]) != (
+                body.get("handover_userid"),
+                body.get("takeover_userid"),
+                resigned,
+            ):
+                continue
+            if rec["status"] == 2 and rec["external_userid"] in sim.config.refuse_transfer:
+                rec["status"] = 3
+            elif rec["status"] == 2 and sim.now() - rec["at"] >= 86_400:
+                rec["status"] = 1
+                sim.hand_over(rec)
+            found.append(
+                {
+                    "external_userid": rec["external_userid"],
+                    "status": rec["status"],
+                    "takeover_time": int(rec["at"] + 86_400) if rec["status"] == 1 else 0,
+                }
+            )
+        return answer(api, customer=found, next_cursor="")
+
+    for resigned, prefix in ((True, "externalcontact/resigned/"), (False, "externalcontact/")):
+        wecom_api("POST", f"{prefix}transfer_customer")(
+            functools.partial(transfer, resigned=resigned)
+        )
+        wecom_api("POST", f"{prefix}transfer_result")(
+            functools.partial(transfer_result, resigned=resigned)
+        )
+
     @wecom_api("POST", "externalcontact/groupchat/get")
     def groupchat_get(api: str) -> Response:
         group = st.groups.get((request.get_json(force=True) or {}).get("chat_id", ""))
@@ -664,11 +745,13 @@ def create_app(sim: WeComSimulator) -> Flask:
                 "callback_url",
                 "retry_pause_s",
                 "fail_next",
+                "refuse_transfer",
             ):
                 if key in body:
                     setattr(sim.config, key, body[key])
             if "seed" in body:
                 sim.random.seed(body["seed"])  # repeatable fault sequences for tests
+            sim.config.time_offset_s += float(body.get("advance_s", 0))
             if body.get("expire_tokens"):
                 st.tokens = {t: 0.0 for t in st.tokens}
             return jsonify(

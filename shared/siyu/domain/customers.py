@@ -48,6 +48,7 @@ class Customer(BaseModel):
     tags: list[CustomerTag] = Field(default_factory=list)
     # Rule tags last pushed to WeCom, per staff member: a relation added later gets them all.
     rule_tags_pushed: dict[str, list[str]] = Field(default_factory=dict)
+    transfers: list[datetime] = Field(default_factory=list)  # successful transfers (转接)
     created_at: datetime
     updated_at: datetime
 
@@ -68,6 +69,11 @@ class Customer(BaseModel):
     def owner_userid(self) -> str:
         owner = self.owner()
         return owner.staff_userid if owner else ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def active_staff(self) -> list[str]:
+        return sorted(r.staff_userid for r in self.active_relations())
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -139,3 +145,11 @@ def set_rule_tags(
             "updated_at": at,
         }
     )
+
+
+def transferred(customer: Customer, from_userid: str, to_userid: str, at: datetime) -> Customer:
+    """A completed transfer: the old relation ends, the new one carries the channel on."""
+    old = customer.relation(from_userid)
+    moved = set_status(customer, from_userid, RelationStatus.TRANSFERRED, at)
+    moved = add_relation(moved, to_userid, old.state if old else "", at)
+    return moved.model_copy(update={"transfers": [*customer.transfers, at]})

@@ -22,6 +22,7 @@ from siyu.domain.groups import Group
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
+from siyu.domain.transfers import Transfer
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, may_claim
 from siyu.ports import Clock
 
@@ -189,6 +190,11 @@ class _OnceRepo:
 class CustomerRepo(_OnceRepo):
     collection = "customers"
     model = Customer
+
+    def of_staff(self, staff_userid: str) -> list[str]:
+        query = self._col.where(filter=FieldFilter("active_staff", "array_contains", staff_userid))
+        with translated():
+            return sorted(snap.id for snap in query.select([]).stream())
 
     def get(self, external_userid: str) -> Customer | None:
         return self._get(external_userid)  # type: ignore[no-any-return]
@@ -427,3 +433,17 @@ class TagRuleRepo:
     def all(self) -> list[TagRule]:
         with translated():
             return [TagRule.model_validate(s.to_dict()) for s in self._col.stream()]
+
+
+class TransferRepo:
+    def __init__(self, db: firestore.Client) -> None:
+        self._col = db.collection("transfers")
+
+    def put(self, transfer: Transfer) -> None:
+        with translated():
+            self._col.document(transfer.id).set(as_document(transfer))
+
+    def get(self, transfer_id: str) -> Transfer | None:
+        with translated():
+            snap = self._col.document(transfer_id).get()
+        return Transfer.model_validate(snap.to_dict()) if snap.exists else None

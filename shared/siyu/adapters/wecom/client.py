@@ -331,6 +331,37 @@ class WeComClient:
             if not cursor:
                 return found
 
+    def transfer_customer(
+        self, resigned: bool, handover: str, takeover: str, external_userids: list[str]
+    ) -> dict[str, int]:
+        """One call for ≤ 100 customers; WeCom's errcode per customer (0: accepted)."""
+        api = (
+            "externalcontact/resigned/transfer_customer"
+            if resigned
+            else ("externalcontact/transfer_customer")
+        )
+        answer = self.call(
+            api,
+            json={
+                "handover_userid": handover,
+                "takeover_userid": takeover,
+                "external_userid": external_userids,
+            },
+        )
+        return {
+            str(c["external_userid"]): int(c.get("errcode", 0)) for c in answer.get("customer", [])
+        }
+
+    def transfer_result(self, resigned: bool, handover: str, takeover: str) -> list[dict[str, Any]]:
+        api = (
+            "externalcontact/resigned/transfer_result"
+            if resigned
+            else ("externalcontact/transfer_result")
+        )
+        return self._pages(
+            api, {"handover_userid": handover, "takeover_userid": takeover}, "customer"
+        )
+
     def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
         body = self.call(
             "externalcontact/groupchat/add_join_way",
