@@ -66,3 +66,60 @@ resource "google_firestore_index" "campaign_runs_by_campaign" {
     order      = "DESCENDING"
   }
 }
+
+# FunnelStore counts milestones per channel within a time window.
+resource "google_firestore_index" "funnel_by_channel" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "funnel"
+  fields {
+    field_path = "milestone"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "channel"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "ASCENDING"
+  }
+}
+
+# FunnelStore counts milestones per staff within a time window.
+resource "google_firestore_index" "funnel_by_staff" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "funnel"
+  fields {
+    field_path = "milestone"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "staff"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "ASCENDING"
+  }
+}
+
+# FunnelStore counts milestones per city within a time window.
+resource "google_firestore_index" "funnel_by_city" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "funnel"
+  fields {
+    field_path = "milestone"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "city"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "ASCENDING"
+  }
+}

@@ -23,6 +23,7 @@ from siyu.domain.campaigns import CampaignSpec
 from siyu.domain.channels import ChannelSpec
 from siyu.domain.errors import InvalidInput, NotFound
 from siyu.domain.followups import FollowupStatus
+from siyu.domain.funnel import FunnelQuery, to_csv
 from siyu.domain.groups import GroupSpec
 from siyu.domain.tag_rules import TagRuleSpec
 from siyu.domain.transfers import Transfer, TransferSpec
@@ -43,6 +44,17 @@ def _group(_request: Request, chat_id: str) -> Response:
     if group is None:
         raise NotFound(f"group {chat_id}")
     return json_response(group)
+
+
+class GroupQuery(BaseModel):
+    city: str = ""
+
+
+def _groups(request: Request) -> Response:
+    city = read_query(request, GroupQuery).city
+    groups, _watermark = bootstrap.groups().changed_since(None)
+    listed = sorted((g for g in groups if not city or g.city == city), key=lambda g: g.chat_id)
+    return json_response([g.model_dump(mode="json") for g in listed])
 
 
 def _put_group(request: Request, chat_id: str) -> Response:
@@ -136,6 +148,10 @@ def _get_campaign(_request: Request, campaign_id: str) -> Response:
     return json_response(bootstrap.campaign_book().get(campaign_id))
 
 
+def _campaigns(_request: Request) -> Response:
+    return json_response([c.model_dump(mode="json") for c in bootstrap.campaign_book().all()])
+
+
 def _campaign_runs(_request: Request, campaign_id: str) -> Response:
     runs = bootstrap.campaign_book().runs(campaign_id)
     return json_response([r.model_dump(mode="json") for r in runs])
@@ -169,9 +185,19 @@ def _transfer_view(transfer: Transfer) -> dict[str, object]:
     }
 
 
+def _funnel(request: Request) -> Response:
+    query = read_query(request, FunnelQuery)
+    rows = bootstrap.funnel().report(query)
+    if query.format == "csv":
+        return Response(to_csv(query.by, rows), mimetype="text/csv")
+    window = {"from": query.from_.isoformat(), "to": query.to.isoformat(), "by": query.by}
+    return json_response({**window, "rows": [r.model_dump() for r in rows]})
+
+
 ROUTES = Router(
     {
         ("GET", "/ops/customers/<external_userid>"): _customer,
+        ("GET", "/ops/groups"): _groups,
         ("GET", "/ops/groups/<chat_id>"): _group,
         ("PUT", "/ops/groups/<chat_id>"): _put_group,
         ("DELETE", "/ops/groups/<chat_id>"): _dismiss_group,
@@ -186,6 +212,7 @@ ROUTES = Router(
         ("GET", "/ops/tag-rules/<rule_id>"): _get_tag_rule,
         ("PUT", "/ops/tag-rules/<rule_id>"): _put_tag_rule,
         ("GET", "/ops/followups"): _followups,
+        ("GET", "/ops/campaigns"): _campaigns,
         ("PUT", "/ops/campaigns/<campaign_id>"): _put_campaign,
         ("GET", "/ops/campaigns/<campaign_id>"): _get_campaign,
         ("GET", "/ops/campaigns/<campaign_id>/runs"): _campaign_runs,
@@ -193,6 +220,7 @@ ROUTES = Router(
         ("PUT", "/ops/calendar/<year>"): _put_calendar,
         ("POST", "/ops/transfers"): _create_transfer,
         ("GET", "/ops/transfers/<transfer_id>"): _transfer,
+        ("GET", "/ops/reports/funnel"): _funnel,
     }
 )
 

@@ -12,6 +12,7 @@ from siyu.adapters.calendar_package import package_years
 from siyu.adapters.clock import SystemClock
 from siyu.adapters.firestore import campaigns as campaign_store
 from siyu.adapters.firestore import store
+from siyu.adapters.firestore.funnel import FunnelStore
 from siyu.adapters.firestore.referrals import ReferralRepo
 from siyu.adapters.pubsub import Publisher
 from siyu.adapters.wecom.client import WeComClient
@@ -31,6 +32,7 @@ from siyu.services.card_alerts import CardAlertService
 from siyu.services.channels import ChannelService
 from siyu.services.customer_profile import ProfileService
 from siyu.services.followups import FollowupNotifier
+from siyu.services.funnel import FunnelBook
 from siyu.services.group_directory import GroupDirectory
 from siyu.services.groups import GroupRegistry
 from siyu.services.intake import CallbackIntake
@@ -179,6 +181,7 @@ def processor() -> WeComEventProcessor:
         bank_customers(),
         clock,
         settings().followup_cadence,
+        funnel(),
     )
 
 
@@ -268,7 +271,7 @@ def followup_notifier() -> FollowupNotifier:
 
 @cache
 def biz_events() -> BizEventRouter:
-    return BizEventRouter(referrals(), profiles())
+    return BizEventRouter(referrals(), profiles(), bank_customers(), funnel())
 
 
 @cache
@@ -336,6 +339,11 @@ def transfers() -> TransferService:
 
 
 @cache
+def funnel() -> FunnelBook:
+    return FunnelBook(FunnelStore(db()), channels(), customers())
+
+
+@cache
 def partner_auth() -> PartnerAuth:
     s = settings()
     keys = parse_keys(s.partner_keys.get_secret_value()) if s.partner_keys else {}
@@ -379,6 +387,7 @@ def reset() -> None:
         campaign_planner,
         batch_sender,
         transfers,
+        funnel,
         partner_auth,
     ):
         built.cache_clear()

@@ -1,16 +1,28 @@
-"""The `siyu` command: the local stack for developers, and ops helpers."""
+"""The `siyu` command: gcloud-style verbs over the ops API, bulk imports, and the local stack.
+
+Ops verbs call SIYU_OPS_URL with SIYU_OPS_BEARER (a Google ID token in production); without
+them they call the local stack. `siyu import` writes to Firestore: the local stack's
+emulator when it runs, else the project in SIYU_PROJECT with the ambient credentials.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from siyu.devstack.procs import StackError
+from siyu.ops_client import OpsClient, OpsError, funnel_table, render
+
+FORMATS = ("table", "json", "csv")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="siyu", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start emulators, WeCom simulator and functions in the background")
@@ -22,16 +34,59 @@ def main(argv: list[str] | None = None) -> int:
     tick.add_argument("function", help="a scheduled function, e.g. on_followup_tick")
     tick.add_argument("--days", type=float, default=0, help="run it as of this many days ahead")
     cal = sub.add_parser("calendar", help="official holiday schedules")
-    cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
-    load = cal_sub.add_parser("load", help="load a year (JSON: year, holidays, working_days)")
-    load.add_argument("file", help="JSON file of one year, or a list of years")
-    args = parser.parse_args(argv)
+    cal.add_subparsers(dest="verb", required=True).add_parser(
+        "load", help="load a year (JSON: year, holidays, working_days)"
+    ).add_argument("file", help="JSON file of one year, or a list of years")
 
+    imp = sub.add_parser("import", help="validate a CSV and write it in batches, resumably")
+    imp.add_argument("kind", choices=["groups", "customers"])
+    imp.add_argument("file")
+    imp.add_argument("--batch", type=int, default=500, help="rows per BulkWriter batch")
+
+    def verbs(noun: str, help_text: str) -> Any:
+        return sub.add_parser(noun, help=help_text).add_subparsers(dest="verb", required=True)
+
+    def fmt(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--format", choices=FORMATS, default="table")
+        return p
+
+    customers = verbs("customers", "WeCom customers")
+    fmt(customers.add_parser("get")).add_argument("external_userid")
+    groups = verbs("groups", "benefit groups")
+    fmt(groups.add_parser("list")).add_argument("--city", default="")
+    put = fmt(groups.add_parser("put", help="register a group from a JSON file"))
+    put.add_argument("chat_id")
+    put.add_argument("--file", required=True, help="JSON: name, owner_userid, city, lat, …")
+    campaigns = verbs("campaigns", "benefit campaigns")
+    fmt(campaigns.add_parser("list"))
+    fmt(campaigns.add_parser("preview")).add_argument("campaign_id")
+    transfers = verbs("transfers", "customer handovers")
+    create = fmt(transfers.add_parser("create"))
+    create.add_argument("--from", dest="from_userid", required=True)
+    create.add_argument("--to", dest="to_userid", required=True)
+    create.add_argument("--resigned", action="store_true", help="the member has left (离职继承)")
+    create.add_argument("--customers", default="", help="external_userids, comma-separated")
+    fmt(transfers.add_parser("status")).add_argument("transfer_id")
+    reports = verbs("reports", "analytics")
+    funnel = fmt(reports.add_parser("funnel"))
+    funnel.add_argument("--from", dest="from_", required=True, help="YYYY-MM-DD")
+    funnel.add_argument("--to", required=True, help="YYYY-MM-DD")
+    funnel.add_argument("--by", choices=["channel", "staff", "city"], default="channel")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     from siyu.devstack import stack
 
     cfg = stack.StackConfig.from_env()
     try:
-        if args.command == "up":
+        if args.command in {"customers", "groups", "campaigns", "transfers", "reports"}:
+            ops = OpsClient.from_env(cfg.gateway_url, cfg.env()["SIYU_OPS_TOKEN"])
+            print(_ops(ops, args))
+        elif args.command == "import":
+            return _import(cfg, args)
+        elif args.command == "up":
             info = stack.up(cfg)
             print(
                 f"siyu stack up: gateway {cfg.gateway_url}, WeCom simulator "
@@ -65,10 +120,81 @@ def main(argv: list[str] | None = None) -> int:
                     print(scenario.play_all(cfg))
                 finally:
                     stack.down(cfg.state_dir)
-    except StackError as exc:
+    except (StackError, OpsError) as exc:
         print(f"siyu: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
+    noun, verb, fmt = args.command, args.verb, args.format
+    if noun == "customers":
+        return render(ops.call("GET", f"/ops/customers/{args.external_userid}"), "customer", fmt)
+    if noun == "groups" and verb == "list":
+        return render(ops.call("GET", "/ops/groups", params={"city": args.city}), "groups", fmt)
+    if noun == "groups":
+        body = json.loads(Path(args.file).read_text())
+        return render(ops.call("PUT", f"/ops/groups/{args.chat_id}", json=body), "groups", fmt)
+    if noun == "campaigns" and verb == "list":
+        return render(ops.call("GET", "/ops/campaigns"), "campaigns", fmt)
+    if noun == "campaigns":
+        preview = ops.call("POST", f"/ops/campaigns/{args.campaign_id}:preview")
+        return render(preview, "preview", fmt)
+    if noun == "transfers" and verb == "create":
+        body = {
+            "from_userid": args.from_userid,
+            "to_userid": args.to_userid,
+            "resigned": args.resigned,
+            "customers": [c for c in args.customers.split(",") if c] or None,
+        }
+        return render(ops.call("POST", "/ops/transfers", json=body), "transfer", fmt)
+    if noun == "transfers":
+        return render(ops.call("GET", f"/ops/transfers/{args.transfer_id}"), "transfer", fmt)
+    params = {"from": args.from_, "to": args.to, "by": args.by}
+    return funnel_table(ops.call("GET", "/ops/reports/funnel", params=params), fmt)
+
+
+def _import(cfg: Any, args: argparse.Namespace) -> int:
+    from siyu.devstack import stack
+
+    if stack.load(cfg.state_dir) and "FIRESTORE_EMULATOR_HOST" not in os.environ:
+        os.environ.update(cfg.env())  # the running local stack
+    from siyu import bootstrap
+    from siyu.adapters.firestore.bulk_import import BulkImporter, Checkpoint
+    from siyu.services.imports import run_import
+
+    text = Path(args.file).read_text(encoding="utf-8-sig")
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - started, 1e-6)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate else 0.0
+        bar = "#" * int(30 * done / total) if total else ""
+        print(
+            f"\r[{bar:<30}] {done:,}/{total:,} rows  {rate:,.0f} rows/s  ETA {eta:,.1f} s",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    result = run_import(
+        args.kind,
+        text,
+        BulkImporter(bootstrap.db(), bootstrap.clock),
+        Checkpoint(cfg.state_dir / "imports", text),
+        show,
+        batch_size=args.batch,
+    )
+    print(file=sys.stderr)
+    for error in result.errors:
+        print(f"siyu: {error}", file=sys.stderr)
+    print(
+        f"{args.kind}: {result.rows} rows, {result.written} written, "
+        f"{result.skipped_as_done} already written by an interrupted run, "
+        f"{len(result.errors)} refused"
+    )
+    return 1 if result.errors else 0
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup
+from siyu.domain.funnel import MilestoneRecord
 from siyu.domain.groups import Group
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, Reward
@@ -159,6 +160,8 @@ class CampaignRepo(Protocol):
 
     def enabled(self) -> list[Campaign]: ...
 
+    def all(self) -> list[Campaign]: ...
+
 
 class CampaignRunRepo(Protocol):
     def create(self, run: CampaignRun) -> bool:
@@ -238,6 +241,17 @@ class TransferRepo(Protocol):
     def put(self, transfer: Transfer) -> None: ...
 
     def get(self, transfer_id: str) -> Transfer | None: ...
+
+
+class FunnelStore(Protocol):
+    def record(self, milestone: MilestoneRecord) -> bool:
+        """Create once by id; False when it exists."""
+
+    def values(self, by: str) -> list[str]:
+        """Every value of a dimension seen so far."""
+
+    def count(self, milestone: str, by: str, value: str, start: datetime, end: datetime) -> int:
+        """An aggregation query: milestones of `value` with start <= at < end."""
 
 
 class AppMessenger(Protocol):

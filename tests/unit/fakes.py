@@ -21,6 +21,7 @@ from siyu.domain.customers import Customer
 from siyu.domain.errors import Conflict, TransientError
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup, FollowupStatus
+from siyu.domain.funnel import MilestoneRecord
 from siyu.domain.groups import Group
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, InviteStatus, Reward
@@ -175,6 +176,9 @@ class _Once:
 
 class FakeCustomers(_Once):
     docs: dict[str, Customer]
+
+    def of_staff(self, staff_userid: str) -> list[str]:
+        return sorted(k for k, c in self.docs.items() if staff_userid in c.active_staff)
 
 
 class FakeGroups(_Once):
@@ -487,6 +491,9 @@ class FakeCampaigns:
     def enabled(self) -> list[Campaign]:
         return [c for c in self.docs.values() if c.enabled]
 
+    def all(self) -> list[Campaign]:
+        return list(self.docs.values())
+
 
 class FakeRuns:
     def __init__(self) -> None:
@@ -610,3 +617,27 @@ class FakeCalendarYears:
 
     def all(self) -> list[OfficialYear]:
         return list(self.docs.values())
+
+
+class FakeFunnel:
+    def __init__(self) -> None:
+        self.docs: dict[str, MilestoneRecord] = {}
+
+    def record(self, milestone: MilestoneRecord) -> bool:
+        if milestone.id in self.docs:
+            return False
+        self.docs[milestone.id] = milestone
+        return True
+
+    def values(self, by: str) -> list[str]:
+        return sorted({str(getattr(m, by)) for m in self.docs.values()})
+
+    def count(self, milestone: str, by: str, value: str, start: datetime, end: datetime) -> int:
+        return sum(
+            1
+            for m in self.docs.values()
+            if m.milestone == milestone and getattr(m, by) == value and start <= m.at < end
+        )
+
+    def of(self, milestone: str) -> list[MilestoneRecord]:
+        return [m for m in self.docs.values() if m.milestone == milestone]

@@ -7,7 +7,7 @@ tests/e2e/test_profile_path.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,18 +19,22 @@ from siyu.domain.errors import TransientError, UpstreamError
 from siyu.domain.followups import Followup, FollowupReason, FollowupStatus
 from siyu.domain.layering import LayeringConfig, Stage
 from siyu.domain.tag_rules import TagRuleSpec
+from siyu.services.biz_events import BizEventRouter
 from siyu.services.customer_profile import ProfileService, TagSyncRequest
 from siyu.services.followups import FollowupNotifier, FollowupTick
+from siyu.services.funnel import FunnelBook
 from siyu.services.tag_catalog import TagCatalog
 from siyu.services.tag_rules import TagRuleBook
 from siyu.services.tag_sync import TagSyncService
 
 from .fakes import (
     FakeBankCustomers,
+    FakeChannels,
     FakeClock,
     FakeCustomers,
     FakeDedupe,
     FakeFollowups,
+    FakeFunnel,
     FakeMessages,
     FakeTagRules,
     FakeTags,
@@ -283,3 +287,55 @@ def test_tags_that_come_back_are_pushed_again() -> None:
         assert w.sync() == 1
     follow_tags = {t.name for t in w.customers.docs["wm1"].tags}
     assert "银发客群" in follow_tags
+
+
+class StubReferrals:
+    """Credits every card opening to `ref1` (the crediting itself is tested elsewhere)."""
+
+    def __init__(self) -> None:
+        self.credited: dict[str, str] = {}
+
+    def handle(self, event: BizEvent) -> None:
+        self.credited[event.payload.bank_customer_id] = "ref1"
+
+    def credited_referrer(self, referee: str) -> str | None:
+        return self.credited.get(referee)
+
+
+def test_purchases_and_credited_referrals_are_funnel_milestones_once() -> None:
+    w = World()
+    w.contact("wm1", "zhangsan")
+    funnel = FakeFunnel()
+    router = BizEventRouter(
+        StubReferrals(),  # type: ignore[arg-type]
+        w.profiles,
+        w.bank,
+        FunnelBook(funnel, FakeChannels(), w.customers),
+    )
+
+    def buy(event_id: str) -> None:
+        body = {
+            "event_id": event_id,
+            "bank_customer_id": "b-wm1",
+            "product": "fund",
+            "amount": "10.00",
+            "occurred_at": w.clock.now().isoformat(),
+        }
+        router.handle(BizEvent.model_validate({"type": "purchase", "payload": body}))
+        w.clock.advance(3600)
+
+    for event_id in ("e1", "e1", "e2", "e3"):
+        buy(event_id)
+    assert [len(funnel.of(m)) for m in ("first_purchase", "repeat")] == [1, 1]
+    [repeat] = funnel.of("repeat")
+    assert repeat.at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # e2, the second purchase
+    assert repeat.staff == "zhangsan"
+    opened = {
+        "event_id": "o1",
+        "bank_customer_id": "friend",
+        "opened_at": "2026-11-23T10:00:00+08:00",
+    }
+    for _ in range(2):
+        router.handle(BizEvent.model_validate({"type": "card_opened", "payload": opened}))
+    [credited] = funnel.of("referral_credited")
+    assert credited.channel == "未关联"  # the referrer ref1 is not linked to WeCom

@@ -12,8 +12,10 @@ from siyu.domain.customers import RelationStatus, TagSource
 from siyu.domain.errors import Forbidden, TransientError
 from siyu.domain.events import WeComEvent, WelcomeState
 from siyu.domain.followups import DEFAULT_CADENCE, FollowupReason
+from siyu.domain.groups import Group, Location
 from siyu.domain.intake import CallbackQuery, Outcome
 from siyu.domain.welcome import WelcomeStatus
+from siyu.services.funnel import FunnelBook
 from siyu.services.intake import CallbackIntake
 from siyu.services.wecom_events import WeComEventProcessor
 from siyu.services.welcome import WelcomeSender
@@ -25,6 +27,7 @@ from .fakes import (
     FakeCustomers,
     FakeDedupe,
     FakeFollowups,
+    FakeFunnel,
     FakeGroups,
     FakeLedger,
     FakePublisher,
@@ -62,6 +65,7 @@ class World:
     channels: FakeChannels = field(default_factory=FakeChannels)
     followups: FakeFollowups = field(default_factory=FakeFollowups)
     bank_customers: FakeBankCustomers = field(default_factory=FakeBankCustomers)
+    funnel: FakeFunnel = field(default_factory=FakeFunnel)
 
     def __post_init__(self) -> None:
         self.ledger = FakeLedger(self.clock)
@@ -100,6 +104,7 @@ class World:
             self.bank_customers,
             self.clock,
             DEFAULT_CADENCE,
+            FunnelBook(self.funnel, self.channels, self.customers),
         )
 
     def event(self, change_type: str = "add_external_contact", **fields: object) -> WeComEvent:
@@ -302,3 +307,56 @@ def test_a_new_relation_gets_its_revisits_once() -> None:
     w.clock.advance(60)
     p.handle(w.event(welcome_code="", raw_sha256="h4"))  # deleted, then added back: new revisits
     assert len(w.followups.docs) == 4
+
+
+def test_funnel_milestones_are_noted_once_with_channel_staff_and_city() -> None:
+    w = World()
+    w.channels.put(Channel(state="card_alert", name="动账提醒", welcome_text="hi", city="上海"))
+    p = w.processor()
+    for copy in ("h1", "h1", "h2"):  # a duplicate, then a second add of the same relation
+        p.handle(w.event(welcome=WelcomeState.PENDING, raw_sha256=copy))
+    [added] = w.funnel.of("added")
+    assert (added.channel, added.staff, added.city) == ("动账提醒", "zhangsan", "上海")
+    assert len(w.funnel.of("welcomed")) == 1
+    p.handle(w.event("del_follow_user", welcome_code="", raw_sha256="h3"))
+    p.handle(w.event("del_follow_user", welcome_code="", raw_sha256="h3"))
+    [lost] = w.funnel.of("lost")
+    assert lost.channel == "动账提醒"
+
+
+def test_a_join_of_a_benefit_group_is_noted_in_the_groups_city() -> None:
+    w = World()
+    w.channels.put(Channel(state="card_alert", name="动账提醒", welcome_text="hi", city="上海"))
+    p = w.processor()
+    p.handle(w.event(welcome_code=""))
+    w.groups.put(
+        Group(
+            chat_id="wr1",
+            owner_userid="zhangsan",
+            city="深圳",
+            updated_at=w.clock.now(),
+            location=Location(
+                lat=22.5,
+                lng=114.0,
+                geohash="ws10",
+                source_lat=22.5,
+                source_lng=114.0,
+                source_system="wgs84",
+            ),
+            join_url="https://qr.example/1",
+        )
+    )
+    join = {
+        "event": "change_external_chat",
+        "change_type": "update",
+        "update_detail": "add_member",
+        "chat_id": "wr1",
+        "mem_change_cnt": 1,
+        "mem_change_list": ["wm1"],
+        "create_time": int(w.clock.now().timestamp()),
+        "raw_sha256": "j1",
+    }
+    p.handle(WeComEvent.model_validate(join))
+    p.handle(WeComEvent.model_validate(join))
+    [joined] = w.funnel.of("joined_group")
+    assert (joined.channel, joined.staff, joined.city) == ("动账提醒", "zhangsan", "深圳")

@@ -29,6 +29,7 @@ CHANNELS = {
     ),
 }
 ADDS = {"card_alert": 5, "branch_poster": 3, "friend_invite": 2}
+CITIES = {"card_alert": "上海", "branch_poster": "深圳", "friend_invite": "上海"}
 STAFF = ["zhangsan", "lisi", "wangwu"]
 
 
@@ -122,6 +123,7 @@ def play(cfg: StackConfig) -> Summary:
                 "name": name,
                 "welcome_text": text,
                 "tags": [{"group": g, "name": n} for g, n in tags],
+                "city": CITIES[state],
             },
         ).raise_for_status()
 
@@ -220,6 +222,7 @@ def play_all(cfg: StackConfig) -> str:
     from siyu.devstack import (
         campaign_scenario,
         card_scenario,
+        funnel_scenario,
         profile_scenario,
         referral_scenario,
     )
@@ -232,5 +235,6 @@ def play_all(cfg: StackConfig) -> str:
             referral_scenario.play(cfg),
             profile_scenario.play(cfg),
             campaign_scenario.play(cfg),
+            funnel_scenario.play(cfg),
         )
     )

@@ -20,6 +20,7 @@ class ChannelSpec(BaseModel):
     welcome_text: str = Field(min_length=1, max_length=4000)
     tags: list[TagRef] = Field(default_factory=list, max_length=20)
     staff: list[str] = Field(default_factory=list, max_length=100)
+    city: str = Field("", max_length=32, description="where the code is used; funnel reports")
 
 
 class Channel(ChannelSpec):

@@ -1,19 +1,52 @@
-"""on_biz_event's dispatch: card openings credit referrals; every other event builds the profile."""
+"""on_biz_event's dispatch: card openings credit referrals; every other event builds the
+profile. Both then note the funnel milestones they reached."""
 
 from __future__ import annotations
 
-from siyu.domain.biz_events import BizEvent
+from siyu.domain.biz_events import BizEvent, Purchase
+from siyu.domain.funnel import Milestone
+from siyu.ports import BankCustomerRepo
 from siyu.services.customer_profile import ProfileService
+from siyu.services.funnel import FunnelBook
 from siyu.services.referrals import ReferralService
 
 
 class BizEventRouter:
-    def __init__(self, referrals: ReferralService, profiles: ProfileService) -> None:
+    def __init__(
+        self,
+        referrals: ReferralService,
+        profiles: ProfileService,
+        bank_customers: BankCustomerRepo,
+        funnel: FunnelBook,
+    ) -> None:
         self._referrals = referrals
         self._profiles = profiles
+        self._bank_customers = bank_customers
+        self._funnel = funnel
 
     def handle(self, event: BizEvent) -> None:
+        payload = event.payload
         if event.type == "card_opened":
             self._referrals.handle(event)
-        else:
-            self._profiles.handle(event)
+            referrer = self._referrals.credited_referrer(payload.bank_customer_id)
+            if referrer:
+                dims = self._funnel.of_bank_customer(self._bank_customers.get(referrer)[0])
+                subject = payload.bank_customer_id  # one credited invite per referee, ever
+                self._funnel.note(Milestone.REFERRAL_CREDITED, subject, payload.opened_at, dims)
+            return
+        self._profiles.handle(event)
+        if isinstance(payload, Purchase):
+            self._note_purchases(payload)
+
+    def _note_purchases(self, purchase: Purchase) -> None:
+        customer, _version = self._bank_customers.get(purchase.bank_customer_id)
+        if customer is None or customer.aggregates.purchase_count == 0:
+            return
+        dims = self._funnel.of_bank_customer(customer)
+        first = customer.aggregates.first_purchase_at or purchase.occurred_at
+        self._funnel.note(Milestone.FIRST_PURCHASE, customer.bank_customer_id, first, dims)
+        if customer.aggregates.purchase_count >= 2:
+            # The event that makes the count reach two notes it (the marker makes it once).
+            self._funnel.note(
+                Milestone.REPEAT, customer.bank_customer_id, purchase.occurred_at, dims
+            )

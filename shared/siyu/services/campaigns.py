@@ -171,6 +171,9 @@ class CampaignBook:
             raise NotFound(f"campaign {campaign_id}")
         return campaign
 
+    def all(self) -> list[Campaign]:
+        return sorted(self._campaigns.all(), key=lambda c: c.id)
+
     def runs(self, campaign_id: str, limit: int = 50) -> list[RunReport]:
         self.get(campaign_id)
         reports = []

@@ -77,6 +77,11 @@ class ReferralService:
             successful_invites=count, rewards=rewards, next_tier=ref.next_tier(count, self._tiers)
         )
 
+    def credited_referrer(self, referee: str) -> str | None:
+        """Who this referee's card opening was credited to, if it was."""
+        invite, _version = self._repo.get_invite(referee)
+        return invite.referrer if invite and invite.status is InviteStatus.CREDITED else None
+
     # -- events -------------------------------------------------------------------------
 
     def handle(self, event: BizEvent) -> None:

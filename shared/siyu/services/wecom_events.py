@@ -20,6 +20,7 @@ from siyu.domain.followups import (
     reach_back_staff,
     revisits,
 )
+from siyu.domain.funnel import Milestone
 from siyu.domain.groups import Group, GroupStatus, apply_member_change
 from siyu.domain.welcome import WelcomeStatus
 from siyu.logging import log
@@ -33,6 +34,7 @@ from siyu.ports import (
     TagRepo,
     WeComApi,
 )
+from siyu.services.funnel import FunnelBook
 from siyu.services.welcome import WelcomeSender
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ class WeComEventProcessor:
         bank_customers: BankCustomerRepo,
         clock: Clock,
         cadence: list[Cadence],
+        funnel: FunnelBook,
     ) -> None:
         self._wecom = wecom
         self._customers = customers
@@ -64,6 +67,7 @@ class WeComEventProcessor:
         self._bank_customers = bank_customers
         self._clock = clock
         self._cadence = cadence
+        self._funnel = funnel
 
     def handle(self, event: WeComEvent) -> bool:
         """Apply the event; False if applied before. TransientError asks for redelivery."""
@@ -95,6 +99,10 @@ class WeComEventProcessor:
                 event, lambda c: cust.set_status(c, event.user_id, RelationStatus.LOST, at)
             )
             self._raise_followup(event, FollowupReason.LOST_CUSTOMER, at)
+            lost = self._customers.get(event.external_user_id)
+            relation = lost.relation(event.user_id) if lost else None
+            dims = self._funnel.of_state(relation.state if relation else "", event.user_id)
+            self._funnel.note(Milestone.LOST, event.dedupe_key, at, dims)
             return applied
         if kind == "transfer_fail":
             applied = self._apply(
@@ -114,8 +122,9 @@ class WeComEventProcessor:
 
     def _add(self, event: WeComEvent, at: datetime) -> bool:
         # The welcome window is the tightest deadline: serve it before anything else.
+        welcomed = event.welcome is WelcomeState.SENT
         if event.welcome is WelcomeState.PENDING:
-            self._welcome_fallback(event)
+            welcomed = self._welcome_fallback(event)
         channel = self._channels.get(event.state) if event.state else None
         channel_tags: list[CustomerTag] = []
         if channel and channel.tag_ids:
@@ -152,14 +161,23 @@ class WeComEventProcessor:
                 event.external_user_id, event.user_id, at, self._cadence, event.dedupe_key
             ):
                 self._followups.create(task)
-        return self._customers.update_once(event.dedupe_key, event.external_user_id, change)
+        applied = self._customers.update_once(event.dedupe_key, event.external_user_id, change)
+        # Funnel milestones, once per relation and channel (a half add becoming full is one).
+        dims = self._funnel.of_state(event.state, event.user_id)
+        subject = f"{event.external_user_id}|{event.user_id}|{event.state}"
+        self._funnel.note(Milestone.ADDED, subject, at, dims)
+        if welcomed:
+            self._funnel.note(Milestone.WELCOMED, subject, at, dims)
+        return applied
 
-    def _welcome_fallback(self, event: WeComEvent) -> None:
+    def _welcome_fallback(self, event: WeComEvent) -> bool:
+        """True once the welcome is sent (by whoever held the code); False if it expired."""
         claim = self._welcome.try_send(event, "worker", budget_s=float("inf"))
         if claim.status is WelcomeStatus.HANDED_OFF:
             raise TransientError("welcome send failed; retrying while the window is open")
         if not claim.granted and claim.status is WelcomeStatus.SENDING:
             raise TransientError("the callback is still sending the welcome; check again")
+        return claim.status is WelcomeStatus.SENT
 
     def _contact_name(self, external_userid: str) -> str:
         """The name is enrichment: a contact WeCom no longer knows must not block the add."""
@@ -244,6 +262,8 @@ class WeComEventProcessor:
             known = self._groups.get(event.chat_id) or self._read_group(event.chat_id, at)
             if known.is_benefit_group:
                 self._sync_membership(event, joined=detail == "add_member")
+                if detail == "add_member":
+                    self._note_joins(event, known, at)
             if detail == "del_member":
                 self._reach_back_leavers(event, at)
             return self._groups.update_once(
@@ -269,6 +289,15 @@ class WeComEventProcessor:
             member_count=len(chat.get("member_list", [])),
             updated_at=at,
         )
+
+    def _note_joins(self, event: WeComEvent, group: Group, at: datetime) -> None:
+        """Joined a benefit group: counted for how the customer came, in the group's city."""
+        for external_userid in event.mem_change_list:
+            dims = self._funnel.of_customer(self._customers.get(external_userid))
+            if group.city:
+                dims = dims.model_copy(update={"city": group.city})
+            subject = f"{event.chat_id}|{external_userid}"
+            self._funnel.note(Milestone.JOINED_GROUP, subject, at, dims)
 
     def _reach_back_leavers(self, event: WeComEvent, at: datetime) -> None:
         """A customer who left a group but is still someone's contact: ask them to re-reach."""

@@ -52,6 +52,10 @@ class CampaignRepo:
         with translated():
             return [Campaign.model_validate(s.to_dict()) for s in query.stream()]
 
+    def all(self) -> list[Campaign]:
+        with translated():
+            return [Campaign.model_validate(s.to_dict()) for s in self._col.stream()]
+
 
 class CampaignRunRepo:
     def __init__(self, db: firestore.Client) -> None:

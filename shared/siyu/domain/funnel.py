@@ -1,0 +1,93 @@
+"""The funnel: milestones a customer passes, each recorded once with the channel, staff member
+and city that brought them, and counted per dimension with aggregation queries."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from siyu.domain.campaigns import SHANGHAI
+
+
+class Milestone(StrEnum):
+    ADDED = "added"  # a new WeCom relation
+    WELCOMED = "welcomed"  # its welcome message was sent
+    JOINED_GROUP = "joined_group"  # joined a benefit group
+    FIRST_PURCHASE = "first_purchase"
+    REPEAT = "repeat"  # a second purchase
+    LOST = "lost"  # deleted the staff member
+    REFERRAL_CREDITED = "referral_credited"  # a friend opened a card with their code
+
+
+Dimension = Literal["channel", "staff", "city"]
+MAX_DAYS = 366
+
+
+class Dims(BaseModel):
+    channel: str = "无渠道"
+    staff: str = "—"
+    city: str = "未知"
+
+
+class MilestoneRecord(Dims):
+    id: str
+    milestone: Milestone
+    at: datetime
+
+
+def record(milestone: Milestone, subject: str, at: datetime, dims: Dims) -> MilestoneRecord:
+    """The id comes from the subject, so the same milestone is recorded once."""
+    key = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return MilestoneRecord(id=f"{milestone}-{key}", milestone=milestone, at=at, **dict(dims))
+
+
+class FunnelQuery(BaseModel):
+    """GET /ops/reports/funnel?from=YYYY-MM-DD&to=YYYY-MM-DD&by=channel|staff|city."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    from_: date = Field(alias="from")
+    to: date
+    by: Dimension
+    format: Literal["json", "csv"] = "json"
+
+    @model_validator(mode="after")
+    def _span(self) -> FunnelQuery:
+        if self.to < self.from_:
+            raise ValueError("`to` is before `from`")
+        if (self.to - self.from_).days >= MAX_DAYS:
+            raise ValueError(f"at most {MAX_DAYS} days")
+        return self
+
+    def window(self) -> tuple[datetime, datetime]:
+        """Whole days in Asia/Shanghai: [from 00:00, to + 1 day 00:00)."""
+        start = datetime.combine(self.from_, time(0), SHANGHAI)
+        end = datetime.combine(self.to + timedelta(days=1), time(0), SHANGHAI)
+        return start, end
+
+
+class FunnelRow(BaseModel):
+    value: str
+    counts: dict[str, int]
+
+
+def to_csv(by: str, rows: list[FunnelRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([by, *[m.value for m in Milestone]])
+    for row in rows:
+        writer.writerow([row.value, *[row.counts.get(m.value, 0) for m in Milestone]])
+    return out.getvalue()
+
+
+def totals(rows: list[FunnelRow]) -> FunnelRow:
+    return FunnelRow(
+        value="合计",
+        counts={m.value: sum(r.counts.get(m.value, 0) for r in rows) for m in Milestone},
+    )

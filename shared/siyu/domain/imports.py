@@ -1,0 +1,65 @@
+"""Spreadsheet rows ops hand over: validated one by one, each error naming row and column."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from siyu.domain.groups import GroupSpec
+
+Kind = Literal["groups", "customers"]
+
+
+class GroupRow(GroupSpec):
+    chat_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class CustomerRow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bank_customer_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    external_userid: str = Field("", max_length=64)
+    unionid: str = Field("", max_length=64)
+    age: int | None = Field(None, ge=0, le=130)
+    aum_band: str | None = Field(None, max_length=32)
+    birthday: date | None = None
+
+
+MODELS: dict[str, type[BaseModel]] = {"groups": GroupRow, "customers": CustomerRow}
+LIST_COLUMNS = {"tags"}  # "美食|早餐"
+
+
+class RowError(BaseModel):
+    row: int  # 1-based, the header being row 1
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+def parse(kind: Kind, text: str) -> Iterator[tuple[int, BaseModel | RowError]]:
+    """Each data row as a model, or as the first error in it (nothing partial is kept)."""
+    model = MODELS[kind]
+    reader = csv.DictReader(io.StringIO(text))
+    unknown = set(reader.fieldnames or []) - set(model.model_fields)
+    for number, raw in enumerate(reader, start=2):
+        if unknown:
+            yield number, RowError(row=number, column=sorted(unknown)[0], message="unknown column")
+            continue
+        values: dict[str, Any] = {
+            k: ([v for v in value.split("|") if v] if k in LIST_COLUMNS else value)
+            for k, value in raw.items()
+            if value not in ("", None)
+        }
+        try:
+            yield number, model.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            column = ".".join(str(p) for p in first["loc"]) or "row"
+            yield number, RowError(row=number, column=column, message=first["msg"])

@@ -1,0 +1,64 @@
+"""Funnel milestones recorded as they happen, and the report over them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from siyu.domain.bank_customers import BankCustomer
+from siyu.domain.customers import Customer
+from siyu.domain.funnel import (
+    Dimension,
+    Dims,
+    FunnelQuery,
+    FunnelRow,
+    Milestone,
+    record,
+    totals,
+)
+from siyu.ports import ChannelRepo, CustomerRepo, FunnelStore
+
+
+class FunnelBook:
+    def __init__(self, store: FunnelStore, channels: ChannelRepo, customers: CustomerRepo) -> None:
+        self._store = store
+        self._channels = channels
+        self._customers = customers
+
+    def note(self, milestone: Milestone, subject: str, at: datetime, dims: Dims) -> bool:
+        """Record once; False when this milestone of this subject was recorded before."""
+        return self._store.record(record(milestone, subject, at, dims))
+
+    def of_state(self, state: str, staff_userid: str) -> Dims:
+        """A relation's channel (by its `state`), staff member and the channel's city."""
+        channel = self._channels.get(state) if state else None
+        return Dims(
+            channel=channel.name if channel else "无渠道",
+            staff=staff_userid,
+            city=(channel.city if channel else "") or "未知",
+        )
+
+    def of_customer(self, customer: Customer | None) -> Dims:
+        """Attributed to how the customer first came: their earliest relation."""
+        if customer is None or not customer.relations:
+            return Dims(channel="未关联")
+        first = min(customer.relations, key=lambda r: r.added_at)
+        return self.of_state(first.state, first.staff_userid)
+
+    def of_bank_customer(self, bank: BankCustomer | None) -> Dims:
+        if bank is None or not bank.external_userid:
+            return Dims(channel="未关联")
+        return self.of_customer(self._customers.get(bank.external_userid))
+
+    def report(self, query: FunnelQuery) -> list[FunnelRow]:
+        """One row per value of the dimension, counted with aggregation queries, and a total."""
+        start, end = query.window()
+        by: Dimension = query.by
+        rows = [
+            FunnelRow(
+                value=value,
+                counts={m.value: self._store.count(m, by, value, start, end) for m in Milestone},
+            )
+            for value in sorted(self._store.values(by))
+        ]
+        rows = [r for r in rows if any(r.counts.values())]
+        return [*rows, totals(rows)]

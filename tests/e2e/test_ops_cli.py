@@ -1,0 +1,137 @@
+"""The `siyu` command against the local stack: imports (bad rows, interruption, resume) and
+gcloud-style verbs with table, json and csv output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from siyu.devstack.stack import StackConfig
+
+from .test_profile_path import until
+
+
+def siyu(stack: StackConfig, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **stack.control_env()}
+    env.pop("FIRESTORE_EMULATOR_HOST", None)
+    return subprocess.run(
+        [sys.executable, "-m", "siyu.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def db(stack: StackConfig, monkeypatch: pytest.MonkeyPatch) -> firestore.Client:
+    for key, value in stack.env().items():
+        monkeypatch.setenv(key, value)
+    return firestore.Client(project=stack.project)
+
+
+def count(db: firestore.Client, collection: str, field: str, prefix: str) -> int:
+    query = (
+        db.collection(collection)
+        .where(filter=FieldFilter(field, ">=", prefix))
+        .where(filter=FieldFilter(field, "<", prefix + "\uf8ff"))
+    )
+    [[result]] = query.count().get()
+    return int(result.value)
+
+
+def test_a_csv_with_bad_rows_writes_only_the_good_ones(stack, db, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:6]
+    rows = [
+        "chat_id,name,owner_userid,city,kind,lat,lng,coord_system,tags",
+        f"wr_{tag}_1,静安福利群,zhangsan,上海,food,31.22,121.44,gcj02,美食|早餐",
+        f"wr_{tag}_2,坏纬度群,zhangsan,上海,food,91,121.44,wgs84,",
+        f"wr_{tag}_3,没有坐标系群,zhangsan,上海,food,31.22,121.44,,",
+        f"wr_{tag}_4,陆家嘴福利群,lisi,上海,food,31.23,121.50,wgs84,",
+        f"bad id {tag},空格群,lisi,上海,food,31.23,121.50,wgs84,",
+    ]
+    csv_file = tmp_path / "groups.csv"
+    csv_file.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = siyu(stack, "import", "groups", str(csv_file))
+    assert result.returncode == 1, result.stderr
+    assert "row 3, column lat:" in result.stderr
+    assert "row 4, column coord_system:" in result.stderr
+    assert "row 6, column chat_id:" in result.stderr
+    assert "5 rows, 2 written, 0 already written by an interrupted run, 3 refused" in result.stdout
+    assert count(db, "groups", "chat_id", f"wr_{tag}_") == 2
+    stored = db.collection("groups").document(f"wr_{tag}_1").get().to_dict()
+    assert stored["tags"] == ["美食", "早餐"] and abs(stored["location"]["lat"] - 31.22) > 0.001
+    listed = siyu(stack, "groups", "list", "--city", "上海", "--format", "csv")
+    assert listed.returncode == 0, listed.stderr
+    assert f"wr_{tag}_4,陆家嘴福利群,lisi,上海,0,open," in listed.stdout.splitlines()
+
+
+def test_an_interrupted_import_resumes_without_writing_rows_twice(stack, db, tmp_path) -> None:
+    tag = uuid.uuid4().hex[:6]
+    lines = ["bank_customer_id,external_userid,age,aum_band,birthday"]
+    lines += [
+        f"bc{tag}{n:05d},wm{tag}{n:05d},{20 + n % 60},0-10万,1990-03-{1 + n % 28:02d}"
+        for n in range(6000)
+    ]
+    csv_file = tmp_path / "customers.csv"
+    csv_file.write_text("\n".join(lines) + "\n")
+    env = {**os.environ, **stack.control_env()}
+    env.pop("FIRESTORE_EMULATOR_HOST", None)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "siyu.cli", "import", "customers", str(csv_file), "--batch", "50"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    checkpoints = stack.state_dir / "imports"
+    assert until(lambda: any(checkpoints.glob("*.json")), 120), first.communicate()
+    first.send_signal(signal.SIGKILL)  # the operator's laptop dies mid-import
+    first.wait()
+    [checkpoint] = checkpoints.glob("*.json")
+    done = json.loads(checkpoint.read_text())["rows_done"]
+    assert 0 < done < 6000
+    second = siyu(stack, "import", "customers", str(csv_file), "--batch", "500")
+    assert second.returncode == 0, second.stderr
+    resumed = int(second.stdout.split(", ")[2].split()[0])
+    written = int(second.stdout.split(", ")[1].split()[0])
+    assert resumed >= done and resumed + written == 6000
+    assert count(db, "bank_customers", "bank_customer_id", f"bc{tag}") == 6000
+    assert not any(checkpoints.glob("*.json"))
+    one = db.collection("bank_customers").document(f"bc{tag}00007").get().to_dict()
+    assert one["profile"] == {"age": 27, "aum_band": "0-10万", "birthday": "1990-03-08"}
+    assert one["birthday_md"] == "03-08" and one["external_userid"] == f"wm{tag}00007"
+
+
+def test_verbs_render_table_json_and_csv(stack) -> None:
+    unknown = siyu(stack, "customers", "get", "wm_nobody")
+    assert unknown.returncode == 2 and "HTTP 404" in unknown.stderr
+    listed = siyu(stack, "campaigns", "list", "--format", "json")
+    assert listed.returncode == 0 and isinstance(json.loads(listed.stdout), list)
+    report = siyu(
+        stack, "reports", "funnel", "--from", "2026-11-01", "--to", "2026-12-31", "--by", "staff"
+    )
+    assert report.returncode == 0, report.stderr
+    header = report.stdout.splitlines()[0].split()
+    assert header == [
+        "staff",
+        "added",
+        "welcomed",
+        "joined_group",
+        "first_purchase",
+        "repeat",
+        "lost",
+        "referral_credited",
+    ]
+    assert report.stdout.splitlines()[-1].startswith("合计")
+    bad = siyu(stack, "reports", "funnel", "--from", "2026-12-01", "--to", "2026-11-01")
+    assert bad.returncode == 2 and "before" in bad.stderr
