@@ -135,3 +135,66 @@ def test_verbs_render_table_json_and_csv(stack) -> None:
     assert report.stdout.splitlines()[-1].startswith("合计")
     bad = siyu(stack, "reports", "funnel", "--from", "2026-12-01", "--to", "2026-11-01")
     assert bad.returncode == 2 and "before" in bad.stderr
+
+
+def test_groups_put_campaign_preview_and_transfers_from_the_command_line(
+    stack, sim, tmp_path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    chat_id = f"wr_cli_{tag}"
+    sim.post("/_sim/groups", json={"chat_id": chat_id, "owner": "cli_owner"}).raise_for_status()
+    spec = tmp_path / "group.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "name": "命令行福利群",
+                "owner_userid": "cli_owner",
+                "city": "杭州",
+                "kind": "food",
+                "lat": 30.26,
+                "lng": 120.13,
+                "coord_system": "wgs84",
+            }
+        )
+    )
+    put = siyu(stack, "groups", "put", chat_id, "--file", str(spec))
+    assert put.returncode == 0, put.stderr
+    assert put.stdout.splitlines()[0].split() == [
+        "chat_id",
+        "name",
+        "owner",
+        "city",
+        "members",
+        "status",
+        "tags",
+    ]
+    ops = stack.ops_client()
+    campaign = {
+        "name": "杭州早餐",
+        "schedule": {"kind": "daily", "at": "07:30"},
+        "active_from": "2026-11-01",
+        "audience": {"kind": "groups", "cities": ["杭州"]},
+        "content": {"text": "{date}{campaign}"},
+    }
+    ops.put(f"/ops/campaigns/cli_{tag}", json=campaign).raise_for_status()
+    preview = siyu(stack, "campaigns", "preview", f"cli_{tag}", "--format", "csv")
+    assert preview.returncode == 0, preview.stderr
+    [_header, row] = preview.stdout.splitlines()
+    assert row.startswith(f"cli_{tag},") and ",1,1," in row
+    created = siyu(
+        stack,
+        "transfers",
+        "create",
+        "--from",
+        f"nobody_{tag}",
+        "--to",
+        "heir",
+        "--resigned",
+        "--format",
+        "json",
+    )
+    assert created.returncode == 0, created.stderr
+    transfer = json.loads(created.stdout)
+    assert transfer["customers"] == [] and transfer["final"]
+    shown = siyu(stack, "transfers", "status", transfer["id"])
+    assert shown.returncode == 0 and transfer["id"] in shown.stdout
