@@ -15,9 +15,8 @@ from google.cloud import pubsub_v1
 
 from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
+from siyu.devstack.waiting import until
 from siyu.domain.campaigns import SHANGHAI
-
-from .test_profile_path import until
 
 
 def unique(prefix: str) -> str:

@@ -16,8 +16,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from siyu.devstack.stack import StackConfig
-
-from .test_profile_path import until
+from siyu.devstack.waiting import until
 
 
 def siyu(stack: StackConfig, *args: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from google.cloud import firestore, pubsub_v1
 from siyu.devstack.bank import BankSystems
 from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
+from siyu.devstack.waiting import until
 
 from .test_referral_path import pull
 
@@ -27,16 +28,6 @@ NOW = datetime.now(UTC)
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-def until(probe: Callable[[], Any], timeout_s: float = 20) -> Any:
-    """Poll until `probe` returns something truthy; the last value otherwise."""
-    deadline = time.monotonic() + timeout_s
-    value = probe()
-    while not value and time.monotonic() < deadline:
-        time.sleep(0.2)
-        value = probe()
-    return value
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from .test_profile_path import until
+from siyu.devstack.waiting import until
 
 
 def unique(prefix: str) -> str:

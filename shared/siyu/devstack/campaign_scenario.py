@@ -4,7 +4,6 @@ lunch-time campaigns competing for the same groups, staff confirming in the simu
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from siyu.devstack.card_scenario import OWNER
 from siyu.devstack.registry import ROOT
 from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
+from siyu.devstack.waiting import until
 from siyu.domain.campaigns import SHANGHAI
 
 DEMO_2027 = ROOT / "data" / "calendar" / "2027-demo.json"
@@ -87,15 +87,6 @@ class CampaignSummary:
         return "\n".join([*lines, ""])
 
 
-def _until(probe: Callable[[], Any], timeout_s: float = 20) -> Any:
-    deadline = time.monotonic() + timeout_s
-    value = probe()
-    while not value and time.monotonic() < deadline:
-        time.sleep(0.2)
-        value = probe()
-    return value
-
-
 def _followed(run_of: Callable[[str], dict[str, Any]], campaign_id: str) -> bool:
     run = run_of(campaign_id)
     return bool(run) and run["confirmed"] == run["tasks_created"]
@@ -123,15 +114,13 @@ def play(cfg: StackConfig) -> CampaignSummary:
         return dict(found[0]) if found else {}
 
     def confirm_and_follow(as_of: datetime, campaign_ids: list[str]) -> None:
-        _until(lambda: all(run_of(c).get("status") == "batched" for c in campaign_ids))
-        _until(
-            lambda: all(run_of(c)["tasks_created"] == run_of(c)["batches"] for c in campaign_ids)
-        )
+        until(lambda: all(run_of(c).get("status") == "batched" for c in campaign_ids))
+        until(lambda: all(run_of(c)["tasks_created"] == run_of(c)["batches"] for c in campaign_ids))
         confirm = {"userid": OWNER, "day": as_of.date().isoformat()}
         sim.post("/_sim/groupmsg/confirm", json=confirm).raise_for_status()
         tick(cfg, "on_campaign_tick", as_of=as_of + timedelta(minutes=6))
         for campaign_id in campaign_ids:
-            _until(functools.partial(_followed, run_of, campaign_id))
+            until(functools.partial(_followed, run_of, campaign_id))
             summary.runs[campaign_id] = run_of(campaign_id)
 
     # Lunch on Wednesday 2 December: two campaigns want the same Shanghai groups.
@@ -141,7 +130,7 @@ def play(cfg: StackConfig) -> CampaignSummary:
     # New Year's Eve: 2027's official schedule is needed and not known yet.
     eve = datetime(2026, 12, 31, 20, 1, tzinfo=SHANGHAI)
     tick(cfg, "on_campaign_tick", as_of=eve)
-    task = _until(
+    task = until(
         lambda: next(
             (t for t in ops.get("/ops/tasks").json() if t["kind"] == "calendar_missing"), None
         )

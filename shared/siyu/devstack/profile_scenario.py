@@ -4,7 +4,6 @@ application half-way; staff see the tags in WeCom and get their follow-ups when 
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ import httpx
 from siyu.devstack.bank import BankSystems
 from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
+from siyu.devstack.waiting import until
 
 BANK_ID, EXT, STAFF = "bc_demo_li", "wm_demo_li", "zhaoliu"
 
@@ -51,15 +51,6 @@ class ProfileSummary:
         )
 
 
-def _until(probe: Callable[[], Any], timeout_s: float = 20) -> Any:
-    deadline = time.monotonic() + timeout_s
-    value = probe()
-    while not value and time.monotonic() < deadline:
-        time.sleep(0.2)
-        value = probe()
-    return value
-
-
 def play(cfg: StackConfig) -> ProfileSummary:
     ops, bank, summary = cfg.ops_client(), BankSystems(cfg), ProfileSummary()
     sim = httpx.Client(base_url=cfg.simulator_url, timeout=30)
@@ -74,7 +65,7 @@ def play(cfg: StackConfig) -> ProfileSummary:
             "Name": "李女士",
         },
     ).raise_for_status()
-    _until(lambda: ops.get(f"/ops/customers/{EXT}").status_code == 200)
+    until(lambda: ops.get(f"/ops/customers/{EXT}").status_code == 200)
     ops.put(f"/ops/bank-customers/{BANK_ID}", json={"external_userid": EXT}).raise_for_status()
 
     def state() -> dict[str, Any]:
@@ -85,7 +76,7 @@ def play(cfg: StackConfig) -> ProfileSummary:
         bank.post(kind, body).raise_for_status()
 
     def record(after: str, wanted: Callable[[dict[str, Any]], bool]) -> None:
-        seen = _until(lambda: (s := state()) and wanted(s) and s) or state()
+        seen = until(lambda: (s := state()) and wanted(s) and s) or state()
         summary.stages.append((after, seen.get("stage", "?"), seen.get("segment") or "—"))
 
     send("profile", "demo-li-profile", age=34, aum_band="100-500万")
@@ -107,8 +98,8 @@ def play(cfg: StackConfig) -> ProfileSummary:
         occurred_at=at,
     )
     record("questionnaires, loan abandoned", lambda s: len(s["answers"]) == 2)
-    summary.wecom_tags = _until(lambda: (t := _tags(sim)) and "意向/贷款意向" in t and t) or []
-    tasks = _until(lambda: len(t := _followups(ops)) >= 3 and t) or []
+    summary.wecom_tags = until(lambda: (t := _tags(sim)) and "意向/贷款意向" in t and t) or []
+    tasks = until(lambda: len(t := _followups(ops)) >= 3 and t) or []
     summary.due = [
         (_when(t["due_at"], now), t["reason"], t["detail"])
         for t in sorted(tasks, key=lambda t: t["due_at"])
@@ -116,7 +107,7 @@ def play(cfg: StackConfig) -> ProfileSummary:
     for ahead in (timedelta(minutes=20), timedelta(days=3, minutes=20)):
         tick(cfg, "on_followup_tick", as_of=now + ahead)
         seen = len(summary.reminders)
-        new = _until(functools.partial(_messages, sim, since=seen)) or []
+        new = until(functools.partial(_messages, sim, since=seen)) or []
         summary.reminders += [(f"+{_span(ahead)}", m["text"]) for m in new]
     return summary
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from siyu.domain.bank_customers import BankCustomer
+from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.funnel import (
     Dimension,
@@ -30,7 +31,10 @@ class FunnelBook:
 
     def of_state(self, state: str, staff_userid: str) -> Dims:
         """A relation's channel (by its `state`), staff member and the channel's city."""
-        channel = self._channels.get(state) if state else None
+        return self.of_channel(self._channels.get(state) if state else None, staff_userid)
+
+    @staticmethod
+    def of_channel(channel: Channel | None, staff_userid: str) -> Dims:
         return Dims(
             channel=channel.name if channel else "无渠道",
             staff=staff_userid,

@@ -163,7 +163,7 @@ class WeComEventProcessor:
                 self._followups.create(task)
         applied = self._customers.update_once(event.dedupe_key, event.external_user_id, change)
         # Funnel milestones, once per relation and channel (a half add becoming full is one).
-        dims = self._funnel.of_state(event.state, event.user_id)
+        dims = self._funnel.of_channel(channel, event.user_id)  # the channel read above
         subject = f"{event.external_user_id}|{event.user_id}|{event.state}"
         self._funnel.note(Milestone.ADDED, subject, at, dims)
         if welcomed:
