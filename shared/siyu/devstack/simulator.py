@@ -714,11 +714,7 @@ def create_app(sim: WeComSimulator) -> Flask:
         with sim.lock:
             sender = request.args.get("sender")
             return jsonify(
-                [
-                    {k: v for k, v in m.items() if k != "results"} | {"results": m["results"]}
-                    for m in st.groupmsgs.values()
-                    if not sender or m["sender"] == sender
-                ]
+                [m for m in st.groupmsgs.values() if not sender or m["sender"] == sender]
             )
 
     @app.get("/_sim/welcomes")

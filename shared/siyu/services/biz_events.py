@@ -3,6 +3,7 @@ profile. Both then note the funnel milestones they reached."""
 
 from __future__ import annotations
 
+from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.biz_events import BizEvent, Purchase
 from siyu.domain.funnel import Milestone
 from siyu.ports import BankCustomerRepo
@@ -34,13 +35,12 @@ class BizEventRouter:
                 subject = payload.bank_customer_id  # one credited invite per referee, ever
                 self._funnel.note(Milestone.REFERRAL_CREDITED, subject, payload.opened_at, dims)
             return
-        self._profiles.handle(event)
-        if isinstance(payload, Purchase):
-            self._note_purchases(payload)
+        customer = self._profiles.handle(event)
+        if isinstance(payload, Purchase) and customer is not None:
+            self._note_purchases(customer, payload)
 
-    def _note_purchases(self, purchase: Purchase) -> None:
-        customer, _version = self._bank_customers.get(purchase.bank_customer_id)
-        if customer is None or customer.aggregates.purchase_count == 0:
+    def _note_purchases(self, customer: BankCustomer, purchase: Purchase) -> None:
+        if customer.aggregates.purchase_count == 0:
             return
         dims = self._funnel.of_bank_customer(customer)
         first = customer.aggregates.first_purchase_at or purchase.occurred_at

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -113,7 +113,7 @@ def audience_of(
     return list(seen.values())
 
 
-def chat_type(campaign: CampaignSpec) -> str:
+def chat_type(campaign: CampaignSpec) -> Literal["single", "group"]:
     return "single" if isinstance(campaign.audience, CustomerAudience) else "group"
 
 
@@ -206,8 +206,7 @@ class CampaignBook:
             note = str(gap)
         sample_at = upcoming or Occurrence(key="sample", at=now, day=now.date())
         targets = audience_of(self._source, campaign, sample_at)
-        kind = "single" if chat_type(campaign) == "single" else "group"
-        batches = cut_batches(targets, kind)  # type: ignore[arg-type]
+        batches = cut_batches(targets, chat_type(campaign))
         return Preview(
             campaign_id=campaign_id,
             next_occurrence=upcoming,
@@ -287,8 +286,12 @@ class CampaignPlanner:
         )
         if not self._runs.create(run):
             existing = self._runs.get(rid)
-            stale = existing and existing.status is RunStatus.PLANNING
-            if not stale or now - existing.created_at < STALE_PLANNING:  # type: ignore[union-attr]
+            abandoned = (
+                existing is not None
+                and existing.status is RunStatus.PLANNING
+                and now - existing.created_at >= STALE_PLANNING
+            )
+            if not abandoned:
                 return False
             # The tick that created it died half-way: claims and batch ids repeat exactly.
         content = campaign.content
@@ -304,14 +307,14 @@ class CampaignPlanner:
         lost = self._caps.claim(occurrence.day.isoformat(), rid, list(keys.values()))
         kept = [t for t in targets if keys[t.id] not in lost]
         text = render(content.text, campaign.name, occurrence)
-        cut = cut_batches(kept, kind)  # type: ignore[arg-type]
+        cut = cut_batches(kept, kind)
         for n, (sender, ids) in enumerate(cut):
             batch = CampaignBatch(
                 id=f"{rid}-b{n}",
                 run_id=rid,
                 campaign_id=campaign.id,
                 sender=sender,
-                chat_type=kind,  # type: ignore[arg-type]
+                chat_type=kind,
                 targets=ids,
                 text=text,
                 attachments=content.attachments,

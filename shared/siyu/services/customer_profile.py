@@ -47,7 +47,8 @@ class ProfileService:
         self._clock = clock
         self._layering = layering
 
-    def handle(self, event: BizEvent) -> None:
+    def handle(self, event: BizEvent) -> BankCustomer | None:
+        """Apply the event once; returns the customer as it now stands."""
         payload = event.payload
         now = self._clock.now()
         ruleset = self._rules.rules()
@@ -66,7 +67,7 @@ class ProfileService:
         )
         customer, _version = self._bank_customers.get(payload.bank_customer_id)
         if customer is None:
-            return
+            return None
         if isinstance(payload, JourneyAbandoned):
             self._journey_followup(customer, payload, event.event_id)
         # Also on a duplicate: the first delivery may have died before asking for the sync,
@@ -81,6 +82,7 @@ class ProfileService:
             stage=customer.stage,
             segment=customer.segment,
         )
+        return customer
 
     def link(self, bank_customer_id: str, link: BankCustomerLink) -> BankCustomer:
         """Tie a bank customer to their WeCom identity; tags earned so far follow them."""
