@@ -8,14 +8,30 @@ resource "google_firestore_database" "main" {
   type        = "FIRESTORE_NATIVE"
 }
 
-# Processed-event markers, welcome ledger entries and daily 群发 caps expire by themselves.
+# Processed-event markers, stored callbacks, welcome ledger entries and daily 群发 caps
+# expire by themselves.
 resource "google_firestore_field" "ttl" {
-  for_each   = toset(["dedupe", "welcomes", "mass_caps"])
+  for_each   = toset(["dedupe", "inbox", "welcomes", "mass_caps"])
   project    = var.project_id
   database   = google_firestore_database.main.name
   collection = each.value
   field      = "expire_at"
   ttl_config {}
+}
+
+# InboxRepo.unpublished: stored callbacks not yet published, oldest first.
+resource "google_firestore_index" "inbox_unpublished" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "inbox"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "created_at"
+    order      = "ASCENDING"
+  }
 }
 
 # FollowupRepo.due: the tick's open tasks that are due, oldest first.

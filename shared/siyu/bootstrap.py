@@ -13,6 +13,7 @@ from siyu.adapters.clock import SystemClock
 from siyu.adapters.firestore import campaigns as campaign_store
 from siyu.adapters.firestore import store
 from siyu.adapters.firestore.funnel import FunnelStore
+from siyu.adapters.firestore.inbox import InboxRepo
 from siyu.adapters.firestore.referrals import ReferralRepo
 from siyu.adapters.pubsub import Publisher
 from siyu.adapters.wecom.client import WeComClient
@@ -35,7 +36,7 @@ from siyu.services.followups import FollowupNotifier
 from siyu.services.funnel import FunnelBook
 from siyu.services.group_directory import GroupDirectory
 from siyu.services.groups import GroupRegistry
-from siyu.services.intake import CallbackIntake
+from siyu.services.intake import CallbackIntake, InboxSweeper
 from siyu.services.referrals import ReferralService
 from siyu.services.tag_catalog import TagCatalog
 from siyu.services.tag_rules import TagRuleBook
@@ -154,13 +155,23 @@ def intake() -> CallbackIntake:
     )
     return CallbackIntake(
         CallbackCodec(crypto),
-        store.Dedupe(db(), clock, s.dedupe_ttl_days),
+        inbox(),
         publisher(),
         welcome_sender(),
         clock,
         replay_window_s=s.wecom_replay_window_s,
         welcome_budget_s=s.welcome_budget_s,
     )
+
+
+@cache
+def inbox() -> InboxRepo:
+    return InboxRepo(db(), clock, settings().dedupe_ttl_days)
+
+
+@cache
+def inbox_sweeper() -> InboxSweeper:
+    return InboxSweeper(inbox(), publisher(), clock, settings().inbox_sweep_min_age_s)
 
 
 @cache
@@ -264,6 +275,7 @@ def followup_notifier() -> FollowupNotifier:
         customers(),
         store.Dedupe(db(), clock, s.dedupe_ttl_days),
         wecom_app(),
+        ops_tasks(),
         clock,
         allow_as_of=s.tick_allow_as_of,
     )

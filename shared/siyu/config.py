@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # Tags, layering and follow-ups.
     topic_tag_sync: str = "tag-sync"
     topic_followup_ticks: str = "followup-ticks"
+    topic_inbox_sweep_ticks: str = "inbox-sweep-ticks"
+    inbox_sweep_min_age_s: float = Field(
+        30, ge=0, description="a stored callback younger than this is still its callback's"
+    )
     tag_rules_refresh_s: float = Field(5, ge=0, description="how stale the rule cache may get")
     tag_catalog_refresh_s: float = Field(
         300, ge=0, description="how long an instance trusts its corp tag ids"

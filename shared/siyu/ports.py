@@ -24,11 +24,22 @@ from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup
 from siyu.domain.funnel import MilestoneRecord
 from siyu.domain.groups import Group
+from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, Reward
 from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
 from siyu.domain.transfers import Transfer
+from siyu.domain.wecom import (
+    AppMessageResult,
+    ExternalContact,
+    GroupChat,
+    GroupMsgSend,
+    GroupMsgTask,
+    JoinWay,
+    TransferResult,
+    WelcomeOutcome,
+)
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
 
 
@@ -49,6 +60,21 @@ class Dedupe(Protocol):
     def update(self, key: str, **fields: Any) -> None: ...
 
     def release(self, key: str) -> None: ...
+
+
+class CallbackInbox(Protocol):
+    """Accepted callbacks, stored before publishing; doubles as the callback's dedupe marker."""
+
+    def claim(self, key: str, event: WeComEvent) -> bool:
+        """Store the event as RECEIVED; False when this key was stored before."""
+
+    def get(self, key: str) -> InboxEntry | None: ...
+
+    def mark(self, key: str, status: InboxStatus, event: WeComEvent, **fields: str) -> None:
+        """Record how publishing went (with the event as it was published or is to be)."""
+
+    def unpublished(self, created_before: datetime, limit: int) -> list[InboxEntry]:
+        """RECEIVED or PENDING entries stored before `created_before`, oldest first."""
 
 
 class WelcomeLedger(Protocol):
@@ -126,6 +152,9 @@ class TagRepo(Protocol):
     def put_many(self, tags: list[CorpTag]) -> None: ...
 
     def mark_deleted(self, tag_ids: list[str]) -> None: ...
+
+    def mark_group_deleted(self, group_id: str) -> list[str]:
+        """Mark every stored tag of the group deleted; returns their ids."""
 
 
 class ChannelRepo(Protocol):
@@ -220,11 +249,13 @@ class GroupMessenger(Protocol):
     ) -> tuple[str, list[str]]:
         """Returns (msgid, the targets WeCom could not take)."""
 
-    def get_groupmsg_task(self, msgid: str) -> list[dict[str, Any]]: ...
+    def get_groupmsg_task(self, msgid: str) -> list[GroupMsgTask]:
+        """TransientError while WeCom is still creating the task (41063)."""
 
-    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[dict[str, Any]]: ...
+    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[GroupMsgSend]: ...
 
-    def remind_groupmsg_send(self, msgid: str) -> None: ...
+    def remind_groupmsg_send(self, msgid: str) -> None:
+        """ReminderLimit when the reminders allowed are used up (41094)."""
 
 
 class TransferApi(Protocol):
@@ -234,7 +265,7 @@ class TransferApi(Protocol):
 
     def transfer_result(
         self, resigned: bool, handover: str, takeover: str
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[TransferResult]: ...
 
 
 class TransferRepo(Protocol):
@@ -255,8 +286,9 @@ class FunnelStore(Protocol):
 
 
 class AppMessenger(Protocol):
-    def send_text(self, touser: str, text: str) -> None:
-        """A WeCom application message to one staff member."""
+    def send_text(self, touser: str, text: str) -> AppMessageResult:
+        """A WeCom application message to one staff member; NoValidRecipient when WeCom
+        knows no such member in the app's scope (81013)."""
 
 
 class ReferralRepo(Protocol):
@@ -320,22 +352,27 @@ class EventPublisher(Protocol):
 
 
 class WeComApi(Protocol):
-    def get_external_contact(self, external_userid: str) -> dict[str, Any]: ...
+    def get_external_contact(self, external_userid: str) -> ExternalContact:
+        """Every follower, across `next_cursor` pages."""
 
-    def send_welcome_msg(self, welcome_code: str, text: str, deadline: float | None = None) -> None:
-        """Raise Conflict when the code was already used or expired."""
+    def send_welcome_msg(
+        self, welcome_code: str, text: str, deadline: float | None = None
+    ) -> WelcomeOutcome:
+        """SENT (0 or 41051), EXPIRED (41050) or BUSY (41096); raise for anything else."""
 
     def mark_tag(
         self, userid: str, external_userid: str, add: list[str], remove: list[str] | None = None
     ) -> None: ...
 
-    def get_corp_tag_list(self, tag_ids: list[str] | None = None) -> list[CorpTag]: ...
+    def get_corp_tag_list(
+        self, tag_ids: list[str] | None = None, group_ids: list[str] | None = None
+    ) -> list[CorpTag]: ...
 
     def add_corp_tag(self, group_name: str, names: list[str]) -> list[CorpTag]: ...
 
-    def get_group_chat(self, chat_id: str) -> dict[str, Any]: ...
+    def get_group_chat(self, chat_id: str) -> GroupChat: ...
 
     def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
         """Create a group QR join way for one chat; returns its config_id."""
 
-    def get_join_way(self, config_id: str) -> dict[str, Any]: ...
+    def get_join_way(self, config_id: str) -> JoinWay: ...

@@ -44,6 +44,7 @@ FUNCTIONS = (
     FunctionSpec("on_followup_tick", topic="followup-ticks", schedule="*/15 * * * *"),
     FunctionSpec("on_campaign_tick", topic="campaign-ticks", schedule="*/5 * * * *"),
     FunctionSpec("on_campaign_batch", topic="campaign-batches"),
+    FunctionSpec("on_inbox_sweep", topic="inbox-sweep-ticks", schedule="* * * * *"),
 )
 
 # Topics siyu publishes for systems outside it (the bank's fulfilment system).

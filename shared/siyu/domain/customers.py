@@ -38,7 +38,14 @@ class Relation(BaseModel):
     added_at: datetime
     changed_at: datetime
     remark: str = ""
-    transfer_fail_reason: str = ""
+
+
+class TransferFailure(BaseModel):
+    """transfer_fail (92130): `takeover_userid` could not take the customer over."""
+
+    takeover_userid: str
+    reason: str = ""  # customer_refused | customer_limit_exceed
+    at: datetime
 
 
 class Customer(BaseModel):
@@ -49,6 +56,7 @@ class Customer(BaseModel):
     # Rule tags last pushed to WeCom, per staff member: a relation added later gets them all.
     rule_tags_pushed: dict[str, list[str]] = Field(default_factory=dict)
     transfers: list[datetime] = Field(default_factory=list)  # successful transfers (转接)
+    transfer_failures: list[TransferFailure] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
@@ -153,3 +161,13 @@ def transferred(customer: Customer, from_userid: str, to_userid: str, at: dateti
     moved = set_status(customer, from_userid, RelationStatus.TRANSFERRED, at)
     moved = add_relation(moved, to_userid, old.state if old else "", at)
     return moved.model_copy(update={"transfers": [*customer.transfers, at]})
+
+
+def transfer_failed(
+    customer: Customer, takeover_userid: str, reason: str, at: datetime
+) -> Customer:
+    """The takeover failed: the customer stays with whoever served them; nothing else moves."""
+    failure = TransferFailure(takeover_userid=takeover_userid, reason=reason, at=at)
+    return customer.model_copy(
+        update={"transfer_failures": [*customer.transfer_failures, failure], "updated_at": at}
+    )

@@ -69,6 +69,7 @@ class Group(BaseModel):
     name: str = ""
     owner_userid: str = ""
     member_count: int = Field(0, ge=0)
+    member_version: str = ""  # WeCom's member_version / CurMemVer after the last change seen
     status: GroupStatus = GroupStatus.OPEN
     updated_at: datetime
     # Registry fields: set for benefit groups registered through the ops API.
@@ -111,9 +112,20 @@ def register(current: Group | None, chat_id: str, spec: GroupSpec, at: datetime)
     )
 
 
-def apply_member_change(group: Group, detail: str, count: int, at: datetime) -> Group:
+def apply_member_change(
+    group: Group, detail: str, count: int, at: datetime, version: str = ""
+) -> Group:
     """Join/leave deltas from MemChangeCnt; never below zero if events arrive out of order."""
     delta = count if detail == "add_member" else -count
-    return group.model_copy(
-        update={"member_count": max(0, group.member_count + delta), "updated_at": at}
-    )
+    update = {"member_count": max(0, group.member_count + delta), "updated_at": at}
+    if version:
+        update["member_version"] = version
+    return group.model_copy(update=update)
+
+
+def trusts_delta(stored: Group | None, last_version: str) -> bool:
+    """92130: a join/leave delta holds only on top of the version it was made from. Older
+    callbacks carry no version: then a known group's delta is all there is."""
+    if stored is None:
+        return False
+    return not last_version or stored.member_version == last_version

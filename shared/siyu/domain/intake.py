@@ -16,8 +16,10 @@ class CallbackQuery(BaseModel):
 
 
 class Outcome(StrEnum):
-    ACCEPTED = "accepted"
+    ACCEPTED = "accepted"  # stored and published
+    KEPT = "kept"  # stored; publishing failed, so the sweeper publishes it
     DUPLICATE = "duplicate"
+    ACKNOWLEDGED = "acknowledged"  # signed, but nothing siyu acts on
 
 
 class IntakeResult(BaseModel):

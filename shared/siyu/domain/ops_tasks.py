@@ -16,6 +16,7 @@ AREA_PRECISION = 5  # a geohash cell of about 4.9 km × 4.9 km
 class OpsTaskKind(StrEnum):
     NEW_GROUP_NEEDED = "new_group_needed"
     CALENDAR_MISSING = "calendar_missing"
+    STAFF_UNREACHABLE = "staff_unreachable"
 
 
 class OpsTask(BaseModel):
@@ -53,5 +54,18 @@ def calendar_missing(year: int, campaign_id: str, at: datetime) -> OpsTask:
         kind=OpsTaskKind.CALENDAR_MISSING,
         detail=f"campaign {campaign_id} needs {year}'s official holiday schedule: "
         f"load it with `siyu calendar load FILE`",
+        created_at=at,
+    )
+
+
+def staff_unreachable(staff_userid: str, why: str, at: datetime) -> OpsTask:
+    """WeCom could not deliver the member's reminders (invaliduser / 81013, doc 90236): not
+    in the app's visible range, unlicensed, or gone. One open task per member."""
+    key = hashlib.sha256(staff_userid.encode()).hexdigest()[:16]
+    return OpsTask(
+        id=f"{OpsTaskKind.STAFF_UNREACHABLE}-{key}",
+        kind=OpsTaskKind.STAFF_UNREACHABLE,
+        detail=f"follow-up reminders to {staff_userid} were not delivered ({why}): check the "
+        f"member is in the app's visible range and licensed, or reassign their customers",
         created_at=at,
     )

@@ -1,8 +1,8 @@
 """Moving customers from one staff member to another (在职转接 / 离职继承).
 
-WeCom's rules: at most 100 customers per call; a serving member's customer may be
-transferred at most twice, and not again within 90 days of a transfer; the customer has
-24 hours to refuse, after which the takeover happens by itself.
+WeCom's rules (92125): at most 100 customers per call; a serving member's customer may be
+transferred at most twice within any 90 natural days (error 40128); the customer has 24
+hours to refuse, after which the takeover happens by itself.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from siyu.domain.customers import Customer
+from siyu.domain.wecom import TransferState
 
 PER_CALL = 100
-MAX_TRANSFERS = 2
-PROTECTION = timedelta(days=90)
+MAX_TRANSFERS = 2  # within any WINDOW
+WINDOW = timedelta(days=90)
 
 
 class TransferSpec(BaseModel):
@@ -51,14 +52,13 @@ FINAL = {
     CustomerStatus.CUSTOMER_REFUSED,
     CustomerStatus.FAILED,
 }
-# transfer_result's status → ours (1 done, 2 waiting, 3 refused, 4 takeover at its limit,
-# 5 no record).
-WECOM_STATUS = {
-    1: CustomerStatus.SUCCEEDED,
-    2: CustomerStatus.WAITING,
-    3: CustomerStatus.CUSTOMER_REFUSED,
-    4: CustomerStatus.FAILED,
-    5: CustomerStatus.FAILED,
+# transfer_result's status (94088) → ours.
+WECOM_STATUS: dict[int, CustomerStatus] = {
+    TransferState.DONE: CustomerStatus.SUCCEEDED,
+    TransferState.WAITING: CustomerStatus.WAITING,
+    TransferState.REFUSED: CustomerStatus.CUSTOMER_REFUSED,
+    TransferState.LIMIT: CustomerStatus.FAILED,
+    TransferState.NO_RECORD: CustomerStatus.FAILED,
 }
 
 
@@ -93,10 +93,8 @@ def refusal(customer: Customer | None, from_userid: str, resigned: bool, now: da
         return f"not an active customer of {from_userid}"
     if resigned:
         return ""  # 离职继承 has no per-customer limit
-    if len(customer.transfers) >= MAX_TRANSFERS:
-        return f"already transferred {MAX_TRANSFERS} times"
-    last = max(customer.transfers, default=None)
-    if last and now - last < PROTECTION:
-        until = (last + PROTECTION).date().isoformat()
-        return f"protection period after the transfer of {last.date()}: until {until}"
+    recent = sorted(t for t in customer.transfers if now - t < WINDOW)
+    if len(recent) >= MAX_TRANSFERS:
+        until = (recent[-MAX_TRANSFERS] + WINDOW).date().isoformat()
+        return f"transferred {len(recent)} times in the last 90 days: not again until {until}"
     return ""

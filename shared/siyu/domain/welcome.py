@@ -30,14 +30,15 @@ def may_claim(
 ) -> WelcomeClaim:
     """Decide a claim on a WelcomeCode given its ledger record (None when never claimed).
 
-    Free codes are taken; a code the other party handed off may be taken; a code stuck in
+    Free codes are taken; a handed-off code may be taken by either party (the worker retries
+    its own after a 41096 or a failed call); a code stuck in
     SENDING longer than `stale_after_s` is taken over (its sender died). Otherwise the
     claim reports who holds it and how far they got.
     """
     if current is None:
         return WelcomeClaim(granted=True, status=WelcomeStatus.SENDING, owner=owner)
     status = WelcomeStatus(current["status"])
-    handed_off = status is WelcomeStatus.HANDED_OFF and current["owner"] != owner
+    handed_off = status is WelcomeStatus.HANDED_OFF
     stale = (
         status is WelcomeStatus.SENDING
         and (now - current["claimed_at"]).total_seconds() > stale_after_s

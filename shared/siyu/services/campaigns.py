@@ -12,7 +12,7 @@ import logging
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,6 +37,7 @@ from siyu.domain.campaigns import (
 )
 from siyu.domain.errors import NotFound, TransientError
 from siyu.domain.ops_tasks import calendar_missing
+from siyu.domain.wecom import ReminderLimit
 from siyu.logging import log
 from siyu.ports import (
     AudienceSource,
@@ -418,16 +419,22 @@ class ResultTracker:
     def follow(self, now: datetime) -> int:
         followed = 0
         for record in self._records.following(self._limit):
-            self._records.save(self._follow_one(record, now))
+            try:
+                record = self._follow_one(record, now)
+            except TransientError as exc:
+                # 41063 (the task is still being created) or a busy WeCom: next tick.
+                log(logger, logging.INFO, "群发 result not readable yet", error=str(exc))
+                continue
+            self._records.save(record)
             followed += 1
         return followed
 
     def _follow_one(self, record: BatchRecord, now: datetime) -> BatchRecord:
         tasks = self._wecom.get_groupmsg_task(record.msgid)
-        mine: dict[str, Any] = next((t for t in tasks if t.get("userid") == record.sender), {})
-        if mine.get("status") == 2:  # sent by the staff member
+        mine = next((t for t in tasks if t.userid == record.sender), None)
+        if mine is not None and mine.sent:
             results = self._wecom.get_groupmsg_send_result(record.msgid, record.sender)
-            delivered = sum(1 for r in results if r.get("status") == 1)
+            delivered = sum(1 for r in results if r.delivered)
             return record.model_copy(
                 update={
                     "confirmed": True,
@@ -441,6 +448,10 @@ class ResultTracker:
         today = [r for r in record.reminders if now - r < timedelta(hours=24)]
         last = max(record.reminders, default=record.planned_at)
         if len(today) < 3 and now - last >= self._remind_every:
-            self._wecom.remind_groupmsg_send(record.msgid)
+            try:
+                self._wecom.remind_groupmsg_send(record.msgid)
+            except ReminderLimit:
+                # 41094: WeCom allows no more reminders now; counted as used, not retried.
+                log(logger, logging.INFO, "群发 reminder limit reached", msgid=record.msgid)
             return record.model_copy(update={"reminders": [*record.reminders, now]})
         return record

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict
 
 from siyu.domain.errors import TransientError
 from siyu.domain.followups import Followup, reminder_text
+from siyu.domain.ops_tasks import staff_unreachable
+from siyu.domain.wecom import NoValidRecipient
 from siyu.logging import log
-from siyu.ports import AppMessenger, Clock, CustomerRepo, Dedupe, FollowupRepo
+from siyu.ports import AppMessenger, Clock, CustomerRepo, Dedupe, FollowupRepo, OpsTaskRepo
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class FollowupNotifier:
         customers: CustomerRepo,
         dedupe: Dedupe,
         app: AppMessenger,
+        ops_tasks: OpsTaskRepo,
         clock: Clock,
         allow_as_of: bool,
     ) -> None:
@@ -41,6 +44,7 @@ class FollowupNotifier:
         self._customers = customers
         self._dedupe = dedupe
         self._app = app
+        self._ops_tasks = ops_tasks
         self._clock = clock
         self._allow_as_of = allow_as_of
 
@@ -66,9 +70,15 @@ class FollowupNotifier:
         for staff, tasks in sorted(by_staff.items()):
             names = {t.external_userid: self._name(t.external_userid) for t in tasks}
             try:
-                self._app.send_text(staff, reminder_text(tasks, names))
+                result = self._app.send_text(staff, reminder_text(tasks, names))
             except TransientError as exc:
                 failed.append(f"{staff}: {exc}")
+                continue
+            except NoValidRecipient as exc:
+                self._unreachable(staff, str(exc), now)
+                continue
+            if staff.lower() in result.unreached:  # 90236 lower-cases the ids it returns
+                self._unreachable(staff, "invaliduser/unlicenseduser", now)
                 continue
             # One message per staff member and slot keeps far below WeCom's 30 a minute.
             self._followups.mark_sent([t.id for t in tasks], now)
@@ -86,6 +96,11 @@ class FollowupNotifier:
             self._dedupe.release(marker)
             raise TransientError(f"reminders not sent: {'; '.join(failed)}")
         return sent
+
+    def _unreachable(self, staff: str, why: str, now: datetime) -> None:
+        """Their tasks stay open (and due) for whoever takes the customers; ops are told."""
+        self._ops_tasks.create(staff_unreachable(staff, why, now))
+        log(logger, logging.WARNING, "reminders undeliverable", staff_userid=staff, error=why)
 
     def _name(self, external_userid: str) -> str:
         customer = self._customers.get(external_userid) if external_userid else None

@@ -31,7 +31,7 @@ class GroupRegistry:
             self._groups.put(group)
         if not group.join_url:
             join_way = self._wecom.get_join_way(group.join_config_id)
-            group = group.model_copy(update={"join_url": str(join_way.get("qr_code", ""))})
+            group = group.model_copy(update={"join_url": join_way.qr_code})
         self._groups.put(group)
         return group
 

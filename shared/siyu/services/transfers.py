@@ -82,7 +82,7 @@ class TransferService:
             return transfer
         now = self._clock.now()
         results = {
-            str(r["external_userid"]): r
+            r.external_userid: r
             for r in self._wecom.transfer_result(
                 transfer.resigned, transfer.from_userid, transfer.to_userid
             )
@@ -93,7 +93,7 @@ class TransferService:
             if entry.status is not CustomerStatus.WAITING or result is None:
                 updated.append(entry)
                 continue
-            status = WECOM_STATUS.get(int(result.get("status", 2)), CustomerStatus.WAITING)
+            status = WECOM_STATUS.get(result.status, CustomerStatus.WAITING)
             if status is CustomerStatus.SUCCEEDED:
                 self._move(transfer, entry.external_userid, now)
             updated.append(entry.model_copy(update={"status": status, "changed_at": now}))

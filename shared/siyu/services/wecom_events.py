@@ -11,7 +11,16 @@ from typing import Any
 from siyu.domain import customers as cust
 from siyu.domain.customers import Customer, CustomerTag, RelationStatus, TagSource
 from siyu.domain.errors import DomainError, TransientError
-from siyu.domain.events import WeComEvent, WelcomeState
+from siyu.domain.events import (
+    ChatChange,
+    ChatDetail,
+    ContactChange,
+    EventKind,
+    TagChange,
+    TagType,
+    WeComEvent,
+    WelcomeState,
+)
 from siyu.domain.followups import (
     Cadence,
     Followup,
@@ -21,7 +30,8 @@ from siyu.domain.followups import (
     revisits,
 )
 from siyu.domain.funnel import Milestone
-from siyu.domain.groups import Group, GroupStatus, apply_member_change
+from siyu.domain.groups import Group, GroupStatus, apply_member_change, trusts_delta
+from siyu.domain.wecom import GroupDismissed, GroupUnreadable
 from siyu.domain.welcome import WelcomeStatus
 from siyu.logging import log
 from siyu.ports import (
@@ -39,7 +49,7 @@ from siyu.services.welcome import WelcomeSender
 
 logger = logging.getLogger(__name__)
 
-_ADD = {"add_external_contact", "add_half_external_contact"}
+Handler = Callable[[WeComEvent], bool]
 
 
 class WeComEventProcessor:
@@ -68,59 +78,94 @@ class WeComEventProcessor:
         self._clock = clock
         self._cadence = cadence
         self._funnel = funnel
+        # One handler per (Event, ChangeType) of 92130; adding a kind is one line here.
+        self._routes: dict[tuple[str, str], Handler] = {
+            (EventKind.CONTACT, ContactChange.ADD): self._add,
+            (EventKind.CONTACT, ContactChange.ADD_HALF): self._add,
+            (EventKind.CONTACT, ContactChange.EDIT): self._edit,
+            (EventKind.CONTACT, ContactChange.DELETE): self._deleted,
+            (EventKind.CONTACT, ContactChange.LOST): self._lost,
+            (EventKind.CONTACT, ContactChange.TRANSFER_FAIL): self._transfer_fail,
+            (EventKind.CONTACT, ContactChange.MSG_AUDIT_APPROVED): self._msg_audit_approved,
+            (EventKind.CHAT, ChatChange.CREATE): self._chat_guarded(self._chat_refresh),
+            (EventKind.CHAT, ChatChange.UPDATE): self._chat_guarded(self._chat_update),
+            (EventKind.CHAT, ChatChange.DISMISS): self._chat_dismiss,
+            (EventKind.TAG, TagChange.CREATE): self._tag_refresh,
+            (EventKind.TAG, TagChange.UPDATE): self._tag_refresh,
+            (EventKind.TAG, TagChange.DELETE): self._tag_delete,
+            (EventKind.TAG, TagChange.SHUFFLE): self._tag_refresh,
+        }
 
     def handle(self, event: WeComEvent) -> bool:
-        """Apply the event; False if applied before. TransientError asks for redelivery."""
-        if event.event == "change_external_contact":
-            return self._contact(event)
-        if event.event == "change_external_chat":
-            return self._chat(event)
-        return self._tag(event)
+        """Apply the event; False if applied before or not ours to apply. TransientError
+        asks for redelivery."""
+        route = self._routes.get((event.event, event.change_type))
+        if route is None:
+            log(
+                logger,
+                logging.INFO,
+                "unmapped event acknowledged",
+                wecom_event=event.event,
+                change_type=event.change_type,
+            )
+            return False
+        return route(event)
 
     # -- contacts -----------------------------------------------------------------
 
-    def _contact(self, event: WeComEvent) -> bool:
-        at = datetime.fromtimestamp(event.create_time, UTC)
-        kind = event.change_type
-        if kind in _ADD:
-            return self._add(event, at)
-        if kind == "edit_external_contact":
-            manual = self._manual_tags(event)
-            return self._apply(event, lambda c: cust.replace_manual_tags(c, manual, at))
-        if kind == "del_external_contact":
-            status = (
-                RelationStatus.TRANSFERRED
-                if event.source == "DELETE_BY_TRANSFER"
-                else RelationStatus.DELETED
-            )
-            return self._apply(event, lambda c: cust.set_status(c, event.user_id, status, at))
-        if kind == "del_follow_user":
-            applied = self._apply(
-                event, lambda c: cust.set_status(c, event.user_id, RelationStatus.LOST, at)
-            )
-            self._raise_followup(event, FollowupReason.LOST_CUSTOMER, at)
-            lost = self._customers.get(event.external_user_id)
-            relation = lost.relation(event.user_id) if lost else None
-            dims = self._funnel.of_state(relation.state if relation else "", event.user_id)
-            self._funnel.note(Milestone.LOST, event.dedupe_key, at, dims)
-            return applied
-        if kind == "transfer_fail":
-            applied = self._apply(
-                event,
-                lambda c: cust.set_status(
-                    c,
-                    event.user_id,
-                    RelationStatus.ACTIVE,
-                    at,
-                    transfer_fail_reason=event.fail_reason,
-                ),
-            )
-            self._raise_followup(event, FollowupReason.TRANSFER_FAILED, at)
-            return applied
-        log(logger, logging.WARNING, "unknown contact change ignored", change_type=kind)
+    @staticmethod
+    def _at(event: WeComEvent) -> datetime:
+        return datetime.fromtimestamp(event.create_time, UTC)
+
+    def _edit(self, event: WeComEvent) -> bool:
+        manual = self._manual_tags(event)
+        at = self._at(event)
+        return self._apply(event, lambda c: cust.replace_manual_tags(c, manual, at))
+
+    def _deleted(self, event: WeComEvent) -> bool:
+        # DELETE_BY_TRANSFER: the customer moved to another member; not a loss (92130).
+        status = (
+            RelationStatus.TRANSFERRED
+            if event.source == "DELETE_BY_TRANSFER"
+            else RelationStatus.DELETED
+        )
+        at = self._at(event)
+        return self._apply(event, lambda c: cust.set_status(c, event.user_id, status, at))
+
+    def _lost(self, event: WeComEvent) -> bool:
+        at = self._at(event)
+        applied = self._apply(
+            event, lambda c: cust.set_status(c, event.user_id, RelationStatus.LOST, at)
+        )
+        self._raise_followup(event, FollowupReason.LOST_CUSTOMER, at)
+        lost = self._customers.get(event.external_user_id)
+        relation = lost.relation(event.user_id) if lost else None
+        dims = self._funnel.of_state(relation.state if relation else "", event.user_id)
+        self._funnel.note(Milestone.LOST, event.dedupe_key, at, dims)
+        return applied
+
+    def _transfer_fail(self, event: WeComEvent) -> bool:
+        """UserID is the member whose takeover failed (92130): the customer stays with the
+        member who served them, who is asked to follow up; the failed member gets nothing."""
+        at = self._at(event)
+        applied = self._apply(
+            event, lambda c: cust.transfer_failed(c, event.user_id, event.fail_reason, at)
+        )
+        self._raise_followup(event, FollowupReason.TRANSFER_FAILED, at)
+        return applied
+
+    def _msg_audit_approved(self, event: WeComEvent) -> bool:
+        """92005: consent to chat archiving. siyu keeps no chat archive, so nothing to do."""
+        log(
+            logger,
+            logging.INFO,
+            "msg_audit_approved ignored: siyu does not archive chats",
+            external_userid=event.external_user_id,
+        )
         return False
 
-    def _add(self, event: WeComEvent, at: datetime) -> bool:
+    def _add(self, event: WeComEvent) -> bool:
+        at = self._at(event)
         # The welcome window is the tightest deadline: serve it before anything else.
         welcomed = event.welcome is WelcomeState.SENT
         if event.welcome is WelcomeState.PENDING:
@@ -142,7 +187,7 @@ class WeComEventProcessor:
                 for tid in channel.tag_ids
             ]
         name = self._contact_name(event.external_user_id)
-        half = event.change_type == "add_half_external_contact"
+        half = event.change_type == ContactChange.ADD_HALF
 
         def change(c: Customer | None) -> Customer:
             base = c or cust.new_customer(event.external_user_id, at)
@@ -188,27 +233,20 @@ class WeComEventProcessor:
         except DomainError as exc:
             log(logger, logging.WARNING, "contact not readable", error=str(exc))
             return ""
-        return str(contact.get("external_contact", {}).get("name", ""))
+        return contact.external_contact.name
 
     def _manual_tags(self, event: WeComEvent) -> list[CustomerTag]:
         """Read the staff member's current corp tags for the customer from WeCom."""
-        contact = self._wecom.get_external_contact(event.external_user_id)
-        follow: dict[str, Any] = next(
-            (f for f in contact.get("follow_user", []) if f.get("userid") == event.user_id), {}
+        follower = self._wecom.get_external_contact(event.external_user_id).follower(
+            event.user_id
         )
         return [
-            CustomerTag(
-                id=t["tag_id"],
-                name=t.get("tag_name", ""),
-                group=t.get("group_name", ""),
-                source=TagSource.MANUAL,
-            )
-            for t in follow.get("tags", [])
-            if t.get("type") == 1 and t.get("tag_id")
+            CustomerTag(id=t.tag_id, name=t.tag_name, group=t.group_name, source=TagSource.MANUAL)
+            for t in (follower.corp_tags() if follower else [])
         ]
 
     def _apply(self, event: WeComEvent, change: Callable[[Customer], Customer]) -> bool:
-        at = datetime.fromtimestamp(event.create_time, UTC)
+        at = self._at(event)
         return self._customers.update_once(
             event.dedupe_key,
             event.external_user_id,
@@ -244,49 +282,88 @@ class WeComEventProcessor:
 
     # -- groups -------------------------------------------------------------------
 
-    def _chat(self, event: WeComEvent) -> bool:
-        at = datetime.fromtimestamp(event.create_time, UTC)
-        detail = event.update_detail
-        if event.change_type == "dismiss":
-            return self._groups.update_once(
-                event.dedupe_key,
-                event.chat_id,
-                lambda g: (g or Group(chat_id=event.chat_id, updated_at=at)).model_copy(
-                    update={"status": GroupStatus.DISMISSED, "updated_at": at}
-                ),
-            )
-        if event.change_type == "update" and detail in {"add_member", "del_member"}:
-            count = event.mem_change_cnt or 0
-            # A group first seen through a member change is read from WeCom outside the
-            # transaction, which may run more than once.
-            known = self._groups.get(event.chat_id) or self._read_group(event.chat_id, at)
-            if known.is_benefit_group:
-                self._sync_membership(event, joined=detail == "add_member")
-                if detail == "add_member":
-                    self._note_joins(event, known, at)
-            if detail == "del_member":
-                self._reach_back_leavers(event, at)
-            return self._groups.update_once(
-                event.dedupe_key,
-                event.chat_id,
-                lambda g: apply_member_change(g or known, detail, count, at),
-            )
-        # create, change_owner, change_name, change_notice: WeCom's view is the truth for
-        # name, owner and members; the registry fields (place, kind, join way) stay siyu's.
-        fresh = self._read_group(event.chat_id, at)
+    def _chat_guarded(self, handler: Handler) -> Handler:
+        """groupchat/get answers that no retry can change end the event here (90313)."""
+
+        def guarded(event: WeComEvent) -> bool:
+            try:
+                return handler(event)
+            except GroupDismissed:
+                log(logger, logging.INFO, "group dismissed in WeCom", chat_id=event.chat_id)
+                return self._chat_dismiss(event)
+            except GroupUnreadable as exc:
+                log(
+                    logger,
+                    logging.WARNING,
+                    "group not readable; event acknowledged",
+                    chat_id=event.chat_id,
+                    error=str(exc),
+                )
+                return False
+
+        return guarded
+
+    def _chat_dismiss(self, event: WeComEvent) -> bool:
+        at = self._at(event)
+        return self._groups.update_once(
+            event.dedupe_key,
+            event.chat_id,
+            lambda g: (g or Group(chat_id=event.chat_id, updated_at=at)).model_copy(
+                update={"status": GroupStatus.DISMISSED, "updated_at": at}
+            ),
+        )
+
+    def _chat_update(self, event: WeComEvent) -> bool:
+        if event.update_detail in (ChatDetail.ADD_MEMBER, ChatDetail.DEL_MEMBER):
+            return self._members_changed(event)
+        return self._chat_refresh(event)
+
+    def _chat_refresh(self, event: WeComEvent) -> bool:
+        """create, change_owner/name/notice: WeCom's view is the truth for name, owner and
+        members; the registry fields (place, kind, join way) stay siyu's."""
+        fresh = self._read_group(event.chat_id, self._at(event))
         return self._groups.update_once(
             event.dedupe_key,
             event.chat_id,
             lambda g: g.model_copy(update=_wecom_fields(fresh)) if g else fresh,
         )
 
+    def _members_changed(self, event: WeComEvent) -> bool:
+        """A delta on top of the version it was made from; otherwise WeCom's count (92130)."""
+        at = self._at(event)
+        joined = event.update_detail == ChatDetail.ADD_MEMBER
+        stored = self._groups.get(event.chat_id)
+        if trusts_delta(stored, event.last_mem_ver):
+            assert stored is not None
+            known = stored
+            count, version = event.mem_change_cnt or 0, event.cur_mem_ver
+
+            def change(g: Group | None) -> Group:
+                return apply_member_change(g or known, event.update_detail, count, at, version)
+        else:
+            # Unknown group or a version gap: WeCom's member list already holds this change.
+            fresh = self._read_group(event.chat_id, at)
+            known = stored.model_copy(update=_wecom_fields(fresh)) if stored else fresh
+
+            def change(g: Group | None) -> Group:
+                return g.model_copy(update=_wecom_fields(fresh)) if g else fresh
+
+        if known.is_benefit_group:
+            self._sync_membership(event, joined=joined)
+            if joined:
+                self._note_joins(event, known, at)
+        if not joined:
+            self._reach_back_leavers(event, at)
+        return self._groups.update_once(event.dedupe_key, event.chat_id, change)
+
     def _read_group(self, chat_id: str, at: datetime) -> Group:
-        chat = self._wecom.get_group_chat(chat_id).get("group_chat", {})
+        chat = self._wecom.get_group_chat(chat_id)
         return Group(
             chat_id=chat_id,
-            name=chat.get("name", ""),
-            owner_userid=chat.get("owner", ""),
-            member_count=len(chat.get("member_list", [])),
+            name=chat.name,
+            owner_userid=chat.owner,
+            member_count=len(chat.member_list),
+            member_version=chat.member_version,
             updated_at=at,
         )
 
@@ -328,15 +405,9 @@ class WeComEventProcessor:
             self._bank_customers.set_membership(linked, chat_id, member=joined)
             return
         # Older callbacks do not say who: compare WeCom's member list with siyu's.
-        members = [
-            m
-            for m in self._wecom.get_group_chat(chat_id)
-            .get("group_chat", {})
-            .get("member_list", [])
-            if m.get("type") == 2  # external contacts; 1 would be staff
-        ]
+        members = self._wecom.get_group_chat(chat_id).external_members()
         present = self._bank_customers.find_linked(
-            [m.get("userid", "") for m in members], [m.get("unionid", "") for m in members]
+            [m.userid for m in members], [m.unionid for m in members if m.unionid]
         )
         if joined:
             self._bank_customers.set_membership(present, chat_id, member=True)
@@ -344,14 +415,26 @@ class WeComEventProcessor:
             gone = sorted(set(self._bank_customers.in_group(chat_id)) - set(present))
             self._bank_customers.set_membership(gone, chat_id, member=False)
 
-    # -- corp tags ----------------------------------------------------------------
+    # -- corp tags (92130, 92117) ---------------------------------------------------
 
-    def _tag(self, event: WeComEvent) -> bool:
-        if event.change_type == "delete" and event.tag_id:
+    def _tag_refresh(self, event: WeComEvent) -> bool:
+        """Read what changed: a tag by `tag_id`, a tag group by `group_id` (with all its
+        tags); a shuffle without Id reorders everything."""
+        if not event.tag_id:
+            self._tags.put_many(self._wecom.get_corp_tag_list())
+        elif event.tag_type == TagType.TAG_GROUP or event.change_type == TagChange.SHUFFLE:
+            self._tags.put_many(self._wecom.get_corp_tag_list(group_ids=[event.tag_id]))
+        else:
+            self._tags.put_many(self._wecom.get_corp_tag_list([event.tag_id]))
+        return True
+
+    def _tag_delete(self, event: WeComEvent) -> bool:
+        """Deleting a group deletes its tags without a callback per tag (92130)."""
+        if event.tag_type == TagType.TAG_GROUP:
+            gone = self._tags.mark_group_deleted(event.tag_id)
+            log(logger, logging.INFO, "tag group deleted", group_id=event.tag_id, tags=len(gone))
+        else:
             self._tags.mark_deleted([event.tag_id])
-            return True
-        ids = [event.tag_id] if event.tag_id and event.change_type != "shuffle" else None
-        self._tags.put_many(self._wecom.get_corp_tag_list(ids))
         return True
 
 
@@ -360,5 +443,6 @@ def _wecom_fields(fresh: Group) -> dict[str, Any]:
         "name": fresh.name,
         "owner_userid": fresh.owner_userid,
         "member_count": fresh.member_count,
+        "member_version": fresh.member_version,
         "updated_at": fresh.updated_at,
     }

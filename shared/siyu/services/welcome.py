@@ -5,13 +5,22 @@ from __future__ import annotations
 import logging
 
 from siyu.domain.channels import Channel
-from siyu.domain.errors import Conflict, DomainError
+from siyu.domain.errors import DomainError
 from siyu.domain.events import WeComEvent
+from siyu.domain.wecom import WelcomeOutcome
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, window_open
 from siyu.logging import log
 from siyu.ports import ChannelRepo, Clock, WeComApi, WelcomeLedger
 
 logger = logging.getLogger(__name__)
+
+# 41051 (delivered already, by a racer or a try whose answer was lost) counts as sent;
+# 41096 (another app is sending it now) is not sent yet: hand off so a retry may follow.
+_STATUS = {
+    WelcomeOutcome.SENT: WelcomeStatus.SENT,
+    WelcomeOutcome.EXPIRED: WelcomeStatus.EXPIRED,
+    WelcomeOutcome.BUSY: WelcomeStatus.HANDED_OFF,
+}
 
 
 class WelcomeSender:
@@ -55,13 +64,10 @@ class WelcomeSender:
         deadline = min(self._clock.monotonic() + budget_s, window_end)
         started = self._clock.monotonic()
         try:
-            self._wecom.send_welcome_msg(
+            outcome = self._wecom.send_welcome_msg(
                 event.welcome_code, self.text_for(event.state), deadline=deadline
             )
-            status = WelcomeStatus.SENT
-        except Conflict:
-            # 41051: a racer (or an earlier try whose answer we lost) already used the code.
-            status = WelcomeStatus.SENT
+            status = _STATUS[outcome]
         except DomainError as exc:
             log(logger, logging.WARNING, "welcome send failed", owner=owner, error=str(exc))
             status = WelcomeStatus.HANDED_OFF

@@ -355,6 +355,13 @@ class TagRepo:
                 batch.set(self._col.document(tag_id), {"id": tag_id, "deleted": True}, merge=True)
             batch.commit()
 
+    def mark_group_deleted(self, group_id: str) -> list[str]:
+        query = self._col.where(filter=FieldFilter("group_id", "==", group_id))
+        with translated():
+            ids = [snap.id for snap in query.stream()]
+        self.mark_deleted(ids)
+        return ids
+
 
 class ChannelRepo:
     def __init__(self, db: firestore.Client) -> None:

@@ -17,15 +17,42 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from siyu.domain.errors import Conflict, TransientError, UpstreamError
+from siyu.domain.errors import InvalidInput, TransientError, UpstreamError
 from siyu.domain.tags import CorpTag
+from siyu.domain.wecom import (
+    AppMessageResult,
+    ExternalContact,
+    GroupChat,
+    GroupDismissed,
+    GroupMsgSend,
+    GroupMsgTask,
+    GroupUnreadable,
+    JoinWay,
+    NoValidRecipient,
+    ReminderLimit,
+    TransferResult,
+    WelcomeOutcome,
+)
 from siyu.logging import log
 
 logger = logging.getLogger(__name__)
 
-RETRYABLE = frozenset({-1, 45009, 45033})  # system busy, frequency limit, too many concurrent
+# Error codes from 90313. Retryable: system busy, frequency limit, too many concurrent calls,
+# and 41063 (the 群发 task is still being created: get_groupmsg_task asks again shortly).
+RETRYABLE = frozenset({-1, 45009, 45033, 41063})
 TOKEN_INVALID = frozenset({42001, 40014})  # expired (possibly early) or invalid access_token
-WELCOME_CODE_USED = 41051
+# send_welcome_msg (92137): 41050 invalid/expired/used code, 41051 already delivered,
+# 41096 another app is sending it now (not delivered yet: the caller may retry).
+WELCOME_CODES = {
+    41050: WelcomeOutcome.EXPIRED,
+    41051: WelcomeOutcome.SENT,
+    41096: WelcomeOutcome.BUSY,
+}
+NO_VALID_RECIPIENT = 81013  # message/send: every recipient invalid (90236)
+REMIND_LIMIT = 41094  # remind_groupmsg_send over its limit
+MAX_WELCOME_BYTES = 4_000  # text.content (92137)
+MAX_TAG_NAME_CHARS = 30  # corp tag and tag group names (92117)
+_MAX_PAGES = 1_000  # a cursor that never ends is WeCom's bug, not a reason to loop forever
 _TOKEN_MARGIN_S = 300  # refresh this long before WeCom's stated expiry
 
 
@@ -43,8 +70,27 @@ class RetryableWeComError(WeComError, TransientError):
     """Busy, rate-limited, unreachable: worth another try after a pause."""
 
 
-class WelcomeCodeUsed(WeComError, Conflict):
-    """41051: the WelcomeCode was used already or its 20-s window closed."""
+class NoValidRecipientError(WeComError, NoValidRecipient):
+    pass
+
+
+class ReminderLimitError(WeComError, ReminderLimit):
+    pass
+
+
+class GroupDismissedError(WeComError, GroupDismissed):
+    pass
+
+
+class GroupUnreadableError(WeComError, GroupUnreadable):
+    pass
+
+
+_GROUP_ERRORS: dict[int, type[WeComError]] = {
+    49008: GroupDismissedError,
+    40050: GroupUnreadableError,
+    90501: GroupUnreadableError,
+}
 
 
 class _TokenExpired(Exception):
@@ -172,8 +218,6 @@ class WeComClient:
             raise _TokenExpired()
         if code in RETRYABLE:
             raise RetryableWeComError(api, code, message)
-        if code == WELCOME_CODE_USED:
-            raise WelcomeCodeUsed(api, code, message)
         raise WeComError(api, code, message)
 
     def call(
@@ -230,15 +274,39 @@ class WeComClient:
 
     # -- the APIs siyu uses -------------------------------------------------------------
 
-    def get_external_contact(self, external_userid: str) -> dict[str, Any]:
-        return self.call("externalcontact/get", params={"external_userid": external_userid})
+    def get_external_contact(self, external_userid: str) -> ExternalContact:
+        """92114: beyond 500 followers WeCom pages them with `next_cursor`; join every page."""
+        followers: list[dict[str, Any]] = []
+        cursor, body = "", {}
+        for _ in range(_MAX_PAGES):
+            params = {"external_userid": external_userid}
+            if cursor:
+                params["cursor"] = cursor
+            body = self.call("externalcontact/get", params=params)
+            followers += body.get("follow_user") or []
+            cursor = str(body.get("next_cursor") or "")
+            if not cursor:
+                break
+        return ExternalContact.model_validate({**body, "follow_user": followers})
 
-    def send_welcome_msg(self, welcome_code: str, text: str, deadline: float | None = None) -> None:
-        self.call(
-            "externalcontact/send_welcome_msg",
-            deadline=deadline,
-            json={"welcome_code": welcome_code, "text": {"content": text}},
-        )
+    def send_welcome_msg(
+        self, welcome_code: str, text: str, deadline: float | None = None
+    ) -> WelcomeOutcome:
+        """92137: one call per WelcomeCode; 41051 means it was delivered already."""
+        if len(text.encode()) > MAX_WELCOME_BYTES:
+            raise InvalidInput("text.content", f"over {MAX_WELCOME_BYTES} bytes in UTF-8")
+        try:
+            self.call(
+                "externalcontact/send_welcome_msg",
+                deadline=deadline,
+                json={"welcome_code": welcome_code, "text": {"content": text}},
+            )
+        except WeComError as exc:
+            outcome = WELCOME_CODES.get(exc.errcode)
+            if outcome is None:
+                raise
+            return outcome
+        return WelcomeOutcome.SENT
 
     def mark_tag(
         self, userid: str, external_userid: str, add: list[str], remove: list[str] | None = None
@@ -254,11 +322,20 @@ class WeComClient:
             },
         )
 
-    def get_corp_tag_list(self, tag_ids: list[str] | None = None) -> list[CorpTag]:
-        body = self.call("externalcontact/get_corp_tag_list", json={"tag_id": tag_ids or []})
+    def get_corp_tag_list(
+        self, tag_ids: list[str] | None = None, group_ids: list[str] | None = None
+    ) -> list[CorpTag]:
+        """92117: `tag_id` and `group_id` filter separately (a group id brings all its tags)."""
+        body = self.call(
+            "externalcontact/get_corp_tag_list",
+            json={"tag_id": tag_ids or [], "group_id": group_ids or []},
+        )
         return _corp_tags(body.get("tag_group", []))
 
     def add_corp_tag(self, group_name: str, names: list[str]) -> list[CorpTag]:
+        for field, value in [("group_name", group_name), *(("tag.name", n) for n in names)]:
+            if len(value) > MAX_TAG_NAME_CHARS:
+                raise InvalidInput(field, f"over {MAX_TAG_NAME_CHARS} characters")
         body = self.call(
             "externalcontact/add_corp_tag",
             json={
@@ -269,22 +346,45 @@ class WeComClient:
         group = body.get("tag_group")
         return _corp_tags([group] if group else [])
 
-    def get_group_chat(self, chat_id: str) -> dict[str, Any]:
-        return self.call("externalcontact/groupchat/get", json={"chat_id": chat_id, "need_name": 1})
+    def get_group_chat(self, chat_id: str) -> GroupChat:
+        """92122; 49008 raises GroupDismissed, 40050 and 90501 GroupUnreadable (90313)."""
+        try:
+            body = self.call(
+                "externalcontact/groupchat/get", json={"chat_id": chat_id, "need_name": 1}
+            )
+        except WeComError as exc:
+            typed = _GROUP_ERRORS.get(exc.errcode)
+            if typed is None:
+                raise
+            raise typed(exc.api, exc.errcode, exc.errmsg) from exc
+        return GroupChat.model_validate(body.get("group_chat") or {"chat_id": chat_id})
 
-    def send_text(self, touser: str, text: str) -> None:
-        """An application message (应用消息) from the self-built app this client holds."""
+    def send_text(self, touser: str, text: str) -> AppMessageResult:
+        """An application message (应用消息, 90236) from the self-built app this client holds.
+
+        A successful answer still lists members it could not reach; 81013 (every recipient
+        invalid) raises NoValidRecipient.
+        """
         if self._agent_id is None:
             raise ValueError("this WeCom client has no agent id: it cannot send app messages")
         self._message_limit.acquire(touser)
-        self.call(
-            "message/send",
-            json={
-                "touser": touser,
-                "msgtype": "text",
-                "agentid": self._agent_id,
-                "text": {"content": text},
-            },
+        try:
+            body = self.call(
+                "message/send",
+                json={
+                    "touser": touser,
+                    "msgtype": "text",
+                    "agentid": self._agent_id,
+                    "text": {"content": text},
+                },
+            )
+        except WeComError as exc:
+            if exc.errcode == NO_VALID_RECIPIENT:
+                raise NoValidRecipientError(exc.api, exc.errcode, exc.errmsg) from exc
+            raise
+        return AppMessageResult(
+            invalid_users=_split(body.get("invaliduser")),
+            unlicensed_users=_split(body.get("unlicenseduser")),
         )
 
     def add_msg_template(
@@ -307,29 +407,43 @@ class WeComClient:
         answer = self.call("externalcontact/add_msg_template", json=body)
         return str(answer["msgid"]), [str(f) for f in answer.get("fail_list", [])]
 
-    def get_groupmsg_task(self, msgid: str) -> list[dict[str, Any]]:
-        return self._pages("externalcontact/get_groupmsg_task", {"msgid": msgid}, "task_list")
+    def get_groupmsg_task(self, msgid: str) -> list[GroupMsgTask]:
+        pages = self._pages("externalcontact/get_groupmsg_task", {"msgid": msgid}, "task_list")
+        return [GroupMsgTask.model_validate(t) for t in pages]
 
-    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[dict[str, Any]]:
-        return self._pages(
+    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[GroupMsgSend]:
+        pages = self._pages(
             "externalcontact/get_groupmsg_send_result",
             {"msgid": msgid, "userid": userid},
             "send_list",
         )
+        return [GroupMsgSend.model_validate(r) for r in pages]
 
     def remind_groupmsg_send(self, msgid: str) -> None:
-        self.call("externalcontact/remind_groupmsg_send", json={"msgid": msgid})
+        """97610: over the reminder limit is 41094, final for today: ReminderLimit."""
+        try:
+            self.call("externalcontact/remind_groupmsg_send", json={"msgid": msgid})
+        except WeComError as exc:
+            if exc.errcode == REMIND_LIMIT:
+                raise ReminderLimitError(exc.api, exc.errcode, exc.errmsg) from exc
+            raise
 
-    def _pages(self, api: str, body: dict[str, Any], key: str) -> list[dict[str, Any]]:
-        """Follow `next_cursor` until WeCom has given everything (1,000 a page)."""
+    def _pages(
+        self, api: str, body: dict[str, Any], key: str, limit: int | None = 1000
+    ) -> list[dict[str, Any]]:
+        """Follow `next_cursor` until WeCom has given everything."""
         found: list[dict[str, Any]] = []
         cursor = ""
-        while True:
-            answer = self.call(api, json={**body, "limit": 1000, "cursor": cursor})
-            found += list(answer.get(key, []))
-            cursor = str(answer.get("next_cursor", ""))
+        for _ in range(_MAX_PAGES):
+            page = {**body, "cursor": cursor}
+            if limit is not None:
+                page["limit"] = limit
+            answer = self.call(api, json=page)
+            found += list(answer.get(key) or [])
+            cursor = str(answer.get("next_cursor") or "")
             if not cursor:
-                return found
+                break
+        return found
 
     def transfer_customer(
         self, resigned: bool, handover: str, takeover: str, external_userids: list[str]
@@ -352,15 +466,17 @@ class WeComClient:
             str(c["external_userid"]): int(c.get("errcode", 0)) for c in answer.get("customer", [])
         }
 
-    def transfer_result(self, resigned: bool, handover: str, takeover: str) -> list[dict[str, Any]]:
+    def transfer_result(self, resigned: bool, handover: str, takeover: str) -> list[TransferResult]:
+        """94088: handover, takeover and cursor are the only documented request fields."""
         api = (
             "externalcontact/resigned/transfer_result"
             if resigned
             else ("externalcontact/transfer_result")
         )
-        return self._pages(
-            api, {"handover_userid": handover, "takeover_userid": takeover}, "customer"
+        pages = self._pages(
+            api, {"handover_userid": handover, "takeover_userid": takeover}, "customer", limit=None
         )
+        return [TransferResult.model_validate(c) for c in pages]
 
     def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
         body = self.call(
@@ -375,9 +491,14 @@ class WeComClient:
         )
         return str(body["config_id"])
 
-    def get_join_way(self, config_id: str) -> dict[str, Any]:
+    def get_join_way(self, config_id: str) -> JoinWay:
         body = self.call("externalcontact/groupchat/get_join_way", json={"config_id": config_id})
-        return dict(body.get("join_way", {}))
+        return JoinWay.model_validate(body.get("join_way") or {"config_id": config_id})
+
+
+def _split(value: object) -> tuple[str, ...]:
+    """90236 lists unreached members as 'a|b' (lower-cased)."""
+    return tuple(v for v in str(value or "").split("|") if v)
 
 
 def _corp_tags(groups: list[dict[str, Any]]) -> list[CorpTag]:

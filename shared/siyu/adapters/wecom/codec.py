@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import parse_envelope, parse_event
-from siyu.domain.events import WeComEvent
+from siyu.domain.errors import InvalidInput
+from siyu.domain.events import Acknowledged, WeComEvent
 from siyu.domain.intake import CallbackQuery
 
 
@@ -18,9 +21,17 @@ class CallbackCodec:
         )
         return plain.decode()
 
-    def open_event(self, query: CallbackQuery, body: bytes) -> WeComEvent:
+    def open_event(self, query: CallbackQuery, body: bytes) -> WeComEvent | Acknowledged:
+        """A bad envelope or signature raises; once signed and decrypted, WeCom has said
+        something, so a message siyu cannot use is acknowledged, never refused (90238)."""
         encrypted = parse_envelope(body)
         inner = self._crypto.verify_and_decrypt(
             query.msg_signature, query.timestamp, query.nonce, encrypted
         )
-        return parse_event(inner)
+        delivery = hashlib.sha256(
+            f"{query.msg_signature}|{query.timestamp}|{query.nonce}".encode()
+        ).hexdigest()
+        try:
+            return parse_event(inner, delivery)
+        except InvalidInput as exc:
+            return Acknowledged(reason=f"unusable event: {exc}")

@@ -1,8 +1,9 @@
-"""WeCom callback XML (outer envelope and decrypted inner event) → pydantic models."""
+"""WeCom callback XML, the outer envelope and the decrypted message, as pydantic models."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -10,11 +11,7 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from siyu.domain.errors import InvalidInput
-from siyu.domain.events import WeComEvent
-
-SUPPORTED_EVENTS = frozenset(
-    {"change_external_contact", "change_external_chat", "change_external_tag"}
-)
+from siyu.domain.events import Acknowledged, EventKind, WeComEvent
 
 _FIELDS = {
     "ToUserName": "corp_id",
@@ -32,11 +29,15 @@ _FIELDS = {
     "JoinScene": "join_scene",
     "QuitScene": "quit_scene",
     "MemChangeCnt": "mem_change_cnt",
+    "LastMemVer": "last_mem_ver",
+    "CurMemVer": "cur_mem_ver",
     "Id": "tag_id",
     "TagType": "tag_type",
     "StrategyId": "strategy_id",
 }
 _INTEGERS = {"create_time", "join_scene", "quit_scene", "mem_change_cnt"}
+_MAX_INT_DIGITS = 18  # WeCom's integers are 32- or 64-bit; a longer run of digits is not one
+_CUSTOMER_EVENTS = frozenset(EventKind)
 
 
 def _parse(xml: bytes, what: str) -> Element:
@@ -52,7 +53,16 @@ def _parse(xml: bytes, what: str) -> Element:
 
 
 def parse_envelope(body: bytes) -> str:
-    """Return the Encrypt value of the outer POST body."""
+    """Return the Encrypt value of the outer POST body: XML, or the JSON form of 90968."""
+    if body.lstrip().startswith(b"{"):
+        try:
+            doc = json.loads(body)
+        except ValueError as exc:
+            raise InvalidInput("body", f"malformed JSON: {exc}") from exc
+        encrypted = doc.get("encrypt") if isinstance(doc, dict) else None
+        if not isinstance(encrypted, str) or not encrypted.strip():
+            raise InvalidInput("encrypt", "missing from the callback body")
+        return encrypted.strip()
     root = _parse(body, "body")
     encrypted = (root.findtext("Encrypt") or "").strip()
     if not encrypted:
@@ -60,29 +70,48 @@ def parse_envelope(body: bytes) -> str:
     return encrypted
 
 
-def parse_event(inner: bytes) -> WeComEvent:
-    """Map the decrypted event XML onto WeComEvent; unknown elements are ignored."""
-    root = _parse(inner, "event")
-    values: dict[str, object] = {"raw_sha256": hashlib.sha256(inner).hexdigest()}
+def _texts(root: Element) -> dict[str, str]:
+    """Each top-level element's stripped text; an empty element reads as absent."""
+    found = {}
     for child in root:
-        if child.tag == "MemChangeList":
-            values["mem_change_list"] = [(i.text or "").strip() for i in child if i.text]
-            continue
-        name = _FIELDS.get(child.tag)
-        if name is None:
-            continue
         text = (child.text or "").strip()
+        if text:
+            found[child.tag] = text
+    return found
+
+
+def parse_event(inner: bytes, delivery: str = "") -> WeComEvent | Acknowledged:
+    """Map the decrypted XML onto WeComEvent, or Acknowledged for what siyu does not act on.
+
+    Unknown elements are ignored. Only a customer-contact event missing what every such
+    event carries (ChangeType, CreateTime) or with a non-integer number is refused.
+    """
+    root = _parse(inner, "event")
+    texts = _texts(root)
+    if texts.get("MsgType", "event") != "event" or texts.get("Event") not in _CUSTOMER_EVENTS:
+        return Acknowledged(
+            msg_type=texts.get("MsgType", ""),
+            event=texts.get("Event", ""),
+            change_type=texts.get("ChangeType", ""),
+        )
+    values: dict[str, object] = {
+        "raw_sha256": hashlib.sha256(inner).hexdigest(),
+        "delivery": delivery,
+    }
+    for tag, text in texts.items():
+        name = _FIELDS.get(tag)
         if name in _INTEGERS:
-            if not text.lstrip("-").isdigit():
-                raise InvalidInput(child.tag, f"must be an integer, got {text!r}")
+            if not (text.lstrip("-").isdecimal() and text.isascii()) or len(text) > _MAX_INT_DIGITS:
+                raise InvalidInput(tag, f"must be an integer, got {text[:40]!r}")
             values[name] = int(text)
-        else:
+        elif name is not None:
             values[name] = text
-    for required in ("Event", "ChangeType", "CreateTime"):
+    members = root.find("MemChangeList")
+    if members is not None:
+        values["mem_change_list"] = [i.text.strip() for i in members if i.text and i.text.strip()]
+    for required in ("ChangeType", "CreateTime"):
         if _FIELDS[required] not in values:
             raise InvalidInput(required, "missing from the event")
-    if values["event"] not in SUPPORTED_EVENTS:
-        raise InvalidInput("Event", f"unsupported event {values['event']!r}")
     return WeComEvent.model_validate(values)
 
 

@@ -1,0 +1,65 @@
+"""`inbox/{key}`: each accepted WeCom callback, kept until its event is published."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from siyu.adapters.firestore.store import translated
+from siyu.domain.events import WeComEvent
+from siyu.domain.inbox import InboxEntry, InboxStatus
+from siyu.ports import Clock
+
+_OPEN = [InboxStatus.RECEIVED.value, InboxStatus.PENDING.value]
+
+
+class InboxRepo:
+    def __init__(self, db: firestore.Client, clock: Clock, ttl_days: int) -> None:
+        self._col = db.collection("inbox")
+        self._clock = clock
+        self._ttl = timedelta(days=ttl_days)
+
+    def claim(self, key: str, event: WeComEvent) -> bool:
+        now = self._clock.now()
+        doc = {
+            "key": key,
+            "status": InboxStatus.RECEIVED.value,
+            "event": event.model_dump(mode="json"),
+            "created_at": now,
+            "expire_at": now + self._ttl,
+        }
+        with translated():
+            try:
+                self._col.document(key).create(doc)
+            except gexc.AlreadyExists:
+                return False
+        return True
+
+    def get(self, key: str) -> InboxEntry | None:
+        with translated():
+            snap = self._col.document(key).get()
+        return InboxEntry.model_validate(snap.to_dict()) if snap.exists else None
+
+    def mark(self, key: str, status: InboxStatus, event: WeComEvent, **fields: str) -> None:
+        update: dict[str, Any] = {
+            "status": status.value,
+            "event": event.model_dump(mode="json"),
+            "marked_at": self._clock.now(),
+            **fields,
+        }
+        with translated():
+            self._col.document(key).set(update, merge=True)
+
+    def unpublished(self, created_before: datetime, limit: int) -> list[InboxEntry]:
+        query = (
+            self._col.where(filter=FieldFilter("status", "in", _OPEN))
+            .where(filter=FieldFilter("created_at", "<", created_before))
+            .order_by("created_at")
+            .limit(limit)
+        )
+        with translated():
+            return [InboxEntry.model_validate(s.to_dict()) for s in query.stream()]
