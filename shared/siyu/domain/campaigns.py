@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from siyu.domain.calendar import HOLIDAY_LABELS, HolidayName, OfficialCalendar
-from siyu.domain.compliance import MAX_ATTACHMENTS
+from siyu.domain.compliance import MAX_ATTACHMENTS, max_bytes
 from siyu.domain.layering import SEGMENT_GROUP, SEGMENTS, STAGE_GROUP, STAGE_NAMES, Stage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -245,11 +245,13 @@ class Target(BaseModel):
 
 
 class Link(BaseModel):
+    """92135: title ≤ 128 bytes, desc ≤ 512 bytes."""
+
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=128)
+    title: Annotated[str, Field(min_length=1), max_bytes(128)]
     url: str = Field(pattern=r"^https://", max_length=2048)
     picurl: str = Field("", max_length=2048)
-    desc: str = Field("", max_length=512)
+    desc: Annotated[str, max_bytes(512)] = ""
 
 
 class Image(BaseModel):
@@ -265,8 +267,10 @@ class Image(BaseModel):
 
 
 class MiniProgram(BaseModel):
+    """92135: title ≤ 64 bytes."""
+
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=64)
+    title: Annotated[str, Field(min_length=1), max_bytes(64)]
     pic_media_id: str = Field(min_length=1, max_length=256)
     appid: str = Field(min_length=1, max_length=64)
     page: str = Field(min_length=1, max_length=256)

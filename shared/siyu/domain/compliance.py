@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import AfterValidator
+
 from siyu.domain.errors import InvalidInput
 
 DEFAULT_BANNED = ("保本", "稳赚", "无风险", "零风险", "最高收益", "刚兑", "保收益", "稳赚不赔")
@@ -31,3 +33,16 @@ def check(field: str, text: str, other_texts: list[str], banned: list[str]) -> N
     size = len(text.encode())
     if size > MAX_TEXT_BYTES:
         raise NotCompliant(field, f"{size} bytes; WeCom takes at most {MAX_TEXT_BYTES}", [])
+
+
+def max_bytes(limit: int) -> AfterValidator:
+    """WeCom counts these limits in UTF-8 bytes, not characters (92135, 92137): one Chinese
+    character is three bytes, so a 128-character title can be 384 bytes."""
+
+    def within(value: str) -> str:
+        size = len(value.encode())
+        if size > limit:
+            raise ValueError(f"at most {limit} bytes in UTF-8, got {size} bytes")
+        return value
+
+    return AfterValidator(within)

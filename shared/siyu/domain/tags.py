@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+MAX_NAME_CHARS = 30  # corp tag and tag group names (92117)
 
 
 class CorpTag(BaseModel):
@@ -16,5 +18,5 @@ class CorpTag(BaseModel):
 class TagRef(BaseModel):
     """A tag named by group and name, as ops and channel configs name them."""
 
-    group: str
-    name: str
+    group: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)

@@ -18,7 +18,7 @@ from tenacity import (
 )
 
 from siyu.domain.errors import InvalidInput, TransientError, UpstreamError
-from siyu.domain.tags import CorpTag
+from siyu.domain.tags import MAX_NAME_CHARS, CorpTag
 from siyu.domain.wecom import (
     AppMessageResult,
     ExternalContact,
@@ -51,7 +51,6 @@ WELCOME_CODES = {
 NO_VALID_RECIPIENT = 81013  # message/send: every recipient invalid (90236)
 REMIND_LIMIT = 41094  # remind_groupmsg_send over its limit
 MAX_WELCOME_BYTES = 4_000  # text.content (92137)
-MAX_TAG_NAME_CHARS = 30  # corp tag and tag group names (92117)
 _MAX_PAGES = 1_000  # a cursor that never ends is WeCom's bug, not a reason to loop forever
 _TOKEN_MARGIN_S = 300  # refresh this long before WeCom's stated expiry
 
@@ -334,8 +333,8 @@ class WeComClient:
 
     def add_corp_tag(self, group_name: str, names: list[str]) -> list[CorpTag]:
         for field, value in [("group_name", group_name), *(("tag.name", n) for n in names)]:
-            if len(value) > MAX_TAG_NAME_CHARS:
-                raise InvalidInput(field, f"over {MAX_TAG_NAME_CHARS} characters")
+            if len(value) > MAX_NAME_CHARS:
+                raise InvalidInput(field, f"over {MAX_NAME_CHARS} characters")
         body = self.call(
             "externalcontact/add_corp_tag",
             json={
