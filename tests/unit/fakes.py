@@ -23,10 +23,21 @@ from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup, FollowupStatus
 from siyu.domain.funnel import MilestoneRecord
 from siyu.domain.groups import Group
+from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, InviteStatus, Reward
 from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
+from siyu.domain.wecom import (
+    AppMessageResult,
+    ExternalContact,
+    GroupChat,
+    GroupMsgSend,
+    GroupMsgTask,
+    JoinWay,
+    NoValidRecipient,
+    WelcomeOutcome,
+)
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, may_claim
 
 
@@ -44,6 +55,46 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.at += timedelta(seconds=seconds)
         self.mono += seconds
+
+
+class FakeInbox:
+    """The callback inbox; `down` makes every call fail as an unreachable Firestore would."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.docs: dict[str, InboxEntry] = {}
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise TransientError("firestore: ServiceUnavailable")
+
+    def claim(self, key: str, event: WeComEvent) -> bool:
+        self._check()
+        if key in self.docs:
+            return False
+        self.docs[key] = InboxEntry(
+            key=key, status=InboxStatus.RECEIVED, event=event, created_at=self.clock.now()
+        )
+        return True
+
+    def get(self, key: str) -> InboxEntry | None:
+        self._check()
+        return self.docs.get(key)
+
+    def mark(self, key: str, status: InboxStatus, event: WeComEvent, **fields: str) -> None:
+        self._check()
+        update = {"status": status, "event": event, **fields}
+        self.docs[key] = self.docs[key].model_copy(update=update)
+
+    def unpublished(self, created_before: datetime, limit: int) -> list[InboxEntry]:
+        self._check()
+        open_ = [
+            e
+            for e in self.docs.values()
+            if e.status is not InboxStatus.PUBLISHED and e.created_at < created_before
+        ]
+        return sorted(open_, key=lambda e: e.created_at)[:limit]
 
 
 class FakeDedupe:
@@ -112,18 +163,27 @@ class FakeWeCom:
         self.removed: list[tuple[str, str, list[str]]] = []
         self.texts: list[tuple[str, str]] = []
         self.fail_text_to: set[str] = set()
+        self.invalid_users: set[str] = set()
+        self.expired: set[str] = set()
+        self.tag_list_calls: list[tuple[list[str] | None, list[str] | None]] = []
 
-    def get_external_contact(self, external_userid: str) -> dict[str, Any]:
-        return self.contacts.get(external_userid, {"external_contact": {"name": "客户"}})
+    def get_external_contact(self, external_userid: str) -> ExternalContact:
+        default = {"external_contact": {"external_userid": external_userid, "name": "客户"}}
+        return ExternalContact.model_validate({**default, **self.contacts.get(external_userid, {})})
 
-    def send_welcome_msg(self, welcome_code: str, text: str, deadline: float | None = None) -> None:
+    def send_welcome_msg(
+        self, welcome_code: str, text: str, deadline: float | None = None
+    ) -> WelcomeOutcome:
         if self.fail_welcome:
             self.fail_welcome -= 1
             raise TransientError("busy")
+        if welcome_code in self.expired:
+            return WelcomeOutcome.EXPIRED
         if welcome_code in self.used:
-            raise Conflict("41051")
+            return WelcomeOutcome.SENT  # 41051: delivered already
         self.used.add(welcome_code)
         self.welcomes.append(text)
+        return WelcomeOutcome.SENT
 
     def mark_tag(
         self, userid: str, external_userid: str, add: list[str], remove: list[str] | None = None
@@ -131,13 +191,21 @@ class FakeWeCom:
         self.marked.append((userid, external_userid, add))
         self.removed.append((userid, external_userid, remove or []))
 
-    def send_text(self, touser: str, text: str) -> None:
+    def send_text(self, touser: str, text: str) -> AppMessageResult:
         if touser in self.fail_text_to:
             raise TransientError("system busy")
+        if touser in self.invalid_users:
+            raise NoValidRecipient("message/send: errcode 81013", 81013)
         self.texts.append((touser, text))
+        return AppMessageResult()
 
-    def get_corp_tag_list(self, tag_ids: list[str] | None = None) -> list[CorpTag]:
-        return [t for t in self.tags if not tag_ids or t.id in tag_ids]
+    def get_corp_tag_list(
+        self, tag_ids: list[str] | None = None, group_ids: list[str] | None = None
+    ) -> list[CorpTag]:
+        self.tag_list_calls.append((tag_ids, group_ids))
+        if not (tag_ids or group_ids):
+            return list(self.tags)
+        return [t for t in self.tags if t.id in (tag_ids or []) or t.group_id in (group_ids or [])]
 
     def add_corp_tag(self, group_name: str, names: list[str]) -> list[CorpTag]:
         new = [
@@ -147,15 +215,15 @@ class FakeWeCom:
         self.tags += new
         return new
 
-    def get_group_chat(self, chat_id: str) -> dict[str, Any]:
-        return {"group_chat": self.chats.get(chat_id, {"name": "", "member_list": []})}
+    def get_group_chat(self, chat_id: str) -> GroupChat:
+        return GroupChat.model_validate({"chat_id": chat_id, **self.chats.get(chat_id, {})})
 
     def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
         self.join_ways.append(chat_id)
         return f"cfg{len(self.join_ways)}"
 
-    def get_join_way(self, config_id: str) -> dict[str, Any]:
-        return {"config_id": config_id, "qr_code": f"https://qr.example/{config_id}"}
+    def get_join_way(self, config_id: str) -> JoinWay:
+        return JoinWay(config_id=config_id, qr_code=f"https://qr.example/{config_id}")
 
 
 class _Once:
@@ -308,6 +376,11 @@ class FakeTags:
         for tid in tag_ids:
             if tid in self.docs:
                 self.docs[tid] = self.docs[tid].model_copy(update={"deleted": True})
+
+    def mark_group_deleted(self, group_id: str) -> list[str]:
+        ids = [t.id for t in self.docs.values() if t.group_id == group_id]
+        self.mark_deleted(ids)
+        return ids
 
 
 class FakeChannels:
@@ -596,13 +669,13 @@ class FakeGroupMessenger:
     def confirm(self, msgid: str) -> None:
         self.tasks[msgid]["status"] = 2
 
-    def get_groupmsg_task(self, msgid: str) -> list[dict[str, Any]]:
+    def get_groupmsg_task(self, msgid: str) -> list[GroupMsgTask]:
         task = self.tasks[msgid]
-        return [{"userid": task["sender"], "status": task["status"]}]
+        return [GroupMsgTask(userid=task["sender"], status=task["status"])]
 
-    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[dict[str, Any]]:
+    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[GroupMsgSend]:
         task = self.tasks[msgid]
-        return [{"external_userid": t, "status": 1} for t in task["targets"]]
+        return [GroupMsgSend(external_userid=t, status=1) for t in task["targets"]]
 
     def remind_groupmsg_send(self, msgid: str) -> None:
         self.reminded.append(msgid)

@@ -2,6 +2,7 @@ import pytest
 
 from siyu.adapters.wecom.events import parse_envelope, parse_event, render_event
 from siyu.domain.errors import InvalidInput
+from siyu.domain.events import Acknowledged, WeComEvent
 
 
 def event(**fields: str | int) -> bytes:
@@ -72,7 +73,7 @@ def test_customers_added_in_the_same_second_get_different_keys() -> None:
     assert a.ordering_key == "customer:wm1"
 
 
-@pytest.mark.parametrize("missing", ["Event", "ChangeType", "CreateTime"])
+@pytest.mark.parametrize("missing", ["ChangeType", "CreateTime"])
 def test_a_missing_required_field_is_named(missing: str) -> None:
     fields = {"Event": "change_external_contact", "ChangeType": "x", "CreateTime": 1}
     del fields[missing]
@@ -87,9 +88,43 @@ def test_a_non_integer_create_time_is_named() -> None:
     assert err.value.field == "CreateTime"
 
 
-def test_unsupported_events_are_rejected() -> None:
-    with pytest.raises(InvalidInput, match="unsupported"):
-        parse_event(event(Event="subscribe"))
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"Event": "subscribe"},
+        {"Event": ""},
+        {"MsgType": "text", "Event": "", "Content": "hello"},
+        {"Event": "change_contact", "ChangeType": "create_user"},
+    ],
+)
+def test_what_is_not_a_customer_event_is_acknowledged(fields: dict[str, str]) -> None:
+    parsed = parse_event(event(**fields))
+    assert isinstance(parsed, Acknowledged)
+
+
+def test_an_empty_element_reads_as_absent() -> None:
+    parsed = parse_event(
+        b"<xml><Event>change_external_chat</Event><ChangeType>update</ChangeType>"
+        b"<CreateTime>1</CreateTime><ChatId>wr1</ChatId><UpdateDetail>del_member</UpdateDetail>"
+        b"<QuitScene></QuitScene><JoinScene/><MemChangeCnt>1</MemChangeCnt></xml>"
+    )
+    assert isinstance(parsed, WeComEvent)
+    assert (parsed.quit_scene, parsed.join_scene, parsed.mem_change_cnt) == (None, None, 1)
+
+
+@pytest.mark.parametrize("value", ["²", "1" * 19, "1.5", "-"])
+def test_what_is_not_a_wecom_integer_is_named(value: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_event(event(CreateTime=value))
+    assert err.value.field == "CreateTime"
+
+
+def test_the_json_envelope_of_90968_is_read_too() -> None:
+    body = b'{"tousername": "ww1", "encrypt": "abc=", "agentid": "218"}'
+    assert parse_envelope(body) == "abc="
+    with pytest.raises(InvalidInput) as err:
+        parse_envelope(b'{"tousername": "ww1"}')
+    assert err.value.field == "encrypt"
 
 
 def test_entities_are_refused() -> None:

@@ -36,6 +36,7 @@ from .fakes import (
     FakeFollowups,
     FakeFunnel,
     FakeMessages,
+    FakeOpsTasks,
     FakeTagRules,
     FakeTags,
     FakeWeCom,
@@ -50,6 +51,7 @@ class World:
     customers: FakeCustomers = field(default_factory=FakeCustomers)
     followups: FakeFollowups = field(default_factory=FakeFollowups)
     syncs: FakeMessages = field(default_factory=FakeMessages)
+    ops_tasks: FakeOpsTasks = field(default_factory=FakeOpsTasks)
 
     def __post_init__(self) -> None:
         self.catalog = TagCatalog(self.wecom, FakeTags(), self.clock, refresh_s=300)
@@ -222,7 +224,9 @@ def due_task(fid: str, staff: str, w: World, minutes: int = 0) -> Followup:
 
 
 def notifier(w: World, allow_as_of: bool = False) -> FollowupNotifier:
-    return FollowupNotifier(w.followups, w.customers, FakeDedupe(), w.wecom, w.clock, allow_as_of)
+    return FollowupNotifier(
+        w.followups, w.customers, FakeDedupe(), w.wecom, w.ops_tasks, w.clock, allow_as_of
+    )
 
 
 def test_each_staff_member_gets_one_message_per_tick_and_tasks_are_sent_once() -> None:

@@ -10,13 +10,13 @@ import pytest
 from siyu.domain.channels import Channel
 from siyu.domain.customers import RelationStatus, TagSource
 from siyu.domain.errors import Forbidden, TransientError
-from siyu.domain.events import WeComEvent, WelcomeState
+from siyu.domain.events import Acknowledged, WeComEvent, WelcomeState
 from siyu.domain.followups import DEFAULT_CADENCE, FollowupReason
 from siyu.domain.groups import Group, Location
 from siyu.domain.intake import CallbackQuery, Outcome
 from siyu.domain.welcome import WelcomeStatus
 from siyu.services.funnel import FunnelBook
-from siyu.services.intake import CallbackIntake
+from siyu.services.intake import CallbackIntake, InboxSweeper
 from siyu.services.wecom_events import WeComEventProcessor
 from siyu.services.welcome import WelcomeSender
 
@@ -25,7 +25,7 @@ from .fakes import (
     FakeChannels,
     FakeClock,
     FakeCustomers,
-    FakeDedupe,
+    FakeInbox,
     FakeFollowups,
     FakeFunnel,
     FakeGroups,
@@ -46,7 +46,7 @@ class FakeCodec:
     def open_echo(self, query: CallbackQuery, echostr: str) -> str:
         return "echo"
 
-    def open_event(self, query: CallbackQuery, body: bytes) -> WeComEvent:
+    def open_event(self, query: CallbackQuery, body: bytes) -> WeComEvent | Acknowledged:
         if self.forged:
             raise Forbidden("-40001")
         assert self.event is not None
@@ -57,7 +57,6 @@ class FakeCodec:
 class World:
     clock: FakeClock = field(default_factory=FakeClock)
     wecom: FakeWeCom = field(default_factory=FakeWeCom)
-    dedupe: FakeDedupe = field(default_factory=FakeDedupe)
     publisher: FakePublisher = field(default_factory=FakePublisher)
     customers: FakeCustomers = field(default_factory=FakeCustomers)
     groups: FakeGroups = field(default_factory=FakeGroups)
@@ -68,6 +67,7 @@ class World:
     funnel: FakeFunnel = field(default_factory=FakeFunnel)
 
     def __post_init__(self) -> None:
+        self.inbox = FakeInbox(self.clock)
         self.ledger = FakeLedger(self.clock)
         self.welcome = WelcomeSender(
             self.wecom,
@@ -84,7 +84,7 @@ class World:
     ) -> CallbackIntake:
         return CallbackIntake(
             codec,
-            self.dedupe,
+            self.inbox,
             self.publisher,
             self.welcome,
             self.clock,
@@ -125,7 +125,7 @@ def test_forged_callback_has_no_side_effect() -> None:
     w = World()
     with pytest.raises(Forbidden):
         w.intake(FakeCodec(forged=True)).receive(QUERY, b"")
-    assert w.dedupe.docs == {} and w.publisher.published == [] and w.wecom.welcomes == []
+    assert w.inbox.docs == {} and w.publisher.published == [] and w.wecom.welcomes == []
 
 
 def test_stale_timestamp_is_refused_before_any_write() -> None:
@@ -133,7 +133,7 @@ def test_stale_timestamp_is_refused_before_any_write() -> None:
     query = QUERY.model_copy(update={"timestamp": str(int(w.clock.now().timestamp()) - 301)})
     with pytest.raises(Forbidden, match="replay window"):
         w.intake(FakeCodec(w.event()), replay_window_s=300).receive(query, b"")
-    assert w.dedupe.docs == {} and w.wecom.welcomes == []
+    assert w.inbox.docs == {} and w.wecom.welcomes == []
 
 
 def test_fast_path_sends_the_welcome_and_tells_the_worker() -> None:
@@ -155,15 +155,42 @@ def test_duplicates_are_absorbed_after_the_first_publish() -> None:
     assert len(w.publisher.published) == 1 and len(w.wecom.welcomes) == 1
 
 
-def test_failed_publish_releases_the_marker_so_the_retry_is_not_lost() -> None:
+def test_a_failed_publish_is_kept_in_the_inbox_and_swept_once() -> None:
     w = World()
     intake = w.intake(FakeCodec(w.event(welcome_code="")))
     w.publisher.fail = True
-    with pytest.raises(TransientError):
-        intake.receive(QUERY, b"")
+    assert intake.receive(QUERY, b"").outcome is Outcome.KEPT  # 200: the inbox holds it
+    sweeper = InboxSweeper(w.inbox, w.publisher, w.clock, min_age_s=30)
+    assert sweeper.sweep() == 0  # still failing, and too young anyway
     w.publisher.fail = False
-    assert intake.receive(QUERY, b"").outcome is Outcome.ACCEPTED
+    assert sweeper.sweep() == 0  # younger than 30 s: maybe still its callback's
+    w.clock.advance(31)
+    assert sweeper.sweep() == 1
+    assert sweeper.sweep() == 0
     assert len(w.publisher.published) == 1
+    assert intake.receive(QUERY, b"").outcome is Outcome.DUPLICATE  # WeCom's retry
+    assert len(w.publisher.published) == 1
+
+
+def test_a_retry_publishes_what_the_first_delivery_kept() -> None:
+    w = World()
+    intake = w.intake(FakeCodec(w.event(welcome_code="")))
+    w.publisher.fail = True
+    intake.receive(QUERY, b"")
+    w.publisher.fail = False
+    assert intake.receive(QUERY, b"").outcome is Outcome.DUPLICATE
+    assert len(w.publisher.published) == 1
+    assert InboxSweeper(w.inbox, w.publisher, w.clock, min_age_s=0).sweep() == 0
+
+
+def test_only_when_inbox_and_publish_both_fail_is_the_callback_refused() -> None:
+    w = World()
+    intake = w.intake(FakeCodec(w.event(welcome_code="")))
+    w.inbox.down = True
+    assert intake.receive(QUERY, b"").outcome is Outcome.ACCEPTED  # Pub/Sub holds it
+    w.publisher.fail = True
+    with pytest.raises(TransientError):  # 503: nobody holds it
+        intake.receive(QUERY, b"")
 
 
 def test_failed_fast_path_hands_the_welcome_to_the_worker_exactly_once() -> None:
@@ -261,7 +288,11 @@ def test_manual_tags_follow_staff_edits_without_touching_channel_tags() -> None:
 
 def test_group_member_changes_apply_once() -> None:
     w = World()
-    w.wecom.chats["wr1"] = {"name": "福利群", "owner": "zhangsan", "member_list": [{}, {}]}
+    w.wecom.chats["wr1"] = {
+        "name": "福利群",
+        "owner": "zhangsan",
+        "member_list": [{"userid": "zhangsan", "type": 1}, {"userid": "wm9", "type": 2}],
+    }
     p = w.processor()
     base = {
         "event": "change_external_chat",

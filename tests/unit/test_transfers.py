@@ -24,13 +24,19 @@ def test_a_customer_of_someone_else_is_refused() -> None:
     assert "not an active customer" in refusal(None, "a", True, NOW)
 
 
-def test_protection_period_and_transfer_limit_apply_to_serving_staff_only() -> None:
-    recent = customer([NOW - timedelta(days=89)])
-    assert "protection period" in refusal(recent, "a", False, NOW)
-    assert refusal(recent, "a", True, NOW) == ""  # 离职继承
-    assert refusal(customer([NOW - timedelta(days=91)]), "a", False, NOW) == ""
-    twice = customer([NOW - timedelta(days=400), NOW - timedelta(days=200)])
-    assert "already transferred 2 times" in refusal(twice, "a", False, NOW)
+def test_two_transfers_within_any_90_days_apply_to_serving_staff_only() -> None:
+    """92125 / 40128: at most 2 transfers of a customer within any 90 natural days."""
+    once = customer([NOW - timedelta(days=10)])
+    assert refusal(once, "a", False, NOW) == ""  # a second transfer is allowed
+    twice = customer([NOW - timedelta(days=89), NOW - timedelta(days=10)])
+    reason = refusal(twice, "a", False, NOW)
+    assert "2 times in the last 90 days" in reason and "2026-11-24" in reason
+    assert refusal(twice, "a", True, NOW) == ""  # 离职继承 has no such limit
+    # A third transfer once the window has moved past the first is allowed.
+    aged = customer([NOW - timedelta(days=91), NOW - timedelta(days=10)])
+    assert refusal(aged, "a", False, NOW) == ""
+    long_ago = customer([NOW - timedelta(days=400), NOW - timedelta(days=200)])
+    assert refusal(long_ago, "a", False, NOW) == ""
 
 
 def test_a_completed_transfer_ends_the_old_relation_and_records_the_time() -> None:

@@ -8,6 +8,7 @@ and can encrypt and POST callbacks to siyu as WeCom does (5-s timeout, 3 tries).
 from __future__ import annotations
 
 import argparse
+import calendar
 import functools
 import itertools
 import random
@@ -25,25 +26,42 @@ from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import render_envelope, render_event
 from siyu.config import Settings
 
+# Error codes and their meaning as 90313 (and the API's own page) define them.
 API_ERRORS = {
     -1: "system busy",
     40001: "invalid credential",
     40014: "invalid access_token",
+    40050: "chatid not found",  # 40050 chatid不存在
+    40056: "invalid agentid",
     40058: "invalid parameter",
     40068: "invalid tagid",
-    41051: "welcome code is used or expired",
+    40072: "invalid tag name length",
+    40128: "customer transferred too often",  # twice within 90 natural days (92125)
+    40131: "handover_userid is not a follower of the customer",
+    41050: "invalid welcome code",  # invalid, expired (20 s) or used (92137)
+    41051: "externaluser has started chatting",  # the welcome was delivered already
+    41063: "group msg is being dispatched, try again later",
+    41091: "a join way may link at most 5 groups",
+    41094: "group msg remind frequency limit",
+    41096: "welcome msg is being distributed",  # another app sends it now (92137)
     42001: "access_token expired",
+    45002: "message content over the size limit",
     45009: "api freq out of limit",
     45033: "api concurrent out of limit",
-    40056: "invalid agentid",
     48002: "api forbidden",
+    49008: "group chat dismissed",
+    81013: "all recipients invalid",  # message/send (90236)
     84061: "not external contact",
-    90207: "invalid chat id",
 }
 DELIVERY_TIMEOUT_S = 5.0  # WeCom's wait for the callback answer
 DELIVERY_TRIES = 3
 MASS_LIMITS = {"single": 10_000, "group": 2_000}
 APP_MESSAGES_PER_MEMBER_MIN = 30
+FOLLOWERS_PER_PAGE = 500  # externalcontact/get pages followers beyond 500 (92114)
+TRANSFER_WINDOW_S = 90 * 86_400  # in-service transfers: at most 2 within 90 natural days
+TRANSFERS_PER_WINDOW = 2
+# 群发 attachment limits in UTF-8 bytes (92135).
+ATTACHMENT_BYTES = {("link", "title"): 128, ("link", "desc"): 512, ("miniprogram", "title"): 64}
 
 
 @dataclass
@@ -64,6 +82,13 @@ class SimConfig:
     fail_next: int = 0  # the next n API calls fail with fault_codes in turn (deterministic)
     time_offset_s: float = 0.0  # transfers' clock: `advance_s` plays WeCom's 24 hours
     refuse_transfer: list[str] = field(default_factory=list)  # customers who refuse
+    # What the admin console sets for 群发 per customer or group (92135): "month" allows as
+    # many a month as the month has days (WeCom's default), "day" one a day.
+    mass_limit: str = "month"
+    welcome_busy_next: int = 0  # the next n send_welcome_msg calls answer 41096
+    invalid_users: list[str] = field(default_factory=list)  # members message/send can't reach
+    groupmsg_dispatch_s: float = 0.0  # get_groupmsg_task answers 41063 this long after creation
+    follow_page_size: int = FOLLOWERS_PER_PAGE
 
 
 @dataclass
@@ -72,7 +97,8 @@ class SimState:
     token_apps: dict[str, str] = field(default_factory=dict)  # token -> "contact" | "agent"
     messages: list[dict[str, Any]] = field(default_factory=list)  # app messages, with drops
     groupmsgs: dict[str, dict[str, Any]] = field(default_factory=dict)  # 群发 tasks by msgid
-    mass_received: dict[tuple[str, str], str] = field(default_factory=dict)  # (day, target)
+    # (month or day, target) → the msgids it received
+    mass_received: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     transfers: list[dict[str, Any]] = field(default_factory=list)
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -211,6 +237,8 @@ class WeComSimulator:
             chat = event.setdefault("ChatId", self.new_id("wr"))
             group = self.ensure_group(chat, event.pop("Name", ""), event.get("UserID", "staff"))
             self.change_members(group, event, now)
+            if kind == "dismiss":
+                group["dismissed"] = True
         return event
 
     def now(self) -> float:
@@ -257,21 +285,26 @@ class WeComSimulator:
         }
 
     def admin_tag_change(self, event: dict[str, Any]) -> None:
-        """The admin console: `create` with GroupName/Name makes the tag (its Id filled in);
-        `delete` with Id removes it from the catalogue and from every customer."""
+        """The admin console: `create` with GroupName/Name makes the tag (its Id filled in),
+        or with TagType=tag_group and Names the group (Id = the group's id); `delete` with
+        Id removes a tag, or a whole group with its tags and no callback per tag (92130)."""
         kind = event.get("ChangeType")
         event.setdefault("TagType", "tag")
-        if kind == "create" and "Name" in event:
+        if kind == "create" and event["TagType"] == "tag_group":
+            group = self.add_tags(event.pop("GroupName", "默认"), list(event.pop("Names", [])))
+            event["Id"] = group["group_id"]
+        elif kind == "create" and "Name" in event:
             group = self.add_tags(event.pop("GroupName", "默认"), [event.pop("Name")])
             if group["tag"]:
                 event["Id"] = group["tag"][0]["id"]
         elif kind == "delete" and event.get("Id"):
-            gone = event["Id"]
+            gone_group = self.state.tag_groups.pop(event["Id"], None)
+            gone = {t["id"] for t in gone_group["tag"]} if gone_group else {event["Id"]}
             for group in self.state.tag_groups.values():
-                group["tag"] = [t for t in group["tag"] if t["id"] != gone]
+                group["tag"] = [t for t in group["tag"] if t["id"] not in gone]
             for contact in self.state.contacts.values():
                 for follow in contact["follow_user"]:
-                    follow["tags"] = [t for t in follow["tags"] if t["tag_id"] != gone]
+                    follow["tags"] = [t for t in follow["tags"] if t["tag_id"] not in gone]
 
     def ensure_group(self, chat_id: str, name: str = "", owner: str = "staff") -> dict[str, Any]:
         return self.state.groups.setdefault(
@@ -282,21 +315,29 @@ class WeComSimulator:
                 "owner": owner,
                 "create_time": int(time.time()),
                 "member_list": [],
+                "member_version": secrets.token_hex(16),
             },
         )
 
     @staticmethod
     def change_members(group: dict[str, Any], event: dict[str, Any], now: int) -> None:
-        """add_member / del_member with a MemChangeList: change the member list to match.
+        """add_member / del_member with a MemChangeList: change the member list to match,
+        and the member version with it (LastMemVer → CurMemVer, 92130).
 
-        `OmitMemChangeList` drops the list from the callback, as older WeCom versions did.
+        `OmitMemChangeList` drops the list from the callback, as older WeCom versions did;
+        `OmitMemVer` drops the versions likewise.
         """
         ids = list(event.get("MemChangeList") or [])
         if event.pop("OmitMemChangeList", False):
             event.pop("MemChangeList", None)
+        omit_version = event.pop("OmitMemVer", False)
         detail = event.get("UpdateDetail")
         if not ids or detail not in {"add_member", "del_member"}:
             return
+        last, group["member_version"] = group["member_version"], secrets.token_hex(16)
+        if not omit_version:
+            event.setdefault("LastMemVer", last)
+            event.setdefault("CurMemVer", group["member_version"])
         present = {m["userid"] for m in group["member_list"]}
         if detail == "add_member":
             group["member_list"] += [
@@ -402,20 +443,38 @@ def create_app(sim: WeComSimulator) -> Flask:
 
     @wecom_api("GET", "externalcontact/get")
     def get_contact(api: str) -> Response:
+        """92114: more than 500 followers come in pages joined by `next_cursor`."""
         contact = st.contacts.get(request.args.get("external_userid", ""))
         if contact is None:
             return answer(api, 84061)
-        return answer(api, **contact)
+        size, cursor = sim.config.follow_page_size, request.args.get("cursor") or "0"
+        if not cursor.isdecimal():
+            return answer(api, 40058)
+        start = int(cursor)
+        follows = contact["follow_user"][start : start + size]
+        more = start + size < len(contact["follow_user"])
+        page: dict[str, Any] = {**contact, "follow_user": follows}
+        if more:
+            page["next_cursor"] = str(start + size)
+        return answer(api, **page)
 
     @wecom_api("POST", "externalcontact/send_welcome_msg")
     def send_welcome(api: str) -> Response:
+        """92137: 41050 for an unknown or expired code, 41051 once it was delivered, 41096
+        while another app is sending it."""
         body = request.get_json(force=True)
+        text = (body.get("text") or {}).get("content", "")
+        if len(text.encode()) > 4_000:
+            return answer(api, 45002)
         entry = st.welcome_codes.get(body.get("welcome_code", ""))
-        if entry is None or entry["used"]:
+        if entry is not None and entry["used"]:
             return answer(api, 41051)
+        if entry is None or time.monotonic() - entry["issued"] > sim.config.welcome_window_s:
+            return answer(api, 41050)
+        if sim.config.welcome_busy_next > 0:
+            sim.config.welcome_busy_next -= 1
+            return answer(api, 41096)
         age = time.monotonic() - entry["issued"]
-        if age > sim.config.welcome_window_s:
-            return answer(api, 41051)
         entry["used"] = True
         st.welcomes_sent.append(
             {
@@ -449,10 +508,14 @@ def create_app(sim: WeComSimulator) -> Flask:
 
     @wecom_api("POST", "externalcontact/get_corp_tag_list")
     def get_corp_tag_list(api: str) -> Response:
-        wanted = set((request.get_json(silent=True) or {}).get("tag_id") or [])
+        """92117: `tag_id` and `group_id` filter separately; a group id brings the whole
+        group; neither returns everything."""
+        body = request.get_json(silent=True) or {}
+        wanted, wanted_groups = set(body.get("tag_id") or []), set(body.get("group_id") or [])
         groups = []
         for g in st.tag_groups.values():
-            tags = [t for t in g["tag"] if not wanted or t["id"] in wanted]
+            whole = g["group_id"] in wanted_groups or not (wanted or wanted_groups)
+            tags = [t for t in g["tag"] if whole or t["id"] in wanted]
             if tags:
                 groups.append({**g, "tag": tags})
         return answer(api, tag_group=groups)
@@ -461,7 +524,10 @@ def create_app(sim: WeComSimulator) -> Flask:
     def add_corp_tag(api: str) -> Response:
         body = request.get_json(force=True)
         names = [t["name"] for t in body.get("tag", []) if t.get("name")]
-        return answer(api, tag_group=sim.add_tags(body.get("group_name", "默认"), names))
+        group_name = body.get("group_name", "默认")
+        if any(len(n) > 30 for n in [group_name, *names]):
+            return answer(api, 40072)  # names are at most 30 characters (92117)
+        return answer(api, tag_group=sim.add_tags(group_name, names))
 
     @wecom_api("POST", "message/send")
     def send_app_message(api: str) -> Response:
@@ -471,21 +537,30 @@ def create_app(sim: WeComSimulator) -> Flask:
         body = request.get_json(force=True)
         if body.get("agentid") != sim.config.agent_id:
             return answer(api, 40056)
-        touser, now = str(body.get("touser", "")), time.time()
-        recent = [
-            m
-            for m in st.messages
-            if m["touser"] == touser and m["delivered"] and now - m["at"] < 60
-        ]
-        st.messages.append(
-            {
-                "touser": touser,
-                "text": body.get("text", {}).get("content", ""),
-                "at": now,
-                "delivered": len(recent) < APP_MESSAGES_PER_MEMBER_MIN,
-            }
-        )
-        return answer(api, invaliduser="", msgid=sim.new_id("msg"))
+        """90236: unknown members come back in `invaliduser` (lower-cased); when no
+        recipient is valid the call fails with 81013."""
+        now = time.time()
+        recipients = [u for u in str(body.get("touser", "")).split("|") if u]
+        invalid = {u.lower() for u in sim.config.invalid_users}
+        valid = [u for u in recipients if u.lower() not in invalid]
+        if not valid:
+            return answer(api, 81013)
+        for touser in valid:
+            recent = [
+                m
+                for m in st.messages
+                if m["touser"] == touser and m["delivered"] and now - m["at"] < 60
+            ]
+            st.messages.append(
+                {
+                    "touser": touser,
+                    "text": body.get("text", {}).get("content", ""),
+                    "at": now,
+                    "delivered": len(recent) < APP_MESSAGES_PER_MEMBER_MIN,
+                }
+            )
+        unreached = "|".join(u.lower() for u in recipients if u.lower() in invalid)
+        return answer(api, invaliduser=unreached, msgid=sim.new_id("msg"))
 
     @wecom_api("POST", "externalcontact/add_msg_template")
     def add_msg_template(api: str) -> Response:
@@ -501,6 +576,7 @@ def create_app(sim: WeComSimulator) -> Flask:
             or len(targets) > MASS_LIMITS[kind]
             or len(text.encode()) > 4_000
             or len(body.get("attachments") or []) > 9
+            or _over_attachment_bytes(body.get("attachments") or [])
         ):
             return answer(api, 40058)
         sender = body["sender"]
@@ -522,6 +598,7 @@ def create_app(sim: WeComSimulator) -> Flask:
             "targets": [t for t in targets if t in known],
             "status": 0,
             "send_time": 0,
+            "created": time.monotonic(),
             "results": {},
             "reminders": [],
         }
@@ -532,7 +609,11 @@ def create_app(sim: WeComSimulator) -> Flask:
         msg = st.groupmsgs.get(request.get_json(force=True).get("msgid", ""))
         if msg is None:
             return answer(api, 40058)
-        task = {"userid": msg["sender"], "status": msg["status"], "send_time": msg["send_time"]}
+        if time.monotonic() - msg["created"] < sim.config.groupmsg_dispatch_s:
+            return answer(api, 41063)  # still being dispatched (90313)
+        task: dict[str, Any] = {"userid": msg["sender"], "status": msg["status"]}
+        if msg["send_time"]:
+            task["send_time"] = msg["send_time"]  # "未发送时不返回" (93338)
         return answer(api, next_cursor="", task_list=[task])
 
     @wecom_api("POST", "externalcontact/get_groupmsg_send_result")
@@ -561,7 +642,7 @@ def create_app(sim: WeComSimulator) -> Flask:
             return answer(api, 40058)
         now = time.time()
         if len([r for r in msg["reminders"] if now - r < 86_400]) >= 3:
-            return answer(api, 45009)  # three reminders per 24 hours
+            return answer(api, 41094)  # three reminders per 24 hours
         msg["reminders"].append(now)
         return answer(api)
 
@@ -575,7 +656,16 @@ def create_app(sim: WeComSimulator) -> Flask:
         for ext in customers:
             contact = st.contacts.get(ext)
             follows = any(f["userid"] == handover for f in (contact or {}).get("follow_user", []))
-            code = 0 if follows else 84061
+            recent = [
+                t
+                for t in st.transfers
+                if t["external_userid"] == ext
+                and not t["resigned"]
+                and sim.now() - t["at"] < TRANSFER_WINDOW_S
+            ]
+            code = 0 if follows else 40131
+            if code == 0 and not resigned and len(recent) >= TRANSFERS_PER_WINDOW:
+                code = 40128
             if code == 0:
                 st.transfers.append(
                     {
@@ -627,8 +717,10 @@ def create_app(sim: WeComSimulator) -> Flask:
     def groupchat_get(api: str) -> Response:
         group = st.groups.get((request.get_json(force=True) or {}).get("chat_id", ""))
         if group is None:
-            return answer(api, 90207)
-        return answer(api, group_chat=group)
+            return answer(api, 40050)
+        if group.get("dismissed"):
+            return answer(api, 49008)
+        return answer(api, group_chat={k: v for k, v in group.items() if k != "dismissed"})
 
     @wecom_api("POST", "externalcontact/groupchat/add_join_way")
     def add_join_way(api: str) -> Response:
@@ -636,10 +728,12 @@ def create_app(sim: WeComSimulator) -> Flask:
         chats = body.get("chat_id_list") or []
         if body.get("scene") not in (1, 2) or len(str(body.get("state", ""))) > 30:
             return answer(api, 40058)
-        if not 1 <= len(chats) <= 5:
-            return answer(api, 40058)  # at most 5 groups share one join way
+        if not chats:
+            return answer(api, 40058)
+        if len(chats) > 5:
+            return answer(api, 41091)  # at most 5 groups share one join way
         if any(c not in st.groups for c in chats):
-            return answer(api, 90207)
+            return answer(api, 40050)
         config_id = sim.new_id("cfg")
         st.join_ways[config_id] = {
             **{k: body.get(k) for k in ("scene", "remark", "auto_create_room", "state")},
@@ -689,8 +783,8 @@ def create_app(sim: WeComSimulator) -> Flask:
     @app.post("/_sim/groupmsg/confirm")
     def confirm_groupmsg() -> Response:
         """Staff press send in the client: `msgid`, or every pending task of `userid`, on
-        `day` (default today). Each customer or group receives one 群发 a day; the rest
-        fail with status 3."""
+        `day` (default today). Over the per-customer limit (mass_limit) a target fails
+        with status 3."""
         body = request.get_json(force=True)
         with sim.lock:
             pending = [
@@ -702,11 +796,14 @@ def create_app(sim: WeComSimulator) -> Flask:
             now = int(time.time())
             # `day`: the day staff press send, for scenarios that play days forward.
             day = str(body.get("day") or time.strftime("%Y-%m-%d", time.localtime(now)))
+            period, allowed = _mass_period(day, sim.config.mass_limit)
             for msg in pending:
                 msg["status"], msg["send_time"] = 2, now
                 for target in msg["targets"]:
-                    first = st.mass_received.setdefault((day, target), msg["msgid"])
-                    msg["results"][target] = 1 if first == msg["msgid"] else 3
+                    got = st.mass_received.setdefault((period, target), [])
+                    if msg["msgid"] not in got and len(got) < allowed:
+                        got.append(msg["msgid"])
+                    msg["results"][target] = 1 if msg["msgid"] in got else 3
             return jsonify({"confirmed": [m["msgid"] for m in pending]})
 
     @app.get("/_sim/groupmsgs")
@@ -742,6 +839,11 @@ def create_app(sim: WeComSimulator) -> Flask:
                 "retry_pause_s",
                 "fail_next",
                 "refuse_transfer",
+                "mass_limit",
+                "welcome_busy_next",
+                "invalid_users",
+                "groupmsg_dispatch_s",
+                "follow_page_size",
             ):
                 if key in body:
                     setattr(sim.config, key, body[key])
@@ -776,6 +878,23 @@ def create_app(sim: WeComSimulator) -> Flask:
         return jsonify({"event": event, "deliveries": results})
 
     return app
+
+
+def _over_attachment_bytes(attachments: list[dict[str, Any]]) -> bool:
+    return any(
+        len(str((a.get(kind) or {}).get(name, "")).encode()) > limit
+        for a in attachments
+        for (kind, name), limit in ATTACHMENT_BYTES.items()
+    )
+
+
+def _mass_period(day: str, mass_limit: str) -> tuple[str, int]:
+    """The period a 群发 limit counts in and how many it allows: by default as many a month
+    as the month has days (92135); `day` allows one a day."""
+    if mass_limit == "day":
+        return day, 1
+    year, month = int(day[:4]), int(day[5:7])
+    return day[:7], calendar.monthrange(year, month)[1]
 
 
 def _group_of(state: SimState, tag_id: str) -> str:
