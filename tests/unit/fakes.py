@@ -165,7 +165,10 @@ class FakeWeCom:
         self.fail_text_to: set[str] = set()
         self.invalid_users: set[str] = set()
         self.expired: set[str] = set()
+        self.busy_welcome = 0  # the next n sends answer 41096
         self.tag_list_calls: list[tuple[list[str] | None, list[str] | None]] = []
+        self.chat_reads: list[str] = []
+        self.chat_errors: dict[str, Exception] = {}
 
     def get_external_contact(self, external_userid: str) -> ExternalContact:
         default = {"external_contact": {"external_userid": external_userid, "name": "客户"}}
@@ -179,6 +182,9 @@ class FakeWeCom:
             raise TransientError("busy")
         if welcome_code in self.expired:
             return WelcomeOutcome.EXPIRED
+        if self.busy_welcome:
+            self.busy_welcome -= 1
+            return WelcomeOutcome.BUSY
         if welcome_code in self.used:
             return WelcomeOutcome.SENT  # 41051: delivered already
         self.used.add(welcome_code)
@@ -216,6 +222,9 @@ class FakeWeCom:
         return new
 
     def get_group_chat(self, chat_id: str) -> GroupChat:
+        self.chat_reads.append(chat_id)
+        if chat_id in self.chat_errors:
+            raise self.chat_errors[chat_id]
         return GroupChat.model_validate({"chat_id": chat_id, **self.chats.get(chat_id, {})})
 
     def add_join_way(self, chat_id: str, state: str, remark: str) -> str:

@@ -259,6 +259,23 @@ def test_a_failed_message_is_retried_without_resending_the_others() -> None:
     assert [to for to, _ in w.wecom.texts] == ["zhangsan", "lisi"]
 
 
+def test_an_unreachable_member_keeps_their_tasks_open_and_ops_are_told() -> None:
+    """90236: 81013 for one member does not stop the others' reminders."""
+    w = World()
+    w.followups.create(due_task("a", "gone", w))
+    w.followups.create(due_task("b", "lisi", w))
+    w.wecom.invalid_users = {"gone"}
+    n = notifier(w)
+    assert n.tick(FollowupTick()) == {"lisi": 1}
+    assert w.followups.docs["a"].status is FollowupStatus.OPEN
+    assert w.followups.docs["b"].status is FollowupStatus.SENT
+    [task] = w.ops_tasks.docs.values()
+    assert task.kind == "staff_unreachable" and "gone" in task.detail
+    w.clock.advance(15 * 60)
+    n.tick(FollowupTick())
+    assert len(w.ops_tasks.docs) == 1  # one open task per member, however many ticks
+
+
 def test_only_the_local_stack_may_play_time_forward() -> None:
     w = World()
     w.followups.create(due_task("a", "zhangsan", w, minutes=3 * 24 * 60))

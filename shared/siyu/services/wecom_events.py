@@ -237,9 +237,7 @@ class WeComEventProcessor:
 
     def _manual_tags(self, event: WeComEvent) -> list[CustomerTag]:
         """Read the staff member's current corp tags for the customer from WeCom."""
-        follower = self._wecom.get_external_contact(event.external_user_id).follower(
-            event.user_id
-        )
+        follower = self._wecom.get_external_contact(event.external_user_id).follower(event.user_id)
         return [
             CustomerTag(id=t.tag_id, name=t.tag_name, group=t.group_name, source=TagSource.MANUAL)
             for t in (follower.corp_tags() if follower else [])
