@@ -10,8 +10,8 @@ from siyu.domain.events import Acknowledged, WelcomeState
 from siyu.domain.followups import FollowupReason
 from siyu.domain.intake import Outcome
 from siyu.domain.tags import CorpTag
-from siyu.domain.welcome import WelcomeStatus
 from siyu.domain.wecom import GroupDismissed, GroupUnreadable
+from siyu.domain.welcome import WelcomeStatus
 
 from .test_services import QUERY, FakeCodec, World
 
