@@ -399,7 +399,8 @@ def create_app(sim: WeComSimulator) -> Flask:
     st = sim.state
 
     def answer(api: str, errcode: int = 0, **body: Any) -> Response:
-        sim.record(api, errcode)
+        sent = request.get_json(silent=True) if request.method == "POST" else None
+        sim.record(api, errcode, fields=sorted(sent) if isinstance(sent, dict) else [])
         return jsonify({"errcode": errcode, "errmsg": API_ERRORS.get(errcode, "ok"), **body})
 
     def wecom_api(method: str, api: str) -> Callable[[Callable[[str], Response]], None]:
