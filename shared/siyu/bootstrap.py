@@ -363,43 +363,11 @@ def partner_auth() -> PartnerAuth:
 
 
 def reset() -> None:
-    """Forget every built client and service (tests change the environment between cases)."""
+    """Forget every built client and service (tests change the environment between cases).
+
+    Every cached builder of this module is cleared, so a new one cannot be forgotten here.
+    """
     settings.cache_clear()
-    for built in (
-        db,
-        wecom,
-        wecom_app,
-        publisher,
-        topic,
-        referral_repo,
-        referrals,
-        customers,
-        groups,
-        channels,
-        tags,
-        followups,
-        welcome_sender,
-        intake,
-        processor,
-        tag_catalog,
-        channel_service,
-        group_registry,
-        bank_customers,
-        ops_tasks,
-        group_directory,
-        card_alerts,
-        tag_rule_book,
-        profiles,
-        tag_sync,
-        followup_notifier,
-        biz_events,
-        campaign_records,
-        calendars,
-        campaign_book,
-        campaign_planner,
-        batch_sender,
-        transfers,
-        funnel,
-        partner_auth,
-    ):
-        built.cache_clear()
+    for built in list(globals().values()):
+        if getattr(built, "__module__", "") == __name__ and hasattr(built, "cache_clear"):
+            built.cache_clear()

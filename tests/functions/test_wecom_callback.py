@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import time
+from pathlib import Path
 
 import pytest
 from functions_framework import create_app
 from google.cloud import firestore
 
+from siyu.adapters.wecom.events import render_envelope
+from siyu.config import Settings
+from siyu.devstack.procs import free_port
 from siyu.devstack.registry import FUNCTIONS
+from siyu.domain.events import WeComEvent
 from tests.callbacks import contact_event, crypto_from_env, sign
+from tests.docs_examples import CUSTOMER_EVENTS, OTHER_MESSAGES, xml
 
 SOURCE = next(f for f in FUNCTIONS if f.name == "wecom_callback").source
 
@@ -101,3 +110,124 @@ def test_body_over_one_mebibyte_is_413(client) -> None:
     cb = sign(contact_event())
     r = client.post("/", query_string=cb.params, data=b"<xml>" + b" " * (1024 * 1024) + b"</xml>")
     assert r.status_code == 413
+
+
+def documents_in(collection: str) -> list[dict]:
+    return [d.to_dict() for d in firestore.Client().collection(collection).stream()]
+
+
+def signed_example(name: str, **overrides: str) -> tuple[dict[str, str], bytes]:
+    """A doc example as WeCom would send it to this corp: encrypted and signed now."""
+    crypto = crypto_from_env()
+    inner = xml(name)
+    for tag, value in overrides.items():
+        inner = re.sub(rf"<{tag}>.*?</{tag}>".encode(), f"<{tag}>{value}</{tag}>".encode(), inner)
+    encrypted = crypto.encrypt(inner)
+    ts, nonce = str(int(time.time())), "1372623149"
+    params = {"msg_signature": crypto.sign(ts, nonce, encrypted), "timestamp": ts, "nonce": nonce}
+    return params, render_envelope(Settings().wecom_corp_id, encrypted, "1")
+
+
+@pytest.mark.parametrize("name", OTHER_MESSAGES)
+def test_every_app_message_and_event_is_acknowledged_and_changes_nothing(
+    client, cloud, name: str
+) -> None:
+    params, body = signed_example(name)
+    r = client.post("/", query_string=params, data=body)
+    assert (r.status_code, r.data) == (200, b"success")
+    assert documents() == [] and cloud.pull(timeout=2) == []
+
+
+@pytest.mark.parametrize("name", CUSTOMER_EVENTS)
+def test_every_documented_customer_event_is_stored_and_published(client, cloud, name: str) -> None:
+    params, body = signed_example(name, CreateTime=str(int(time.time())))
+    r = client.post("/", query_string=params, data=body)
+    assert (r.status_code, r.data) == (200, b"success")
+    [message] = cloud.pull()
+    assert [d["status"] for d in documents_in("inbox")] == ["published"]
+    assert json.loads(message.data)["change_type"] in name or name.startswith("92130_")
+
+
+def test_wecoms_own_sample_message_is_acknowledged(client, cloud, monkeypatch) -> None:
+    """The 90968 sample (msg_signature 477715d1…f3e6, ts 1409659813) with its own keys."""
+    vectors = json.loads((Path(__file__).parents[1] / "data/wecom_vectors.json").read_text())
+    monkeypatch.setenv("SIYU_WECOM_TOKEN", vectors["token"])
+    monkeypatch.setenv("SIYU_WECOM_AES_KEY", vectors["encoding_aes_key"])
+    monkeypatch.setenv("SIYU_WECOM_CORP_ID", vectors["receive_id"])
+    monkeypatch.setenv("SIYU_WECOM_REPLAY_WINDOW_S", "0")  # the sample is from 2014
+    from siyu import bootstrap
+
+    bootstrap.reset()
+    sample = vectors["message"]
+    params = {k: sample[k] for k in ("msg_signature", "timestamp", "nonce")}
+    r = client.post("/", query_string=params, data=sample["body"].encode())
+    assert (r.status_code, r.data) == (200, b"success")
+    assert documents() == [] and cloud.pull(timeout=2) == []
+
+
+def test_an_empty_element_is_absent_not_a_400(client, cloud) -> None:
+    fields = {
+        "ToUserName": Settings().wecom_corp_id,
+        "CreateTime": int(time.time()),
+        "MsgType": "event",
+        "Event": "change_external_chat",
+        "ChangeType": "update",
+        "ChatId": "wr_empty",
+        "UpdateDetail": "del_member",
+        "QuitScene": "",
+        "MemChangeCnt": 1,
+    }
+    cb = sign(fields)
+    assert client.post("/", query_string=cb.params, data=cb.body).status_code == 200
+    [message] = cloud.pull()
+    assert json.loads(message.data)["quit_scene"] is None
+
+
+def test_a_signed_event_siyu_cannot_use_is_acknowledged_not_refused(client, cloud) -> None:
+    cb = sign(contact_event(CreateTime="not-a-number"))
+    assert client.post("/", query_string=cb.params, data=cb.body).status_code == 200
+    assert documents() == [] and cloud.pull(timeout=2) == []
+
+
+def test_with_pubsub_unreachable_the_event_is_kept_and_processed_later_once(
+    client, cloud, wecom_sim, monkeypatch
+) -> None:
+    from siyu import bootstrap
+
+    live = os.environ["PUBSUB_EMULATOR_HOST"]
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")  # nobody there
+    monkeypatch.setenv("SIYU_INBOX_SWEEP_MIN_AGE_S", "0")
+    bootstrap.reset()
+    wecom_sim.sim.prepare_event(contact_event(ExternalUserID="wm_kept", WelcomeCode=""))
+    cb = sign(contact_event(WelcomeCode="", ExternalUserID="wm_kept"))
+    r = client.post("/", query_string=cb.params, data=cb.body)
+    assert (r.status_code, r.data) == (200, b"success")  # the inbox holds it
+    [entry] = documents_in("inbox")
+    assert entry["status"] == "pending" and "publish" in entry["reason"]
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", live)  # Pub/Sub is back
+    bootstrap.reset()
+    assert cloud.pull(timeout=2) == []
+    assert bootstrap.inbox_sweeper().sweep() == 1
+    assert bootstrap.inbox_sweeper().sweep() == 0
+    r = client.post("/", query_string=cb.params, data=cb.body)  # WeCom's retry, if any
+    assert r.status_code == 200
+    [message] = cloud.pull()
+    event = WeComEvent.model_validate_json(message.data)
+    assert bootstrap.processor().handle(event) is True
+    assert bootstrap.processor().handle(event) is False  # redelivered: changes nothing
+    [customer] = documents_in("customers")
+    assert customer["external_userid"] == "wm_kept"
+    assert [d["status"] for d in documents_in("inbox")] == ["published"]
+
+
+def test_with_firestore_and_pubsub_both_down_the_callback_asks_for_a_retry(
+    client, monkeypatch
+) -> None:
+    from siyu import bootstrap
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    bootstrap.reset()
+    cb = sign(contact_event(WelcomeCode="", ExternalUserID="wm_lost"))
+    assert client.post("/", query_string=cb.params, data=cb.body).status_code == 503

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -82,7 +83,10 @@ class Publisher:
             return str(future.result(timeout=_PUBLISH_TIMEOUT_S))
         except Exception as exc:  # whatever the cause, the message is not known to be stored
             if key:  # a failed publish pauses its ordering key until resumed
-                self._client.resume_publish(self._topic, key)
+                # A time-out leaves the key unpaused (the publish is still pending), and
+                # resuming an unpaused key raises RuntimeError: nothing to resume then.
+                with contextlib.suppress(RuntimeError):
+                    self._client.resume_publish(self._topic, key)
             raise TransientError(f"publish to {self._topic} failed: {type(exc).__name__}") from exc
 
     def dead_letter(self, payload: bytes, reason: str) -> None:

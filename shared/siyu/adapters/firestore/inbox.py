@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from google.api_core import exceptions as gexc
+from google.api_core.retry import Retry
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -15,6 +16,10 @@ from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.ports import Clock
 
 _OPEN = [InboxStatus.RECEIVED.value, InboxStatus.PENDING.value]
+# The callback writes inside WeCom's 5-s wait: give up on an unreachable Firestore quickly
+# (the event is then published directly) instead of the SDK's 60-s retry.
+_RETRY = Retry(initial=0.05, maximum=0.4, multiplier=2.0, timeout=1.5)
+_TIMEOUT_S = 1.5
 
 
 class InboxRepo:
@@ -34,14 +39,14 @@ class InboxRepo:
         }
         with translated():
             try:
-                self._col.document(key).create(doc)
+                self._col.document(key).create(doc, retry=_RETRY, timeout=_TIMEOUT_S)
             except gexc.AlreadyExists:
                 return False
         return True
 
     def get(self, key: str) -> InboxEntry | None:
         with translated():
-            snap = self._col.document(key).get()
+            snap = self._col.document(key).get(retry=_RETRY, timeout=_TIMEOUT_S)
         return InboxEntry.model_validate(snap.to_dict()) if snap.exists else None
 
     def mark(self, key: str, status: InboxStatus, event: WeComEvent, **fields: str) -> None:
@@ -52,7 +57,7 @@ class InboxRepo:
             **fields,
         }
         with translated():
-            self._col.document(key).set(update, merge=True)
+            self._col.document(key).set(update, merge=True, retry=_RETRY, timeout=_TIMEOUT_S)
 
     def unpublished(self, created_before: datetime, limit: int) -> list[InboxEntry]:
         query = (
