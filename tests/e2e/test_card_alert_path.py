@@ -67,7 +67,10 @@ def register(
 ) -> str:
     """Register a group and wait until card alerts see it (the index refreshes each second)."""
     chat_id = unique("wr")
-    sim.post("/_sim/groups", json={"chat_id": chat_id, "owner": "zhangsan"}).raise_for_status()
+    # WeCom's member list agrees with the count ops register (the join events re-read it).
+    members = extra.get("member_count", 0)
+    seed = {"chat_id": chat_id, "owner": "zhangsan", "members": members}
+    sim.post("/_sim/groups", json=seed).raise_for_status()
     r = ops.put(
         f"/ops/groups/{chat_id}",
         json={

@@ -79,22 +79,24 @@ def test_a_resigned_members_250_customers_move_in_3_calls_and_each_is_followed(s
     assert again["counts"] == done["counts"]
 
 
-def test_a_serving_members_customer_is_protected_for_90_days_after_a_transfer(sim, ops) -> None:
+def test_a_serving_members_customer_moves_at_most_twice_in_90_days(sim, ops) -> None:
+    """92125 / 40128: at most 2 transfers of a customer within any 90 natural days."""
     first, second, third = unique("a"), unique("b"), unique("c")
     [ext] = add_customers(sim, ops, first, 1)
     sim.post("/_sim/config", json={"refuse_transfer": []}).raise_for_status()
-    body = {"from_userid": first, "to_userid": second, "resigned": False, "customers": [ext]}
-    transfer = ops.post("/ops/transfers", json=body).json()
-    sim.post("/_sim/config", json={"advance_s": 86_400}).raise_for_status()
-    assert status(ops, transfer["id"])["counts"] == {"succeeded": 1}
-    body = {"from_userid": second, "to_userid": third, "resigned": False, "customers": [ext]}
+    for handover, takeover in ((first, second), (second, third)):
+        body = {"from_userid": handover, "to_userid": takeover, "resigned": False}
+        transfer = ops.post("/ops/transfers", json={**body, "customers": [ext]}).json()
+        sim.post("/_sim/config", json={"advance_s": 86_400}).raise_for_status()
+        assert status(ops, transfer["id"])["counts"] == {"succeeded": 1}
+    body = {"from_userid": third, "to_userid": first, "resigned": False, "customers": [ext]}
     refused = ops.post("/ops/transfers", json=body).json()
     [entry] = refused["customers"]
-    assert entry["status"] == "refused" and "protection period" in entry["reason"]
+    assert entry["status"] == "refused" and "2 times in the last 90 days" in entry["reason"]
     assert refused["calls"] == 0 and refused["final"]
     stranger = ops.post(
         "/ops/transfers",
-        json={"from_userid": third, "to_userid": first, "resigned": True, "customers": [ext]},
+        json={"from_userid": second, "to_userid": first, "resigned": True, "customers": [ext]},
     ).json()
     assert "not an active customer" in stranger["customers"][0]["reason"]
     bad = ops.post(

@@ -109,7 +109,8 @@ def play(cfg: StackConfig) -> CardSummary:
     cards, summary = Cards(cfg), CardSummary()
     for chat_id, name, city, lat, lng, system, members, tags in GROUPS:
         sim.post(
-            "/_sim/groups", json={"chat_id": chat_id, "name": name, "owner": OWNER}
+            "/_sim/groups",
+            json={"chat_id": chat_id, "name": name, "owner": OWNER, "members": members},
         ).raise_for_status()
         sent_lat, sent_lng = _as_sent(lat, lng, system)
         ops.put(

@@ -759,7 +759,8 @@ def create_app(sim: WeComSimulator) -> Flask:
 
     @app.post("/_sim/groups")
     def seed_group() -> Response:
-        """Create a customer group as staff would in the client (no callback is sent)."""
+        """Create a customer group as staff would in the client (no callback is sent);
+        `members` fills it with that many customers who joined earlier."""
         body = request.get_json(force=True)
         with sim.lock:
             chat = sim.ensure_group(
@@ -767,6 +768,10 @@ def create_app(sim: WeComSimulator) -> Flask:
                 body.get("name", ""),
                 body.get("owner", "staff"),
             )
+            for n in range(len(chat["member_list"]), int(body.get("members", 0))):
+                chat["member_list"].append(
+                    {"userid": f"wm_seed_{chat['chat_id']}_{n}", "type": 2, "join_scene": 3}
+                )
             return jsonify(chat)
 
     @app.get("/_sim/calls")
