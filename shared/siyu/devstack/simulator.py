@@ -820,6 +820,18 @@ def create_app(sim: WeComSimulator) -> Flask:
                 [m for m in st.groupmsgs.values() if not sender or m["sender"] == sender]
             )
 
+    @app.get("/_sim/tags")
+    def tags() -> Response:
+        """The corp tag catalogue as the admin console shows it."""
+        with sim.lock:
+            return jsonify(
+                [
+                    {"id": t["id"], "name": t["name"], "group_id": g["group_id"]}
+                    for g in st.tag_groups.values()
+                    for t in g["tag"]
+                ]
+            )
+
     @app.get("/_sim/welcomes")
     def welcomes() -> Response:
         with sim.lock:
