@@ -293,7 +293,7 @@ class AppMessenger(Protocol):
 
 class ReferralRepo(Protocol):
     """Referral state, moved only by create() and version-conditioned batches with atomic
-    increments: exactly once without a transaction (contended ones crawl, see DESIGN.md)."""
+    increments: exactly once without a transaction (contended ones crawl on the emulator)."""
 
     def code_of(self, bank_customer_id: str) -> str | None: ...
 
