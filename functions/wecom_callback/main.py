@@ -6,7 +6,7 @@ from flask import Request, Response
 from siyu import bootstrap
 from siyu.adapters.http import handle, read_body
 from siyu.config import settings
-from siyu.domain.errors import InvalidInput
+from siyu.domain.errors import InvalidInput, MethodNotAllowed
 from siyu.domain.intake import CallbackQuery
 
 
@@ -16,6 +16,8 @@ def wecom_callback(request: Request) -> Response:
 
 
 def _serve(request: Request) -> Response:
+    if request.method not in ("GET", "POST"):
+        raise MethodNotAllowed(f"{request.method} not allowed; WeCom uses GET and POST")
     query = CallbackQuery.model_validate(request.args.to_dict())
     if request.method == "GET":
         echostr = request.args.get("echostr", "")

@@ -15,8 +15,10 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 
+from siyu.adapters import jsonbody
 from siyu.domain import errors
 from siyu.domain.compliance import NotCompliant
+from siyu.domain.ids import doc_id_problem
 from siyu.logging import correlated, log
 
 logger = logging.getLogger(__name__)
@@ -83,11 +85,7 @@ def read_json(request: Request, model: type[BaseModel]) -> Any:
 
 
 def parse_json(body: bytes, model: type[BaseModel]) -> Any:
-    try:
-        raw = json.loads(body or b"null")
-    except ValueError as exc:
-        raise errors.InvalidInput("body", "not valid JSON") from exc
-    return model.model_validate(raw)
+    return model.model_validate(jsonbody.loads(body))
 
 
 def read_query(request: Request, model: type[BaseModel]) -> Any:
@@ -112,8 +110,9 @@ def require_bearer(request: Request, token: str | None) -> None:
     """Local stand-in for IAM: a shared bearer token, compared in constant time."""
     if not token:
         raise errors.Unauthorized("SIYU_OPS_TOKEN is not configured; ops API is closed")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    matches = hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode())
+    if scheme != "Bearer" or not matches:
         raise errors.Unauthorized("missing or wrong bearer token")
 
 
@@ -158,4 +157,8 @@ class Router:
             raise errors.NotFound(f"no route for {path}") from exc
         except MethodNotAllowed:
             return json_response({"error": "MethodNotAllowed"}, 405)
+        for name, value in args.items():  # every path parameter names a document
+            problem = doc_id_problem(str(value))
+            if problem:
+                raise errors.InvalidInput(name, f"not a usable id: {problem}")
         return self._views[endpoint](request, **args)

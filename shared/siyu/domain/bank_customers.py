@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from siyu.domain.biz_events import JourneyAbandoned, Profile, Purchase, Questionnaire
 from siyu.domain.card_alerts import IssuedInvite
+from siyu.domain.ids import OptionalDocId
 from siyu.domain.layering import Aggregates, LayeringConfig, Stage, segment_of, stage_of
 
 RECENT_INVITES_KEPT = 10
@@ -90,7 +91,7 @@ class BankCustomerLink(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    external_userid: str = Field("", max_length=64)
+    external_userid: OptionalDocId = Field("", max_length=64)
     unionid: str = Field("", max_length=64)
 
 
@@ -114,7 +115,7 @@ def apply_event(
         first = min(filter(None, [agg.first_purchase_at, payload.occurred_at]))
         aggregates = Aggregates(
             purchase_count=agg.purchase_count + 1,
-            total_amount=round(agg.total_amount + float(payload.amount), 2),
+            total_amount=agg.total_amount + payload.amount,
             first_purchase_at=first,
             last_purchase_at=last,
             products=products[-PRODUCTS_KEPT:],

@@ -20,6 +20,7 @@ from pydantic import (
     Tag,
 )
 
+from siyu.domain.ids import DocId
 from siyu.domain.referrals import CardOpened
 
 
@@ -37,8 +38,8 @@ _KEY = r"^[A-Za-z0-9_-]{1,40}$"
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(pattern=_ID)
-    bank_customer_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    event_id: DocId = Field(pattern=_ID)
+    bank_customer_id: DocId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Purchase(_Payload):

@@ -6,9 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from siyu.domain.groups import Coordinates, Group
+from siyu.domain.ids import DocId
 
 MAX_TEXT_CHARS = 60
 
@@ -42,7 +43,7 @@ class Reason(StrEnum):
 
 
 class Merchant(Coordinates):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
     mcc: str = Field(pattern=r"^\d{4}$")
@@ -52,11 +53,13 @@ class Merchant(Coordinates):
 class CardAlert(BaseModel):
     """POST /card-alert: one card transaction from the card-alert system."""
 
-    txn_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    bank_customer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    model_config = ConfigDict(extra="forbid")
+
+    txn_id: DocId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    bank_customer_id: DocId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     amount: Decimal = Field(ge=0, max_digits=16, decimal_places=2, allow_inf_nan=False)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    occurred_at: datetime
+    occurred_at: AwareDatetime  # an offset is required: a bare time is ambiguous
     merchant: Merchant
 
 

@@ -47,13 +47,18 @@ def record(milestone: Milestone, subject: str, at: datetime, dims: Dims) -> Mile
     return MilestoneRecord(id=f"{milestone}-{key}", milestone=milestone, at=at, **dict(dims))
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
 class FunnelQuery(BaseModel):
     """GET /ops/reports/funnel?from=YYYY-MM-DD&to=YYYY-MM-DD&by=channel|staff|city."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    from_: date = Field(alias="from")
-    to: date
+    # siyu's records are of this century: years 1 and 9999 are not windows Firestore can
+    # hold (a Shanghai midnight of 0001-01-01 is before its first timestamp).
+    from_: date = Field(alias="from", ge=EARLIEST, le=LATEST)
+    to: date = Field(ge=EARLIEST, le=LATEST)
     by: Dimension
     format: Literal["json", "csv"] = "json"
 

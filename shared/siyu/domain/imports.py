@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from siyu.domain.groups import GroupSpec
+from siyu.domain.ids import DocId, OptionalDocId
 
 Kind = Literal["groups", "customers"]
 
@@ -22,8 +23,8 @@ class GroupRow(GroupSpec):
 class CustomerRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    bank_customer_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    external_userid: str = Field("", max_length=64)
+    bank_customer_id: DocId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    external_userid: OptionalDocId = Field("", max_length=64)
     unionid: str = Field("", max_length=64)
     age: int | None = Field(None, ge=0, le=130)
     aum_band: str | None = Field(None, max_length=32)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer
 
 from siyu.domain.tags import TagRef
 
@@ -51,9 +53,14 @@ class LayeringConfig(BaseModel):
     high_amount: float = Field(5_000, gt=0, description="M: spent at least this much")
 
 
+# Money is exact: a Decimal, stored and sent as its text ("99999999999999.99"), because a
+# float loses cents beyond 2**53 and Firestore has no decimal type.
+Money = Annotated[Decimal, PlainSerializer(str, return_type=str)]
+
+
 class Aggregates(BaseModel):
     purchase_count: int = 0
-    total_amount: float = 0.0
+    total_amount: Money = Decimal(0)
     first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
     products: list[str] = Field(default_factory=list)

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator
 
+from siyu.domain.ids import DocId
+
 # Crockford's base 32: no I, L, O or U, so a code read aloud or retyped stays unambiguous.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -113,8 +115,8 @@ _ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 class CardOpened(BaseModel):
     """A card opened at the bank, possibly with a friend's referral code."""
 
-    event_id: str = Field(pattern=_ID)
-    bank_customer_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    event_id: DocId = Field(pattern=_ID)
+    bank_customer_id: DocId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     referral_code: str | None = Field(None, max_length=32)
     opened_at: datetime
     device_hash: str | None = Field(None, pattern=r"^[A-Za-z0-9]{16,128}$")

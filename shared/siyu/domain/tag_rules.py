@@ -14,7 +14,15 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from siyu.domain.tags import TagRef
 
@@ -105,6 +113,9 @@ AnyOf.model_rebuild()
 Not.model_rebuild()
 
 
+MAX_CONDITION_DEPTH = 8
+
+
 class TagRuleSpec(BaseModel):
     """PUT /ops/tag-rules/{id}."""
 
@@ -115,6 +126,13 @@ class TagRuleSpec(BaseModel):
     description: str = Field("", max_length=200)
     enabled: bool = True
 
+    @field_validator("when")
+    @classmethod
+    def _shallow(cls, when: Test | All | AnyOf | Not) -> Test | All | AnyOf | Not:
+        if _depth(when) > MAX_CONDITION_DEPTH:
+            raise ValueError(f"conditions nest at most {MAX_CONDITION_DEPTH} levels")
+        return when
+
 
 class TagRule(TagRuleSpec):
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -122,6 +140,15 @@ class TagRule(TagRuleSpec):
 
 
 Predicate = Callable[[Facts], bool]
+
+
+def _depth(condition: Test | All | AnyOf | Not) -> int:
+    if isinstance(condition, All | AnyOf):
+        parts = condition.all if isinstance(condition, All) else condition.any
+        return 1 + max(_depth(c) for c in parts)
+    if isinstance(condition, Not):
+        return 1 + _depth(condition.not_)
+    return 1
 
 
 def compile_condition(condition: Test | All | AnyOf | Not) -> Predicate:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from siyu.domain.customers import Customer
+from siyu.domain.ids import DocId
 from siyu.domain.wecom import TransferState
 
 PER_CALL = 100
@@ -29,7 +30,7 @@ class TransferSpec(BaseModel):
     from_userid: str = Field(min_length=1, max_length=64)
     to_userid: str = Field(min_length=1, max_length=64)
     resigned: bool
-    customers: list[str] | None = Field(None, min_length=1, max_length=10_000)
+    customers: list[DocId] | None = Field(None, min_length=1, max_length=10_000)
 
     @model_validator(mode="after")
     def _two_people(self) -> TransferSpec:

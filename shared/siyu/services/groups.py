@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from siyu.domain import groups as grp
-from siyu.domain.errors import NotFound
+from siyu.domain.errors import InvalidInput, NotFound
 from siyu.domain.groups import Group, GroupSpec, GroupStatus
+from siyu.domain.wecom import GroupUnreadable
 from siyu.ports import Clock, GroupRepo, WeComApi
 
 
@@ -25,7 +26,10 @@ class GroupRegistry:
         """Register or update; the join way is created once and kept across updates."""
         group = grp.register(self._groups.get(chat_id), chat_id, spec, self._clock.now())
         if not group.join_config_id:
-            config_id = self._wecom.add_join_way(chat_id, join_state(chat_id), spec.name)
+            try:
+                config_id = self._wecom.add_join_way(chat_id, join_state(chat_id), spec.name)
+            except GroupUnreadable as exc:
+                raise InvalidInput("chat_id", f"WeCom knows no customer group {chat_id}") from exc
             group = group.model_copy(update={"join_config_id": config_id})
             # Stored before the next call: a retry reuses this join way instead of leaking one.
             self._groups.put(group)

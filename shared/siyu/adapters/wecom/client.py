@@ -347,16 +347,19 @@ class WeComClient:
 
     def get_group_chat(self, chat_id: str) -> GroupChat:
         """92122; 49008 raises GroupDismissed, 40050 and 90501 GroupUnreadable (90313)."""
+        body = self._group_call(
+            "externalcontact/groupchat/get", {"chat_id": chat_id, "need_name": 1}
+        )
+        return GroupChat.model_validate(body.get("group_chat") or {"chat_id": chat_id})
+
+    def _group_call(self, api: str, json: dict[str, Any]) -> dict[str, Any]:
         try:
-            body = self.call(
-                "externalcontact/groupchat/get", json={"chat_id": chat_id, "need_name": 1}
-            )
+            return self.call(api, json=json)
         except WeComError as exc:
             typed = _GROUP_ERRORS.get(exc.errcode)
             if typed is None:
                 raise
             raise typed(exc.api, exc.errcode, exc.errmsg) from exc
-        return GroupChat.model_validate(body.get("group_chat") or {"chat_id": chat_id})
 
     def send_text(self, touser: str, text: str) -> AppMessageResult:
         """An application message (应用消息, 90236) from the self-built app this client holds.
@@ -478,7 +481,8 @@ class WeComClient:
         return [TransferResult.model_validate(c) for c in pages]
 
     def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
-        body = self.call(
+        """92229; a chat WeCom does not know (40050) raises GroupUnreadable."""
+        body = self._group_call(
             "externalcontact/groupchat/add_join_way",
             json={
                 "scene": 2,  # a QR code (1 would be the mini-program button)

@@ -19,7 +19,10 @@ class CallbackCodec:
         plain = self._crypto.verify_and_decrypt(
             query.msg_signature, query.timestamp, query.nonce, echostr
         )
-        return plain.decode()
+        try:
+            return plain.decode()
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("echostr", "does not decrypt to UTF-8 text") from exc
 
     def open_event(self, query: CallbackQuery, body: bytes) -> WeComEvent | Acknowledged:
         """A bad envelope or signature raises; once signed and decrypted, WeCom has said

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from siyu.adapters import jsonbody
 from siyu.domain.errors import InvalidInput
 from siyu.domain.events import Acknowledged, EventKind, WeComEvent
+from siyu.domain.ids import doc_id_problem
 
 _FIELDS = {
     "ToUserName": "corp_id",
@@ -47,6 +48,10 @@ def _parse(xml: bytes, what: str) -> Element:
         raise InvalidInput(what, f"forbidden XML construct: {type(exc).__name__}") from exc
     except ElementTree.ParseError as exc:
         raise InvalidInput(what, f"malformed XML: {exc}") from exc
+    except (ValueError, LookupError) as exc:  # e.g. a declared GBK or unknown encoding
+        raise InvalidInput(what, f"unreadable XML: {str(exc)[:80]}") from exc
+    except RecursionError as exc:
+        raise InvalidInput(what, "XML nested too deeply") from exc
     if root.tag != "xml":
         raise InvalidInput(what, "root element must be <xml>")
     return root
@@ -55,10 +60,7 @@ def _parse(xml: bytes, what: str) -> Element:
 def parse_envelope(body: bytes) -> str:
     """Return the Encrypt value of the outer POST body: XML, or the JSON form of 90968."""
     if body.lstrip().startswith(b"{"):
-        try:
-            doc = json.loads(body)
-        except ValueError as exc:
-            raise InvalidInput("body", f"malformed JSON: {exc}") from exc
+        doc = jsonbody.loads(body)
         encrypted = doc.get("encrypt") if isinstance(doc, dict) else None
         if not isinstance(encrypted, str) or not encrypted.strip():
             raise InvalidInput("encrypt", "missing from the callback body")
@@ -112,6 +114,10 @@ def parse_event(inner: bytes, delivery: str = "") -> WeComEvent | Acknowledged:
     for required in ("ChangeType", "CreateTime"):
         if _FIELDS[required] not in values:
             raise InvalidInput(required, "missing from the event")
+    for tag in ("ExternalUserID", "ChatId", "Id"):  # these become document ids
+        problem = doc_id_problem(texts.get(tag, "x"))
+        if problem:
+            raise InvalidInput(tag, f"not a usable id: {problem}")
     return WeComEvent.model_validate(values)
 
 
