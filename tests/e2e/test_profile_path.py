@@ -97,7 +97,7 @@ def test_purchases_move_a_customer_to_repeat_and_a_duplicate_counts_once(custome
     customer.buy()
     state = until(lambda: (s := customer.state())["stage"] == "repeat" and s)
     assert state["aggregates"]["purchase_count"] == 2
-    assert state["aggregates"]["total_amount"] == 240.0
+    assert state["aggregates"]["total_amount"] == "240.00"  # money as exact text
     assert state["segment"] == "一般发展客户"
     assert until(lambda: {"生命周期/复购", "RFM价值分层/一般发展客户"} <= customer.wecom_tags())
     assert "生命周期/首购" not in customer.wecom_tags()
