@@ -11,7 +11,7 @@ resource "google_firestore_database" "main" {
 # Processed-event markers, stored callbacks, welcome ledger entries and daily 群发 caps
 # expire by themselves.
 resource "google_firestore_field" "ttl" {
-  for_each   = toset(["dedupe", "inbox", "welcomes", "mass_caps"])
+  for_each   = toset(["dedupe", "inbox", "deliveries", "welcomes", "mass_caps"])
   project    = var.project_id
   database   = google_firestore_database.main.name
   collection = each.value

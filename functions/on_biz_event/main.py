@@ -16,4 +16,5 @@ def on_biz_event(cloud_event: CloudEvent) -> None:
         BizEvent,
         bootstrap.biz_events().handle,
         bootstrap.topic(settings().topic_biz_events).dead_letter,
+        bootstrap.delivery_attempts(),
     )

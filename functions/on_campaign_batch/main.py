@@ -16,4 +16,5 @@ def on_campaign_batch(cloud_event: CloudEvent) -> None:
         CampaignBatch,
         bootstrap.batch_sender().send,
         bootstrap.topic(settings().topic_campaign_batches).dead_letter,
+        bootstrap.delivery_attempts(),
     )

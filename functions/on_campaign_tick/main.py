@@ -16,4 +16,5 @@ def on_campaign_tick(cloud_event: CloudEvent) -> None:
         CampaignTick,
         bootstrap.campaign_planner().tick,
         bootstrap.topic(settings().topic_campaign_ticks).dead_letter,
+        bootstrap.delivery_attempts(),
     )

@@ -16,4 +16,5 @@ def on_followup_tick(cloud_event: CloudEvent) -> None:
         FollowupTick,
         bootstrap.followup_notifier().tick,
         bootstrap.topic(settings().topic_followup_ticks).dead_letter,
+        bootstrap.delivery_attempts(),
     )

@@ -16,4 +16,5 @@ def on_inbox_sweep(cloud_event: CloudEvent) -> None:
         SweepTick,
         bootstrap.inbox_sweeper().sweep,
         bootstrap.topic(settings().topic_inbox_sweep_ticks).dead_letter,
+        bootstrap.delivery_attempts(),
     )

@@ -16,4 +16,5 @@ def on_tag_sync(cloud_event: CloudEvent) -> None:
         TagSyncRequest,
         bootstrap.tag_sync().sync,
         bootstrap.topic(settings().topic_tag_sync).dead_letter,
+        bootstrap.delivery_attempts(),
     )

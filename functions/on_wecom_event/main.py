@@ -15,4 +15,5 @@ def on_wecom_event(cloud_event: CloudEvent) -> None:
         WeComEvent,
         bootstrap.processor().handle,
         bootstrap.publisher().dead_letter,
+        bootstrap.delivery_attempts(),
     )

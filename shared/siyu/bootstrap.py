@@ -12,6 +12,7 @@ from siyu.adapters.calendar_package import package_years
 from siyu.adapters.clock import SystemClock
 from siyu.adapters.firestore import campaigns as campaign_store
 from siyu.adapters.firestore import store
+from siyu.adapters.firestore.deliveries import DeliveryAttempts
 from siyu.adapters.firestore.funnel import FunnelStore
 from siyu.adapters.firestore.inbox import InboxRepo
 from siyu.adapters.firestore.referrals import ReferralRepo
@@ -79,6 +80,11 @@ def wecom_app() -> WeComClient:
         max_attempts=s.wecom_max_attempts,
         agent_id=s.wecom_agent_id,
     )
+
+
+@cache
+def delivery_attempts() -> DeliveryAttempts:
+    return DeliveryAttempts(db(), clock, settings().dedupe_ttl_days)
 
 
 @cache

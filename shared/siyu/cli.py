@@ -27,7 +27,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start emulators, WeCom simulator and functions in the background")
     sub.add_parser("down", help="stop what `siyu up` started, by PID")
-    sub.add_parser("status", help="show the running stack")
+    sub.add_parser("status", help="each process of the stack: PID alive, port answering")
+    dlq = sub.add_parser("dlq", help="dead letters of a topic: list them or publish them again")
+    dlq.add_argument("verb", choices=["list", "replay"])
+    dlq.add_argument("topic", help="the topic, e.g. wecom-events (its queue is <topic>-dlq)")
+    dlq.add_argument("--id", default=None, help="replay only the message with this id")
+    restart = sub.add_parser("restart", help="bring one process of the stack back")
+    restart.add_argument("process", choices=["gateway", "worker", "simulator"])
     sub.add_parser("run", help="up, seed demo data, play the demo scenario, summarise, down")
     sub.add_parser("demo", help="seed and play the demo scenario against a running stack")
     tick = sub.add_parser("tick", help="publish a scheduler tick on the running stack")
@@ -86,13 +92,17 @@ def main(argv: list[str] | None = None) -> int:
             print(_ops(ops, args))
         elif args.command == "import":
             return _import(cfg, args)
+        elif args.command == "dlq":
+            return _dlq(cfg, args)
         elif args.command == "up":
             info = stack.up(cfg)
             print(
-                f"siyu stack up: gateway {cfg.gateway_url}, WeCom simulator "
-                f"{cfg.simulator_url}; pids {info.pids}"
+                f"siyu stack up: gateway {cfg.gateway_url}, worker {cfg.worker_url}, WeCom "
+                f"simulator {cfg.simulator_url}; pids {info.pids}"
             )
-            print("export " + " ".join(f"{k}={v}" for k, v in info.env.items()))
+            # Secrets (ops token, partner keys) stay in the owner-only stack.json.
+            shown = {k: v for k, v in info.env.items() if k.endswith("_HOST")}
+            print("export " + " ".join(f"{k}={v}" for k, v in shown.items()))
         elif args.command == "down":
             stopped = stack.down(cfg.state_dir)
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -107,8 +117,16 @@ def main(argv: list[str] | None = None) -> int:
             for line in load_years(cfg, args.file):
                 print(line)
         elif args.command == "status":
-            loaded = stack.load(cfg.state_dir)
-            print(json.dumps(loaded.__dict__ if loaded else {"running": False}, indent=2))
+            rows = stack.status(cfg)
+            if not rows:
+                print("no stack is running here")
+                return 1
+            for row in rows:
+                state = "ok" if row.healthy else ("port silent" if row.alive else "dead")
+                print(f"{row.name:<10} pid {row.pid:<8} port {row.port:<6} {state}")
+            return 0 if all(r.healthy for r in rows) else 1
+        elif args.command == "restart":
+            print(f"{args.process} restarted: pid {stack.restart(cfg, args.process)}")
         else:
             from siyu.devstack import scenario
 
@@ -152,6 +170,27 @@ def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
         return render(ops.call("GET", f"/ops/transfers/{args.transfer_id}"), "transfer", fmt)
     params = {"from": args.from_, "to": args.to, "by": args.by}
     return funnel_table(ops.call("GET", "/ops/reports/funnel", params=params), fmt)
+
+
+def _dlq(cfg: Any, args: argparse.Namespace) -> int:
+    """Against the running local stack, or production with GOOGLE_CLOUD_PROJECT set."""
+    from siyu.devstack import stack
+
+    if stack.load(cfg.state_dir) and "PUBSUB_EMULATOR_HOST" not in os.environ:
+        os.environ.update(cfg.env())
+    from siyu.adapters import dead_letters
+
+    project = os.environ.get("SIYU_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT", "")
+    if args.verb == "list":
+        letters = dead_letters.list_dead(project, args.topic)
+        for letter in letters:
+            data = letter.data.decode("utf-8", "replace")[:160]
+            print(f"{letter.message_id}  {letter.published_at}  {letter.reason}\n    {data}")
+        print(f"{len(letters)} dead letters in {args.topic}-dlq")
+        return 0
+    replayed = dead_letters.replay(project, args.topic, args.id)
+    print(f"replayed {len(replayed)} to {args.topic}: {', '.join(replayed) or 'none'}")
+    return 0 if replayed or args.id is None else 1
 
 
 def _import(cfg: Any, args: argparse.Namespace) -> int:

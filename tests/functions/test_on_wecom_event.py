@@ -98,6 +98,31 @@ def test_upstream_failure_asks_for_redelivery(client, wecom_sim) -> None:
     assert bootstrap.customers().get("wm_e3") is None
 
 
+def test_the_last_allowed_attempt_dead_letters_with_the_reason_and_acknowledges(
+    client, cloud, wecom_sim
+) -> None:
+    import httpx
+
+    from siyu.adapters.pubsub import DELIVERY
+
+    httpx.post(f"{wecom_sim.url}/_sim/config", json={"fault_rate": 1.0})
+    headers, body = eventarc(add_event("wm_e4").model_dump_json().encode(), message_id="m-e4")
+    statuses = [
+        client.post("/", headers=headers, data=body).status_code
+        for _ in range(DELIVERY.max_delivery_attempts)
+    ]
+    assert statuses == [500] * (DELIVERY.max_delivery_attempts - 1) + [200]
+    [dead] = cloud.pull_dead_letters()
+    assert dead.attributes["reason"].startswith(
+        f"failed {DELIVERY.max_delivery_attempts} deliveries"
+    )
+    assert b"wm_e4" in dead.data
+    httpx.post(f"{wecom_sim.url}/_sim/config", json={"fault_rate": 0.0})
+    other, body = eventarc(add_event("wm_e5").model_dump_json().encode(), message_id="m-e5")
+    assert client.post("/", headers=other, data=body).status_code == 200  # counted apart
+    assert bootstrap.customers().get("wm_e5") is not None
+
+
 def chat_event(chat_id: str, detail: str, members: tuple[str, ...] = ()) -> WeComEvent:
     return WeComEvent(
         event="change_external_chat",

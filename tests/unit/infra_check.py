@@ -11,6 +11,7 @@ import hcl2
 import yaml
 from pydantic import SecretStr
 
+from siyu.adapters.pubsub import DELIVERY
 from siyu.config import Settings
 from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, dead_letter
 
@@ -60,6 +61,7 @@ def problems(root: Path) -> list[str]:
         source = (root / "functions" / name / "main.py").read_text()
         if f"def {name}(" not in source:
             found.append(f"{name}: main.py defines no entry point {name}()")
+    found += _delivery_problems(infra)
     topics = set(local.get("topics", []))
     for fn in FUNCTIONS:
         if fn.topic and fn.topic not in topics:
@@ -100,6 +102,22 @@ def problems(root: Path) -> list[str]:
         if env not in settings_env:
             found.append(f"secret {env} is not a Settings field")
     return found
+
+
+def _delivery_problems(infra: Path) -> list[str]:
+    """The push subscriptions' retry policy and attempts are the registry's DELIVERY."""
+    module = (infra / "modules" / "function" / "main.tf").read_text()
+    root = (infra / "main.tf").read_text()
+    expected = {
+        f'minimum_backoff = "{DELIVERY.minimum_backoff_s}s"': module,
+        f'maximum_backoff = "{DELIVERY.maximum_backoff_s}s"': module,
+        f"max_delivery_attempts = {DELIVERY.max_delivery_attempts}": root,
+    }
+    return [
+        f"Terraform's push subscriptions lack `{line}` (the local stack's delivery policy)"
+        for line, text in expected.items()
+        if line not in " ".join(text.split())
+    ]
 
 
 def http_routes(root: Path) -> set[tuple[str, str]]:

@@ -53,6 +53,14 @@ def test_a_wrong_trigger_topic_is_caught(broken: Path) -> None:
     assert any("Terraform trigger 'other'" in p for p in problems(broken))
 
 
+def test_a_retry_policy_unlike_the_local_stacks_is_caught(broken: Path) -> None:
+    module = broken / "infra" / "modules" / "function" / "main.tf"
+    module.write_text(
+        module.read_text().replace('minimum_backoff = "10s"', 'minimum_backoff = "1s"')
+    )
+    assert any("minimum_backoff" in p for p in problems(broken))
+
+
 def test_an_unwired_secret_is_caught(broken: Path) -> None:
     main = broken / "infra" / "main.tf"
     main.write_text(re.sub(r'SIYU_WECOM_TOKEN\s*= "wecom-callback-token"', "", main.read_text()))

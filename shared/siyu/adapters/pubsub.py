@@ -6,7 +6,8 @@ import base64
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from google.cloud.pubsub_v1 import PublisherClient
 from google.cloud.pubsub_v1.types import BatchSettings, PublisherOptions
@@ -94,17 +95,38 @@ class Publisher:
         future.result(timeout=_PUBLISH_TIMEOUT_S)
 
 
+class FailureCounter(Protocol):
+    def failed(self, key: str) -> int:
+        """Count one more failed delivery of `key`; returns the failures so far."""
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How Pub/Sub redelivers to a function. Production's push subscriptions (Terraform)
+    and the local stack's use these same numbers; the backoff outlasts the locks a worker
+    killed mid-transaction leaves behind."""
+
+    minimum_backoff_s: int = 10
+    maximum_backoff_s: int = 600
+    max_delivery_attempts: int = 5
+
+
+DELIVERY = DeliveryPolicy()
+
+
 def consume(
     cloud_event_data: Any,
     model: type[M],
     handler: Callable[[M], object],
     dead_letter: Callable[[bytes, str], None],
+    attempts: FailureCounter | None = None,
 ) -> None:
     """Validate and handle one pushed message.
 
-    A payload that can never be valid goes to the dead-letter topic and is acknowledged;
-    TransientError and any other failure propagate so Pub/Sub redelivers with backoff and,
-    after the subscription's attempts, dead-letters it itself.
+    A payload that can never be valid goes to the dead-letter topic and is acknowledged.
+    TransientError and any other failure propagate so Pub/Sub redelivers with backoff; the
+    failure that uses the last allowed attempt dead-letters the message with its reason
+    and acknowledges it instead (Pub/Sub's own dead-lettering stays as the fallback).
     """
     message = decode_cloud_event(cloud_event_data)
     with correlated(message.attributes.get("correlation_id") or message.message_id or None):
@@ -122,4 +144,24 @@ def consume(
                 message_id=message.message_id,
             )
             return
-        handler(item)
+        try:
+            handler(item)
+        except Exception as exc:
+            if attempts is None:
+                raise
+            key = f"{model.__name__}:{message.message_id}"
+            try:
+                failures = attempts.failed(key)
+            except Exception:
+                raise exc from None  # cannot count: Pub/Sub's policy decides
+            if failures < DELIVERY.max_delivery_attempts:
+                raise
+            reason = f"failed {failures} deliveries: {type(exc).__name__}: {exc}"[:1000]
+            dead_letter(message.data, reason)
+            log(
+                logger,
+                logging.ERROR,
+                "message dead-lettered after its last attempt",
+                reason=reason,
+                message_id=message.message_id,
+            )

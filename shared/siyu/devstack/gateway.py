@@ -1,4 +1,9 @@
-"""The dev gateway: one loopback server mounting every function at its production path."""
+"""The dev gateway: a loopback server mounting functions at their production paths.
+
+`--serve http` mounts the HTTP functions (what API Gateway fronts), `--serve events` the
+CloudEvent functions the push subscriptions deliver to (the worker), so either process can
+die and come back on its own, as an instance does in production.
+"""
 
 from __future__ import annotations
 
@@ -29,9 +34,11 @@ def _rooted(app):  # type: ignore[no-untyped-def]
     return wsgi
 
 
-def build_app():  # type: ignore[no-untyped-def]
+def build_app(serve: str = "all"):  # type: ignore[no-untyped-def]
     mounts = {}
     for fn in FUNCTIONS:
+        if serve != "all" and (serve == "events") != bool(fn.topic):
+            continue
         app = create_app(fn.name, str(fn.source), fn.signature)
         mounts[fn.path or fn.push_path] = _rooted(app)
     return DispatcherMiddleware(_health, mounts)
@@ -40,8 +47,9 @@ def build_app():  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description="siyu dev gateway")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--serve", choices=["all", "http", "events"], default="all")
     args = parser.parse_args()
-    make_server("127.0.0.1", args.port, build_app(), threaded=True).serve_forever()
+    make_server("127.0.0.1", args.port, build_app(args.serve), threaded=True).serve_forever()
 
 
 if __name__ == "__main__":

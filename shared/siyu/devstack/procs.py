@@ -72,8 +72,17 @@ def alive(pid: int) -> bool:
     # A zombie child of ours counts as gone.
     try:
         done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
+        if done:
+            return False
     except ChildProcessError:
+        pass
+    # So does anyone's zombie (the `siyu up` that started it has exited, and a container's
+    # init may never reap it).
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
         return True
 
 

@@ -47,6 +47,7 @@ FUNCTIONS = (
     FunctionSpec("on_inbox_sweep", topic="inbox-sweep-ticks", schedule="* * * * *"),
 )
 
+
 # Topics siyu publishes for systems outside it (the bank's fulfilment system).
 OUTBOUND_TOPICS = ("reward-granted",)
 TOPICS = tuple(sorted({fn.topic for fn in FUNCTIONS if fn.topic} | set(OUTBOUND_TOPICS)))

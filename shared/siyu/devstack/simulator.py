@@ -89,6 +89,7 @@ class SimConfig:
     invalid_users: list[str] = field(default_factory=list)  # members message/send can't reach
     groupmsg_dispatch_s: float = 0.0  # get_groupmsg_task answers 41063 this long after creation
     follow_page_size: int = FOLLOWERS_PER_PAGE
+    broken_chats: list[str] = field(default_factory=list)  # groupchat/get answers -1 for these
 
 
 @dataclass
@@ -716,7 +717,10 @@ def create_app(sim: WeComSimulator) -> Flask:
 
     @wecom_api("POST", "externalcontact/groupchat/get")
     def groupchat_get(api: str) -> Response:
-        group = st.groups.get((request.get_json(force=True) or {}).get("chat_id", ""))
+        chat_id = (request.get_json(force=True) or {}).get("chat_id", "")
+        if chat_id in sim.config.broken_chats:
+            return answer(api, -1)  # a chat WeCom keeps failing on: a poison message for siyu
+        group = st.groups.get(chat_id)
         if group is None:
             return answer(api, 40050)
         if group.get("dismissed"):
@@ -862,6 +866,7 @@ def create_app(sim: WeComSimulator) -> Flask:
                 "invalid_users",
                 "groupmsg_dispatch_s",
                 "follow_page_size",
+                "broken_chats",
             ):
                 if key in body:
                     setattr(sim.config, key, body[key])

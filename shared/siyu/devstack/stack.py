@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from siyu.adapters.pubsub import DELIVERY
 from siyu.devstack import emulators
 from siyu.devstack.procs import StackError, alive, free_port, port_open, spawn, stop, wait_http
 from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, ROOT, dead_letter
@@ -21,7 +22,6 @@ LOCAL_OPS_TOKEN = "local-ops-token"
 LOCAL_PARTNER_KEYS = (
     "local-cards:local-card-alert-secret-0001,local-bank:local-bank-events-secret-0001"
 )
-MAX_DELIVERY_ATTEMPTS = 5
 
 
 @dataclass
@@ -29,6 +29,7 @@ class StackConfig:
     state_dir: Path = ROOT / ".siyu"
     project: str = "siyu-local"
     gateway_port: int = 8080
+    worker_port: int = 8082
     simulator_port: int = 8090
     firestore_port: int = 8081
     pubsub_port: int = 8085
@@ -41,6 +42,7 @@ class StackConfig:
             state_dir=Path(env.get("SIYU_STATE_DIR", ROOT / ".siyu")),
             project=env.get("SIYU_PROJECT", "siyu-local"),
             gateway_port=int(env.get("SIYU_PORT", 8080)),
+            worker_port=int(env.get("SIYU_WORKER_PORT", 8082)),
             simulator_port=int(env.get("SIYU_SIM_PORT", 8090)),
             firestore_port=int(env.get("SIYU_FIRESTORE_PORT", 8081)),
             pubsub_port=int(env.get("SIYU_PUBSUB_PORT", 8085)),
@@ -54,6 +56,7 @@ class StackConfig:
             state_dir=state_dir,
             project=project,
             gateway_port=free_port(),
+            worker_port=free_port(),
             simulator_port=free_port(),
             firestore_port=free_port(),
             pubsub_port=free_port(),
@@ -65,6 +68,7 @@ class StackConfig:
             "SIYU_STATE_DIR": str(self.state_dir),
             "SIYU_PROJECT": self.project,
             "SIYU_PORT": str(self.gateway_port),
+            "SIYU_WORKER_PORT": str(self.worker_port),
             "SIYU_SIM_PORT": str(self.simulator_port),
             "SIYU_FIRESTORE_PORT": str(self.firestore_port),
             "SIYU_PUBSUB_PORT": str(self.pubsub_port),
@@ -73,6 +77,10 @@ class StackConfig:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def worker_url(self) -> str:
+        return f"http://127.0.0.1:{self.worker_port}"
 
     @property
     def simulator_url(self) -> str:
@@ -127,6 +135,102 @@ def _state_file(cfg: StackConfig) -> Path:
     return cfg.state_dir / "stack.json"
 
 
+def _save(cfg: StackConfig, info: StackInfo) -> None:
+    """stack.json holds the stack's secrets (ops token, partner keys): owner-only, 0600."""
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    path = _state_file(cfg)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(asdict(info), indent=2))
+    os.chmod(path, 0o600)  # an older file may have been created with wider permissions
+
+
+# The processes siyu starts besides the emulators: what runs, and where it answers.
+RESTARTABLE = ("gateway", "worker", "simulator")
+
+
+def _command(cfg: StackConfig, name: str) -> tuple[list[str], str]:
+    python = sys.executable
+    if name == "simulator":
+        argv = [
+            python,
+            "-m",
+            "siyu.devstack.simulator",
+            "--port",
+            str(cfg.simulator_port),
+            "--callback-url",
+            f"{cfg.gateway_url}/wecom/callback",
+            "--fault-rate",
+            str(cfg.fault_rate),
+        ]
+        return argv, f"{cfg.simulator_url}/_sim/health"
+    port, serve, url = (
+        (cfg.gateway_port, "http", cfg.gateway_url)
+        if name == "gateway"
+        else (cfg.worker_port, "events", cfg.worker_url)
+    )
+    argv = [python, "-m", "siyu.devstack.gateway", "--port", str(port), "--serve", serve]
+    return argv, f"{url}/_health"
+
+
+def _start(cfg: StackConfig, info: StackInfo, name: str) -> None:
+    argv, health = _command(cfg, name)
+    log = cfg.state_dir / "logs" / f"{name}.log"
+    info.pids[name] = spawn(argv, log, cfg.env())
+    _save(cfg, info)
+    wait_http(health, lambda r: r.status_code == 200, 60, info.pids[name], log)
+
+
+def ports(cfg: StackConfig) -> dict[str, int]:
+    return {
+        "firestore": cfg.firestore_port,
+        "pubsub": cfg.pubsub_port,
+        "simulator": cfg.simulator_port,
+        "gateway": cfg.gateway_port,
+        "worker": cfg.worker_port,
+    }
+
+
+@dataclass
+class ProcessStatus:
+    name: str
+    pid: int
+    alive: bool
+    port: int
+    answering: bool
+
+    @property
+    def healthy(self) -> bool:
+        return self.alive and self.answering
+
+
+def status(cfg: StackConfig) -> list[ProcessStatus]:
+    """Each recorded process: is its PID alive, does its port answer."""
+    info = load(cfg.state_dir)
+    if info is None:
+        return []
+    by_port = ports(cfg)
+    return [
+        ProcessStatus(name, pid, alive(pid), by_port.get(name, 0), port_open(by_port.get(name, 0)))
+        for name, pid in info.pids.items()
+    ]
+
+
+def restart(cfg: StackConfig, name: str) -> int:
+    """Bring one process back (stopping it first if it still runs); the emulators, and so
+    their data, are untouched. Returns the new PID."""
+    if name not in RESTARTABLE:
+        raise StackError(f"restart one of {', '.join(RESTARTABLE)}, not {name!r}")
+    info = load(cfg.state_dir)
+    if info is None:
+        raise StackError("no stack is running here: start one with `siyu up`")
+    old = info.pids.get(name)
+    if old and alive(old):
+        stop(old)
+    _start(cfg, info, name)
+    return info.pids[name]
+
+
 def load(state_dir: Path) -> StackInfo | None:
     path = state_dir / "stack.json"
     if not path.exists():
@@ -156,18 +260,20 @@ def provision_pubsub(cfg: StackConfig) -> None:
                 "topic": topic,
                 "push_config": {
                     "push_endpoint": (
-                        f"{cfg.gateway_url}{fn.push_path}/projects/{cfg.project}/topics/{fn.topic}"
+                        f"{cfg.worker_url}{fn.push_path}/projects/{cfg.project}/topics/{fn.topic}"
                     )
                 },
                 "ack_deadline_seconds": 60,
                 "enable_message_ordering": True,
-                "dead_letter_policy": {
-                    "dead_letter_topic": dlq,
-                    "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,
-                },
+                # No dead_letter_policy here, unlike production: the emulator's push loop
+                # dies (NullPointerException in PushLoop) the first time it dead-letters a
+                # message itself, and it spends the attempts of an unreachable worker in
+                # seconds. The handler dead-letters on its own last attempt (it counts them
+                # in Firestore, DELIVERY.max_delivery_attempts) in both places; production
+                # keeps Pub/Sub's policy as the fallback.
                 "retry_policy": {
-                    "minimum_backoff": {"seconds": 1},
-                    "maximum_backoff": {"seconds": 10},
+                    "minimum_backoff": {"seconds": DELIVERY.minimum_backoff_s},
+                    "maximum_backoff": {"seconds": DELIVERY.maximum_backoff_s},
                 },
             },
             {  # Ops read dead letters from here (`siyu dlq`).
@@ -193,7 +299,7 @@ def provision_pubsub(cfg: StackConfig) -> None:
                     "topic": topic,
                     "dead_letter_policy": {
                         "dead_letter_topic": dlq,
-                        "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,
+                        "max_delivery_attempts": DELIVERY.max_delivery_attempts,
                     },
                 }
             )
@@ -224,66 +330,21 @@ def up(cfg: StackConfig) -> StackInfo:
         return existing
     if existing:
         down(cfg.state_dir)
-    busy = [
-        p
-        for p in (cfg.gateway_port, cfg.simulator_port, cfg.firestore_port, cfg.pubsub_port)
-        if port_open(p)
-    ]
+    busy = [p for p in ports(cfg).values() if port_open(p)]
     if busy:
         raise StackError(
-            f"ports already in use: {busy}; stop what holds them or set "
-            "SIYU_PORT / SIYU_SIM_PORT / SIYU_FIRESTORE_PORT / SIYU_PUBSUB_PORT"
+            f"ports already in use: {busy}; stop what holds them or set SIYU_PORT / "
+            "SIYU_WORKER_PORT / SIYU_SIM_PORT / SIYU_FIRESTORE_PORT / SIYU_PUBSUB_PORT"
         )
     logs = cfg.state_dir / "logs"
     info = StackInfo(config={k: str(v) for k, v in asdict(cfg).items()}, env=cfg.env())
-    _state_file(cfg).parent.mkdir(parents=True, exist_ok=True)
-
-    def save() -> None:
-        _state_file(cfg).write_text(json.dumps(asdict(info), indent=2))
-
     try:
         info.pids["firestore"] = emulators.start_firestore(cfg.firestore_port, logs)
-        save()
+        _save(cfg, info)
         info.pids["pubsub"] = emulators.start_pubsub(cfg.pubsub_port, logs)
-        save()
-        python = sys.executable
-        env = cfg.env()
-        log = logs / "simulator.log"
-        info.pids["simulator"] = spawn(
-            [
-                python,
-                "-m",
-                "siyu.devstack.simulator",
-                "--port",
-                str(cfg.simulator_port),
-                "--callback-url",
-                f"{cfg.gateway_url}/wecom/callback",
-                "--fault-rate",
-                str(cfg.fault_rate),
-            ],
-            log,
-            env,
-        )
-        save()
-        wait_http(
-            f"{cfg.simulator_url}/_sim/health",
-            lambda r: r.status_code == 200,
-            30,
-            info.pids["simulator"],
-            log,
-        )
-        log = logs / "gateway.log"
-        info.pids["gateway"] = spawn(
-            [python, "-m", "siyu.devstack.gateway", "--port", str(cfg.gateway_port)], log, env
-        )
-        save()
-        wait_http(
-            f"{cfg.gateway_url}/_health",
-            lambda r: r.status_code == 200,
-            60,
-            info.pids["gateway"],
-            log,
-        )
+        _save(cfg, info)
+        for name in ("simulator", "gateway", "worker"):
+            _start(cfg, info, name)
         provision_pubsub(cfg)
         seed_tag_rules(cfg)
     except BaseException:
@@ -305,4 +366,13 @@ def down(state_dir: Path) -> list[str]:
     return stopped
 
 
-__all__ = ["StackConfig", "StackError", "StackInfo", "down", "load", "up"]
+__all__ = [
+    "StackConfig",
+    "StackError",
+    "StackInfo",
+    "down",
+    "load",
+    "restart",
+    "status",
+    "up",
+]
