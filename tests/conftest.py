@@ -17,7 +17,7 @@ from siyu.devstack import emulators
 from siyu.devstack.procs import free_port, stop
 from siyu.devstack.simulator import WeComSimulator, create_app, from_settings
 
-TIERS = ("unit", "functions", "integration", "e2e")
+TIERS = ("unit", "functions", "integration", "e2e", "fuzz")
 PROJECT = "siyu-test"
 
 

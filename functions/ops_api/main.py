@@ -25,6 +25,7 @@ from siyu.domain.errors import InvalidInput, NotFound
 from siyu.domain.followups import FollowupStatus
 from siyu.domain.funnel import FunnelQuery, to_csv
 from siyu.domain.groups import GroupSpec
+from siyu.domain.ids import DocId
 from siyu.domain.tag_rules import TagRuleSpec
 from siyu.domain.transfers import Transfer, TransferSpec
 from siyu.logging import log
@@ -83,7 +84,7 @@ def _open_tasks(_request: Request) -> Response:
 
 
 class ReferralCodeRequest(BaseModel):
-    bank_customer_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    bank_customer_id: DocId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _referral_code(request: Request) -> Response:

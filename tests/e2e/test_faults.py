@@ -18,6 +18,7 @@ import httpx
 import pytest
 from google.cloud import pubsub_v1
 
+from siyu.adapters.dead_letters import DeadLetter, list_dead
 from siyu.devstack import stack as stack_module
 from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
@@ -42,6 +43,12 @@ def cloud_env(stack: StackConfig, monkeypatch: pytest.MonkeyPatch) -> StackConfi
     for key, value in stack.env().items():
         monkeypatch.setenv(key, value)
     return stack
+
+
+def listed_ids(stack: StackConfig, topic: str) -> list[str]:
+    """The message ids `siyu dlq list` prints, one per letter at the start of its line."""
+    out = siyu(stack, "dlq", "list", topic).stdout.splitlines()
+    return [line.split()[0] for line in out[:-1] if line and not line.startswith(" ")]
 
 
 def worker_pid(stack: StackConfig) -> int:
@@ -92,12 +99,12 @@ def test_dead_letters_are_listed_and_replayed_once(cloud_env: StackConfig, ops) 
         dlq, event.model_dump_json().encode(), reason="failed 5 deliveries: TransientError: x"
     ).result(timeout=10)
     listed = siyu(cloud_env, "dlq", "list", "wecom-events")
-    assert listed.returncode == 0 and message_id in listed.stdout
+    assert listed.returncode == 0 and message_id in listed_ids(cloud_env, "wecom-events")
     assert "failed 5 deliveries" in listed.stdout
     replayed = siyu(cloud_env, "dlq", "replay", "wecom-events", "--id", message_id)
     assert replayed.returncode == 0 and message_id in replayed.stdout
     assert until(lambda: ops.get(f"/ops/customers/{ext}").status_code == 200, timeout_s=30)
-    assert message_id not in siyu(cloud_env, "dlq", "list", "wecom-events").stdout
+    assert message_id not in listed_ids(cloud_env, "wecom-events")
     again = siyu(cloud_env, "dlq", "replay", "wecom-events", "--id", message_id)
     assert again.returncode == 1  # gone from the queue: nothing replayed twice
     assert len(ops.get(f"/ops/customers/{ext}").json()["relations"]) == 1
@@ -164,12 +171,13 @@ def test_a_poison_message_on_an_ordered_push_subscription_does_not_stop_the_othe
     publish(valid[0])
     assert until(lambda: ops.get(f"/ops/customers/{first}").status_code == 200, timeout_s=30)
 
-    def dead_lettered() -> bool:
-        return poison_id in siyu(cloud_env, "dlq", "list", "wecom-events").stdout
+    def dead_letter() -> DeadLetter | None:
+        letters = list_dead(cloud_env.project, "wecom-events")
+        return next((d for d in letters if broken.encode() in d.data), None)
 
-    assert until(dead_lettered, timeout_s=90, every_s=2)
-    listed = siyu(cloud_env, "dlq", "list", "wecom-events").stdout
-    assert "failed 5 deliveries" in listed
+    letter = until(dead_letter, timeout_s=90, every_s=2)
+    assert letter is not None, f"poison {poison_id} never reached wecom-events-dlq"
+    assert letter.reason.startswith("failed 5 deliveries")
     publish(valid[1])  # the push loop is still alive after the poison
     assert until(lambda: ops.get(f"/ops/customers/{second}").status_code == 200, timeout_s=30)
     sim.post("/_sim/config", json={"broken_chats": []}).raise_for_status()
