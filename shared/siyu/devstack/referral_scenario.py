@@ -6,12 +6,14 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from siyu.devstack.bank import BankSystems
 from siyu.devstack.stack import StackConfig, local_subscription
+from siyu.domain.referrals import SHANGHAI
 
 REFERRER = "bc_demo_star"
 STEPS = (1, 3, 5, 10, 12)  # friends who have opened a card, checked after each step
@@ -47,7 +49,8 @@ class Bank(BankSystems):
             "event_id": f"demo-open-{referee}",
             "bank_customer_id": referee,
             "referral_code": code,
-            "opened_at": "2026-11-23T10:30:00+08:00",
+            # Today (Asia/Shanghai), so the funnel of today counts the credits.
+            "opened_at": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
         }
         self.post("card_opened", payload).raise_for_status()
 
