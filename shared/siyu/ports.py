@@ -70,8 +70,11 @@ class CallbackInbox(Protocol):
 
     def get(self, key: str) -> InboxEntry | None: ...
 
-    def mark(self, key: str, status: InboxStatus, event: WeComEvent, **fields: str) -> None:
-        """Record how publishing went (with the event as it was published or is to be)."""
+    def mark(
+        self, key: str, status: InboxStatus, event: WeComEvent | None = None, **fields: str
+    ) -> None:
+        """Record how publishing went; `event` replaces the stored one (what is to be
+        published, e.g. with the welcome already sent)."""
 
     def unpublished(self, created_before: datetime, limit: int) -> list[InboxEntry]:
         """RECEIVED or PENDING entries stored before `created_before`, oldest first."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from google.cloud import firestore
 
 from siyu.devstack.stack import StackConfig
 
@@ -42,3 +43,11 @@ def ops(stack: StackConfig) -> httpx.Client:
         timeout=15,
         headers={"Authorization": f"Bearer {stack.env()['SIYU_OPS_TOKEN']}"},
     )
+
+
+@pytest.fixture
+def db(stack: StackConfig, monkeypatch: pytest.MonkeyPatch) -> firestore.Client:
+    """The stack's Firestore, read directly (what no ops route shows)."""
+    for key, value in stack.env().items():
+        monkeypatch.setenv(key, value)
+    return firestore.Client(project=stack.project)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,17 +23,7 @@ from siyu.devstack.waiting import until
 from siyu.domain.events import WeComEvent
 
 from .test_callback_path import add, unique, welcomes_for
-
-
-def siyu(stack: StackConfig, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **stack.control_env()}
-    return subprocess.run(
-        [sys.executable, "-m", "siyu.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from .test_ops_cli import siyu
 
 
 @pytest.fixture

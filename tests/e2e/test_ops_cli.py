@@ -11,7 +11,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -29,13 +28,6 @@ def siyu(stack: StackConfig, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
     )
-
-
-@pytest.fixture
-def db(stack: StackConfig, monkeypatch: pytest.MonkeyPatch) -> firestore.Client:
-    for key, value in stack.env().items():
-        monkeypatch.setenv(key, value)
-    return firestore.Client(project=stack.project)
 
 
 def count(db: firestore.Client, collection: str, field: str, prefix: str) -> int:

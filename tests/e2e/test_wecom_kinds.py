@@ -8,21 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
 from tests.docs_examples import OTHER_MESSAGES, xml
 
 from .test_callback_path import add, unique, wait_customer
-
-
-@pytest.fixture
-def db(stack: StackConfig, monkeypatch: pytest.MonkeyPatch) -> firestore.Client:
-    for key, value in stack.env().items():
-        monkeypatch.setenv(key, value)
-    return firestore.Client(project=stack.project)
 
 
 def emit(sim: httpx.Client, **fields: Any) -> dict[str, Any]:

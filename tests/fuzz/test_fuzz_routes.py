@@ -25,6 +25,7 @@ from siyu.adapters.wecom.events import render_envelope, render_event
 from siyu.devstack.registry import FUNCTIONS, ROOT
 from siyu.domain.partner_auth import signed_headers
 from tests.callbacks import crypto_from_env
+from tests.functions.test_card_alert import alert
 
 from .conftest import TALLY
 
@@ -288,21 +289,7 @@ def test_ops_routes(world: World, method: str, path: str) -> None:
     run()
 
 
-CARD = {
-    "txn_id": "t1",
-    "bank_customer_id": "c1",
-    "amount": "88.00",
-    "currency": "CNY",
-    "occurred_at": "2026-11-23T12:00:00+08:00",
-    "merchant": {
-        "name": "静安面馆",
-        "mcc": "5812",
-        "city": "上海",
-        "lat": 31.2231,
-        "lng": 121.4452,
-        "coord_system": "wgs84",
-    },
-}
+CARD = alert()
 EVENT = {
     "type": "purchase",
     "payload": {

@@ -82,9 +82,11 @@ class FakeInbox:
         self._check()
         return self.docs.get(key)
 
-    def mark(self, key: str, status: InboxStatus, event: WeComEvent, **fields: str) -> None:
+    def mark(
+        self, key: str, status: InboxStatus, event: WeComEvent | None = None, **fields: str
+    ) -> None:
         self._check()
-        update = {"status": status, "event": event, **fields}
+        update = {"status": status, **fields, **({"event": event} if event else {})}
         self.docs[key] = self.docs[key].model_copy(update=update)
 
     def unpublished(self, created_before: datetime, limit: int) -> list[InboxEntry]:

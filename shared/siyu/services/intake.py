@@ -87,7 +87,7 @@ class CallbackIntake:
             )
         if stored:
             try:
-                self._inbox.mark(key, InboxStatus.PUBLISHED, event, message_id=message_id)
+                self._inbox.mark(key, InboxStatus.PUBLISHED, message_id=message_id)
             except TransientError as exc:
                 # The sweeper will publish it again; the worker's dedupe absorbs the copy.
                 log(logger, logging.WARNING, "published but not marked", error=str(exc))
@@ -162,7 +162,7 @@ class InboxSweeper:
         published = 0
         for entry in self._inbox.unpublished(self._clock.now() - self._min_age, self._limit):
             message_id = self._publisher.publish(entry.event)  # TransientError: next tick
-            self._inbox.mark(entry.key, InboxStatus.PUBLISHED, entry.event, message_id=message_id)
+            self._inbox.mark(entry.key, InboxStatus.PUBLISHED, message_id=message_id)
             published += 1
         if published:
             log(logger, logging.WARNING, "inbox swept", published=published)

@@ -49,13 +49,12 @@ class InboxRepo:
             snap = self._col.document(key).get(retry=_RETRY, timeout=_TIMEOUT_S)
         return InboxEntry.model_validate(snap.to_dict()) if snap.exists else None
 
-    def mark(self, key: str, status: InboxStatus, event: WeComEvent, **fields: str) -> None:
-        update: dict[str, Any] = {
-            "status": status.value,
-            "event": event.model_dump(mode="json"),
-            "marked_at": self._clock.now(),
-            **fields,
-        }
+    def mark(
+        self, key: str, status: InboxStatus, event: WeComEvent | None = None, **fields: str
+    ) -> None:
+        update: dict[str, Any] = {"status": status.value, "marked_at": self._clock.now(), **fields}
+        if event is not None:
+            update["event"] = event.model_dump(mode="json")
         with translated():
             self._col.document(key).set(update, merge=True, retry=_RETRY, timeout=_TIMEOUT_S)
 
