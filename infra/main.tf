@@ -197,8 +197,7 @@ module "function" {
   prefix                = local.name
   bundle_dir            = "${var.bundle_dir}/${each.key}"
   source_bucket         = var.source_bucket
-  trigger_topic         = each.value.trigger_topic == null ? null : module.topic[each.value.trigger_topic].id
-  dead_letter_topic     = each.value.trigger_topic == null ? null : module.topic[each.value.trigger_topic].dead_letter_id
+  trigger_topic         = each.value.trigger_topic # a name: count inside must be plan-known
   max_delivery_attempts = 5
   http_invoker          = google_service_account.api_gateway.email
   pubsub_service_agent  = local.pubsub_service_agent
@@ -207,9 +206,11 @@ module "function" {
   concurrency           = each.value.concurrency
   env                   = local.plain_env
   secret_env = {
-    for var_name in each.value.secrets : var_name => google_secret_manager_secret.siyu[var_name].secret_id
+    for var_name in each.value.secrets : var_name => "${local.name}-${local.secrets[var_name]}"
   }
   vpc_connector = google_vpc_access_connector.egress.id
+  # Names, not ids, come in above; these make the topics and secrets exist first.
+  depends_on = [module.topic, google_secret_manager_secret.siyu]
 }
 
 # Publishing rights, least privilege: only the topics each function writes to.

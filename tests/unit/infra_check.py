@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,80 @@ def index_problems(root: Path) -> list[str]:
         for collection, fields in sorted(composite_queries(root))
         if (collection, fields) not in declared
     ]
+
+
+# -- count / for_each must be known when planning ------------------------------------------
+
+_APPLY_TIME = re.compile(r"\b(module|data|google_[a-z0-9_]+|google-beta_[a-z0-9_]+)\.")
+_LOCAL = re.compile(r"\blocal\.([A-Za-z0-9_]+)")
+_VAR = re.compile(r"\bvar\.([A-Za-z0-9_]+)")
+
+
+def _blocks(path: Path) -> dict[str, Any]:
+    with open(path) as handle:
+        return _unquote(hcl2.load(handle))  # type: ignore[no-any-return]
+
+
+def _locals_of(files: list[Path]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for tf in files:
+        for block in _blocks(tf).get("locals", []):
+            found.update({k: str(v) for k, v in block.items() if k != "__is_block__"})
+    return found
+
+
+def _expand(expression: str, local_values: dict[str, str], depth: int = 0) -> str:
+    """The expression with every local.X replaced by X's own expression (recursively)."""
+    if depth > 10:
+        return expression
+    return _LOCAL.sub(
+        lambda m: "(" + _expand(local_values.get(m.group(1), ""), local_values, depth + 1) + ")",
+        expression,
+    )
+
+
+def _counted(files: list[Path]) -> list[tuple[str, str]]:
+    """(where, expression) of every count and for_each in these files."""
+    found = []
+    for tf in files:
+        parsed = _blocks(tf)
+        for kind in ("resource", "data", "module"):
+            for block in parsed.get(kind, []):
+                for rtype, items in block.items():
+                    bodies = items.items() if kind != "module" else [(rtype, items)]
+                    for name, body in bodies:
+                        for meta in ("count", "for_each"):
+                            if isinstance(body, dict) and meta in body:
+                                found.append((f"{tf.name}: {kind} {rtype} {name}", str(body[meta])))
+    return found
+
+
+def plan_time_problems(root: Path) -> list[str]:
+    """count/for_each that reach a resource, data source or module attribute: such a plan
+    of a new environment fails ("Invalid count argument … cannot be determined until
+    apply"). Module variables feeding a module's count/for_each are followed to the
+    caller's argument."""
+    infra, found = root / "infra", []
+    root_files = sorted(infra.glob("*.tf"))
+    root_locals = _locals_of(root_files)
+    for where, expression in _counted(root_files):
+        if _APPLY_TIME.search(_expand(expression, root_locals)):
+            found.append(f"{where}: {expression} is not known when planning")
+    for tf in root_files:
+        for block in _blocks(tf).get("module", []):
+            for name, call in block.items():
+                source = str(call.get("source", ""))
+                if not source.startswith("./modules/"):
+                    continue
+                module_files = sorted((infra / source.removeprefix("./")).glob("*.tf"))
+                module_locals = _locals_of(module_files)
+                for where, expression in _counted(module_files):
+                    expanded = _expand(expression, module_locals)
+                    for variable in set(_VAR.findall(expanded)):
+                        argument = str(call.get(variable, ""))
+                        if _APPLY_TIME.search(_expand(argument, root_locals)):
+                            found.append(
+                                f"module {name} ({where}): var.{variable} = {argument} "
+                                "is not known when planning"
+                            )
+    return found

@@ -13,11 +13,35 @@ import pytest
 
 from siyu.devstack.registry import ROOT
 
-from .infra_check import index_problems, openapi_problems, problems
+from .infra_check import index_problems, openapi_problems, plan_time_problems, problems
 
 
 def test_infra_declares_what_the_code_uses() -> None:
     assert problems(ROOT) == []
+
+
+def test_every_count_and_for_each_is_known_when_planning() -> None:
+    assert plan_time_problems(ROOT) == []
+
+
+def test_a_count_on_an_apply_time_value_is_caught(broken: Path) -> None:
+    main = broken / "infra" / "main.tf"
+    main.write_text(
+        main.read_text().replace(
+            "trigger_topic         = each.value.trigger_topic",
+            "trigger_topic         = each.value.trigger_topic == null ? null : "
+            "module.topic[each.value.trigger_topic].id",
+        )
+    )
+    found = plan_time_problems(broken)
+    assert any("var.trigger_topic" in p and "not known when planning" in p for p in found)
+    root = broken / "infra" / "firestore.tf"
+    root.write_text(
+        root.read_text().replace(
+            'toset(["dedupe",', 'google_firestore_database.main.name == "" ? [] : toset(["dedupe",'
+        )
+    )
+    assert any("firestore.tf" in p for p in plan_time_problems(broken))
 
 
 def test_terraform_files_are_formatted() -> None:

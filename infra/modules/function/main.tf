@@ -51,7 +51,7 @@ resource "google_cloudfunctions2_function" "fn" {
     max_instance_request_concurrency = var.concurrency
     available_cpu                    = "1"
     available_memory                 = "512Mi"
-    timeout_seconds                  = var.trigger_topic == null ? 10 : 60
+    timeout_seconds                  = local.triggered ? 60 : 10
     environment_variables            = var.env
     vpc_connector                    = var.vpc_connector
     vpc_connector_egress_settings    = "ALL_TRAFFIC"
@@ -78,23 +78,31 @@ resource "google_cloud_run_service_iam_member" "invoker" {
   location = var.region
   service  = google_cloudfunctions2_function.fn.service_config[0].service
   role     = "roles/run.invoker"
-  member   = "serviceAccount:${var.trigger_topic == null ? var.http_invoker : google_service_account.fn.email}"
+  member   = "serviceAccount:${local.triggered ? google_service_account.fn.email : var.http_invoker}"
+}
+
+# The topic arrives by name, known when planning: `count` may depend on it, and the ids are
+# built here (the caller orders this module after the topics with depends_on).
+locals {
+  triggered      = var.trigger_topic != null
+  topic_id       = local.triggered ? "projects/${var.project_id}/topics/${var.trigger_topic}" : null
+  dead_letter_id = local.triggered ? "${local.topic_id}-dlq" : null
 }
 
 # CloudEvent functions are fed by a push subscription rather than an Eventarc trigger: only
 # a subscription carries the dead-letter policy. The framework reads the topic from the
 # push path and hands the function a CloudEvent, exactly as on the local stack.
 resource "google_pubsub_subscription" "push" {
-  count                      = var.trigger_topic == null ? 0 : 1
+  count                      = local.triggered ? 1 : 0
   project                    = var.project_id
   name                       = "${var.prefix}-${replace(var.name, "_", "-")}-push"
-  topic                      = var.trigger_topic
+  topic                      = local.topic_id
   ack_deadline_seconds       = 60
   enable_message_ordering    = true
   message_retention_duration = "604800s"
 
   push_config {
-    push_endpoint = "${google_cloudfunctions2_function.fn.service_config[0].uri}/${var.trigger_topic}"
+    push_endpoint = "${google_cloudfunctions2_function.fn.service_config[0].uri}/${local.topic_id}"
     oidc_token {
       service_account_email = google_service_account.fn.email
     }
@@ -106,14 +114,14 @@ resource "google_pubsub_subscription" "push" {
   }
 
   dead_letter_policy {
-    dead_letter_topic     = var.dead_letter_topic
+    dead_letter_topic     = local.dead_letter_id
     max_delivery_attempts = var.max_delivery_attempts
   }
 }
 
 # Pub/Sub acknowledges a dead-lettered message on the source subscription itself.
 resource "google_pubsub_subscription_iam_member" "dead_letter_ack" {
-  count        = var.trigger_topic == null ? 0 : 1
+  count        = local.triggered ? 1 : 0
   project      = var.project_id
   subscription = google_pubsub_subscription.push[0].name
   role         = "roles/pubsub.subscriber"

@@ -30,7 +30,7 @@ variable "source_bucket" {
 
 variable "trigger_topic" {
   type        = string
-  description = "Pub/Sub topic id (projects/P/topics/T) for a CloudEvent function; null for an HTTP function."
+  description = "Name of the Pub/Sub topic that triggers a CloudEvent function (its dead-letter topic is <name>-dlq); null for an HTTP function."
   default     = null
 }
 
@@ -67,12 +67,6 @@ variable "secret_env" {
 variable "vpc_connector" {
   type        = string
   description = "VPC connector id for static-IP egress."
-}
-
-variable "dead_letter_topic" {
-  type        = string
-  description = "Dead-letter topic id of the trigger topic (CloudEvent functions)."
-  default     = null
 }
 
 variable "max_delivery_attempts" {
