@@ -45,7 +45,7 @@ resource "google_api_gateway_api_config" "siyu" {
 resource "google_api_gateway_gateway" "siyu" {
   provider   = google-beta
   project    = var.project_id
-  region     = var.region
+  region     = var.gateway_region # not var.region: API Gateway is not in every region
   api_config = google_api_gateway_api_config.siyu.id
   gateway_id = local.name
 }

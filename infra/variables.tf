@@ -9,6 +9,19 @@ variable "region" {
   default     = "asia-east2"
 }
 
+variable "gateway_region" {
+  type        = string
+  description = "Region of the API Gateway. API Gateway is not offered in asia-east2 (Hong Kong); asia-northeast1 (Tokyo) is the nearest region that has it."
+  default     = "asia-northeast1"
+  validation {
+    condition = contains([
+      "asia-northeast1", "australia-southeast1", "europe-west1", "europe-west2", "us-east1",
+      "us-east4", "us-central1", "us-west2", "us-west3", "us-west4",
+    ], var.gateway_region)
+    error_message = "gateway_region must be a region where API Gateway runs: asia-northeast1, australia-southeast1, europe-west1, europe-west2, us-east1, us-east4, us-central1, us-west2, us-west3 or us-west4."
+  }
+}
+
 variable "env" {
   type        = string
   description = "Environment name (dev, prod); prefixes resource names."

@@ -303,3 +303,33 @@ def plan_time_problems(root: Path) -> list[str]:
                                 "is not known when planning"
                             )
     return found
+
+
+def gateway_problems(root: Path) -> list[str]:
+    """API Gateway runs in its own list of regions: the gateway uses `gateway_region`,
+    whose validation names that list, and every environment picks one from it."""
+    infra, found = root / "infra", []
+    variables = {
+        name: body
+        for block in _blocks(infra / "variables.tf").get("variable", [])
+        for name, body in block.items()
+    }
+    spec = variables.get("gateway_region", {})
+    condition = " ".join(str(v.get("condition", "")) for v in spec.get("validation", []))
+    allowed = set(re.findall(r'"([a-z]+-[a-z]+\d)"', condition))
+    if not allowed:
+        found.append("variable gateway_region has no validation listing API Gateway's regions")
+    if spec.get("default") not in allowed:
+        found.append(f"gateway_region's default {spec.get('default')!r} is not in its list")
+    gateways = [
+        body
+        for block in _blocks(infra / "api.tf").get("resource", [])
+        for body in block.get("google_api_gateway_gateway", {}).values()
+    ]
+    if any(g.get("region") != "${var.gateway_region}" for g in gateways):
+        found.append("google_api_gateway_gateway is not placed in var.gateway_region")
+    for tfvars in sorted(infra.glob("envs/*/terraform.tfvars")):
+        chosen = _blocks(tfvars).get("gateway_region")
+        if chosen not in allowed:
+            found.append(f"{tfvars.parent.name}: gateway_region {chosen!r} has no API Gateway")
+    return found

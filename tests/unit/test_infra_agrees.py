@@ -13,7 +13,13 @@ import pytest
 
 from siyu.devstack.registry import ROOT
 
-from .infra_check import index_problems, openapi_problems, plan_time_problems, problems
+from .infra_check import (
+    gateway_problems,
+    index_problems,
+    openapi_problems,
+    plan_time_problems,
+    problems,
+)
 
 
 def test_infra_declares_what_the_code_uses() -> None:
@@ -42,6 +48,22 @@ def test_a_count_on_an_apply_time_value_is_caught(broken: Path) -> None:
         )
     )
     assert any("firestore.tf" in p for p in plan_time_problems(broken))
+
+
+def test_the_gateway_sits_in_a_region_that_has_api_gateway() -> None:
+    assert gateway_problems(ROOT) == []
+
+
+def test_a_gateway_region_without_api_gateway_is_caught(broken: Path) -> None:
+    tfvars = broken / "infra" / "envs" / "prod" / "terraform.tfvars"
+    tfvars.write_text(tfvars.read_text().replace('"asia-northeast1"', '"asia-east2"'))
+    api = broken / "infra" / "api.tf"
+    api.write_text(
+        api.read_text().replace("region     = var.gateway_region", "region = var.region")
+    )
+    found = gateway_problems(broken)
+    assert "prod: gateway_region 'asia-east2' has no API Gateway" in found
+    assert "google_api_gateway_gateway is not placed in var.gateway_region" in found
 
 
 def test_terraform_files_are_formatted() -> None:

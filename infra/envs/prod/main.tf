@@ -19,6 +19,11 @@ variable "region" {
   description = "Region for functions, Firestore, KMS, the gateway and the egress path."
 }
 
+variable "gateway_region" {
+  type        = string
+  description = "Region of the API Gateway (one that offers it; see the root module)."
+}
+
 variable "source_bucket" {
   type        = string
   description = "Existing bucket that receives the zipped function bundles."
@@ -64,6 +69,7 @@ module "siyu" {
   env                      = var.env
   project_id               = var.project_id
   region                   = var.region
+  gateway_region           = var.gateway_region
   source_bucket            = var.source_bucket
   bundle_dir               = "${path.root}/../../../build/functions"
   wecom_corp_id            = var.wecom_corp_id

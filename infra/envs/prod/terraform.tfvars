@@ -1,6 +1,7 @@
 env                      = "prod"
 project_id               = "siyu-prod-000000"
 region                   = "asia-east2"
+gateway_region           = "asia-northeast1"
 source_bucket            = "siyu-prod-000000-functions"
 wecom_corp_id            = "ww0000000000000000"
 wecom_agent_id           = 1000002
