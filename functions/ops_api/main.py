@@ -217,7 +217,7 @@ ROUTES = Router(
         ("PUT", "/ops/campaigns/<campaign_id>"): _put_campaign,
         ("GET", "/ops/campaigns/<campaign_id>"): _get_campaign,
         ("GET", "/ops/campaigns/<campaign_id>/runs"): _campaign_runs,
-        ("POST", "/ops/campaigns/<campaign_id>:preview"): _preview_campaign,
+        ("POST", "/ops/campaigns/<campaign_id>/preview"): _preview_campaign,
         ("PUT", "/ops/calendar/<year>"): _put_calendar,
         ("POST", "/ops/transfers"): _create_transfer,
         ("GET", "/ops/transfers/<transfer_id>"): _transfer,

@@ -156,7 +156,7 @@ def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
     if noun == "campaigns" and verb == "list":
         return render(ops.call("GET", "/ops/campaigns"), "campaigns", fmt)
     if noun == "campaigns":
-        preview = ops.call("POST", f"/ops/campaigns/{args.campaign_id}:preview")
+        preview = ops.call("POST", f"/ops/campaigns/{args.campaign_id}/preview")
         return render(preview, "preview", fmt)
     if noun == "transfers" and verb == "create":
         body = {

@@ -93,7 +93,7 @@ def test_a_holiday_campaign_waits_for_its_calendar_then_reaches_its_groups(sim, 
     assert ops.put("/ops/calendar/2027", json=year).status_code == 200
     bad_year = ops.put("/ops/calendar/2028", json=year)
     assert bad_year.status_code == 400 and bad_year.json()["field"] == "year"
-    preview = ops.post(f"/ops/campaigns/{campaign}:preview").json()
+    preview = ops.post(f"/ops/campaigns/{campaign}/preview").json()
     assert preview["next_occurrence"]["key"] == "2026-12-31"
     assert (preview["audience"], preview["batches"]) == (2, 1)
     assert preview["sample"] == "元旦将至，元旦福利：今晚8点抢券"

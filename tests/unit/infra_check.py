@@ -16,6 +16,9 @@ from siyu.adapters.pubsub import DELIVERY
 from siyu.config import Settings
 from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, dead_letter
 
+# API Gateway's deadline per backend: WeCom waits 5 s, the card-alert system as long.
+DEADLINES = {"wecom_callback": 5.0, "card_alert": 5.0, "biz_events": 10.0, "ops_api": 30.0}
+
 # Secrets only the local stack uses: production ops authenticate with IAM instead.
 LOCAL_ONLY_SECRETS = {"SIYU_OPS_TOKEN"}
 
@@ -148,15 +151,26 @@ def openapi_problems(root: Path) -> list[str]:
         f"{m} {p} is in openapi.yaml but served by no function"
         for m, p in sorted(documented - code)
     ]
-    backends = {fn.path: f"${{{fn.name}_url}}" for fn in FUNCTIONS if fn.path}
+    backends = {fn.path: fn.name for fn in FUNCTIONS if fn.path}
+    if "x-google-backend" in doc:
+        found.append("a top-level x-google-backend: name the backend on every operation")
     for path, item in doc.get("paths", {}).items():
         prefix = next((p for p in backends if path == p or path.startswith(p + "/")), None)
-        address = (item.get("x-google-backend") or doc.get("x-google-backend", {})).get("address")
-        if prefix is None or address != backends[prefix]:
-            found.append(f"{path} is routed to {address}, not its function")
+        if "x-google-backend" in item:
+            found.append(f"{path}: x-google-backend at path level is ignored by API Gateway")
+        if ":" in path:
+            found.append(
+                f"{path}: a custom verb (':') is not an OpenAPI 2.0 path API Gateway takes"
+            )
         for method, op in item.items():
             if method == "parameters" or method.startswith("x-"):
                 continue
+            name = backends.get(prefix or "", "?")
+            backend = op.get("x-google-backend") or {}
+            want = (f"${{{name}_url}}", DEADLINES.get(name))
+            got = (backend.get("address"), backend.get("deadline"))
+            if got != want:
+                found.append(f"{method.upper()} {path} goes to {got}, not {want} ({name})")
             secured = bool(op.get("security"))
             if secured != path.startswith("/ops/"):
                 found.append(f"{method.upper()} {path}: ops paths, and only they, need an ID token")

@@ -163,6 +163,23 @@ def test_an_undocumented_route_and_an_open_ops_path_are_caught(broken: Path) -> 
     assert any("GET /ops/invites/{referee}: ops paths" in p for p in found)
 
 
+def test_a_backend_at_path_level_or_the_wrong_deadline_is_caught(broken: Path) -> None:
+    api = broken / "infra" / "api" / "openapi.yaml"
+    text = api.read_text()
+    # What API Gateway ignores: the card-alert backend moved up to its path.
+    text = text.replace(
+        "  /card-alert:\n    post:\n      x-google-backend:\n",
+        "  /card-alert:\n    x-google-backend:\n      address: ${card_alert_url}\n    post:\n"
+        "      x-google-backend-moved:\n",
+    )
+    text = text.replace("deadline: 10.0", "deadline: 30.0", 1)
+    api.write_text(text)
+    found = openapi_problems(broken)
+    assert "/card-alert: x-google-backend at path level is ignored by API Gateway" in found
+    assert any(p.startswith("POST /card-alert goes to (None, None)") for p in found)
+    assert any(p.startswith("POST /events goes to ('${biz_events_url}', 30.0)") for p in found)
+
+
 def test_every_composite_query_has_an_index() -> None:
     assert index_problems(ROOT) == []
 

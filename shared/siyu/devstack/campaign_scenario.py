@@ -137,7 +137,7 @@ def play(cfg: StackConfig) -> CampaignSummary:
     )
     summary.gap_task = f"“{task['detail']}”" if task else "(none)"
     summary.loaded = load_years(cfg, str(DEMO_2027))
-    preview = ops.post("/ops/campaigns/demo_newyear:preview").json()
+    preview = ops.post("/ops/campaigns/demo_newyear/preview").json()
     summary.samples["demo_newyear"] = preview["sample"]
     tick(cfg, "on_campaign_tick", as_of=eve + timedelta(minutes=1))
     confirm_and_follow(eve, ["demo_newyear"])
