@@ -18,9 +18,7 @@ class SignedCallback:
 
 def crypto_from_env() -> WeComCrypto:
     s = Settings()
-    return WeComCrypto(
-        s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(), s.wecom_corp_id
-    )
+    return WeComCrypto(s.secret("wecom_token"), s.secret("wecom_aes_key"), s.wecom_corp_id)
 
 
 def contact_event(change_type: str = "add_external_contact", **fields: str | int) -> dict:

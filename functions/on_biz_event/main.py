@@ -8,6 +8,9 @@ from siyu.adapters.pubsub import consume
 from siyu.config import settings
 from siyu.domain.biz_events import BizEvent
 
+# Fail closed: without its secrets the instance does not start.
+settings().require("wecom_secret")
+
 
 @functions_framework.cloud_event
 def on_biz_event(cloud_event: CloudEvent) -> None:

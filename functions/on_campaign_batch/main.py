@@ -8,6 +8,9 @@ from siyu.adapters.pubsub import consume
 from siyu.config import settings
 from siyu.domain.campaigns import CampaignBatch
 
+# Fail closed: without its secrets the instance does not start.
+settings().require("wecom_secret")
+
 
 @functions_framework.cloud_event
 def on_campaign_batch(cloud_event: CloudEvent) -> None:

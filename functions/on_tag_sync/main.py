@@ -8,6 +8,9 @@ from siyu.adapters.pubsub import consume
 from siyu.config import settings
 from siyu.services.customer_profile import TagSyncRequest
 
+# Fail closed: without its secrets the instance does not start.
+settings().require("wecom_secret")
+
 
 @functions_framework.cloud_event
 def on_tag_sync(cloud_event: CloudEvent) -> None:

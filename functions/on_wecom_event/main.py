@@ -5,7 +5,11 @@ from cloudevents.http import CloudEvent
 
 from siyu import bootstrap
 from siyu.adapters.pubsub import consume
+from siyu.config import settings
 from siyu.domain.events import WeComEvent
+
+# Fail closed: without its secrets the instance does not start.
+settings().require("wecom_secret")
 
 
 @functions_framework.cloud_event

@@ -225,6 +225,9 @@ ROUTES = Router(
     }
 )
 
+# Fail closed: without its secrets the instance does not start.
+settings().require("wecom_secret")
+
 
 def _serve(request: Request) -> Response:
     s = settings()

@@ -9,6 +9,9 @@ from siyu.config import settings
 from siyu.domain.errors import InvalidInput, MethodNotAllowed
 from siyu.domain.intake import CallbackQuery
 
+# Fail closed: without its secrets the instance does not start.
+settings().require("wecom_token", "wecom_aes_key", "wecom_secret")
+
 
 @functions_framework.http
 def wecom_callback(request: Request) -> Response:

@@ -61,7 +61,7 @@ def wecom() -> WeComClient:
     return WeComClient(
         s.wecom_api_base,
         s.wecom_corp_id,
-        s.wecom_secret.get_secret_value(),
+        s.secret("wecom_secret"),
         timeout_s=s.wecom_timeout_s,
         max_attempts=s.wecom_max_attempts,
         mark_tag_per_min=s.mark_tag_per_min,
@@ -75,7 +75,7 @@ def wecom_app() -> WeComClient:
     return WeComClient(
         s.wecom_api_base,
         s.wecom_corp_id,
-        s.wecom_agent_secret.get_secret_value(),
+        s.secret("wecom_agent_secret"),
         timeout_s=s.wecom_timeout_s,
         max_attempts=s.wecom_max_attempts,
         agent_id=s.wecom_agent_id,
@@ -156,9 +156,7 @@ def welcome_sender() -> WelcomeSender:
 @cache
 def intake() -> CallbackIntake:
     s = settings()
-    crypto = WeComCrypto(
-        s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(), s.wecom_corp_id
-    )
+    crypto = WeComCrypto(s.secret("wecom_token"), s.secret("wecom_aes_key"), s.wecom_corp_id)
     return CallbackIntake(
         CallbackCodec(crypto),
         inbox(),

@@ -15,6 +15,10 @@ from siyu.domain.partner_auth import parse_keys
 from siyu.domain.referrals import DEFAULT_TIERS, Tier, check_tiers
 
 
+class MissingSecret(RuntimeError):
+    """A secret the function needs is not in its environment."""
+
+
 class Settings(BaseSettings):
     """Every knob siyu reads. Defaults are the local stack's, never production secrets."""
 
@@ -23,12 +27,14 @@ class Settings(BaseSettings):
     project: str = Field("siyu-local", description="Google Cloud project id")
     # WeCom app that receives callbacks and calls the customer-contact API.
     wecom_corp_id: str = "ww_siyu_local_corp"
-    wecom_secret: SecretStr = SecretStr("local-contact-secret")
-    wecom_token: SecretStr = SecretStr("siyuLocalToken")
-    wecom_aes_key: SecretStr = SecretStr("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+    # Secrets have no defaults: production fails closed (see `require`); the local stack
+    # and the tests put their own values in the environment.
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
     # The self-built app (自建应用) that sends staff their follow-up reminders (message/send).
     wecom_agent_id: int = Field(1000002, gt=0)
-    wecom_agent_secret: SecretStr = SecretStr("local-agent-secret")
+    wecom_agent_secret: SecretStr | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin"
     wecom_replay_window_s: int = Field(300, ge=0, description="0 disables the timestamp window")
     wecom_timeout_s: float = Field(3.0, gt=0)
@@ -94,8 +100,8 @@ class Settings(BaseSettings):
 
     @field_validator("wecom_aes_key")
     @classmethod
-    def _aes_key_length(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) != 43:
+    def _aes_key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) != 43:
             raise ValueError("SIYU_WECOM_AES_KEY must be the 43-character EncodingAESKey")
         return value
 
@@ -110,6 +116,21 @@ class Settings(BaseSettings):
         if value is not None:
             parse_keys(value.get_secret_value())  # fail at start-up, not on the first call
         return value
+
+    def secret(self, name: str) -> str:
+        """A secret's value; MissingSecret naming its variable when it is not set."""
+        value = getattr(self, name)
+        if not isinstance(value, SecretStr) or not value.get_secret_value():
+            raise MissingSecret(
+                f"SIYU_{name.upper()} is not set: in production it comes from Secret Manager "
+                "(a secret version must exist); locally `siyu up` sets it"
+            )
+        return value.get_secret_value()
+
+    def require(self, *names: str) -> None:
+        """Stop a function at start when a secret it needs is missing (fail closed)."""
+        for name in names:
+            self.secret(name)
 
     @property
     def dead_letter_topic(self) -> str:

@@ -101,9 +101,7 @@ def test_url_verification_through_the_gateway(stack: StackConfig) -> None:
     from siyu.config import Settings
 
     s = Settings()
-    crypto = WeComCrypto(
-        s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(), s.wecom_corp_id
-    )
+    crypto = WeComCrypto(s.secret("wecom_token"), s.secret("wecom_aes_key"), s.wecom_corp_id)
     echo, ts = crypto.encrypt(b"1616140317555161061"), str(int(time.time()))
     r = httpx.get(
         f"{stack.gateway_url}/wecom/callback",

@@ -77,9 +77,7 @@ def test_foreign_corp_is_403(client, cloud) -> None:
     from siyu.config import Settings
 
     s = Settings()
-    other = WeComCrypto(
-        s.wecom_token.get_secret_value(), s.wecom_aes_key.get_secret_value(), "ww_other_corp"
-    )
+    other = WeComCrypto(s.secret("wecom_token"), s.secret("wecom_aes_key"), "ww_other_corp")
     cb = sign(contact_event(), crypto=other)
     assert client.post("/", query_string=cb.params, data=cb.body).status_code == 403
     assert documents() == []

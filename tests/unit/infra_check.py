@@ -65,6 +65,13 @@ def problems(root: Path) -> list[str]:
         source = (root / "functions" / name / "main.py").read_text()
         if f"def {name}(" not in source:
             found.append(f"{name}: main.py defines no entry point {name}()")
+        wired = set(declared[name].get("secrets", []))
+        for call in re.findall(r"settings\(\)\.require\(([^)]*)\)", source):
+            for secret in re.findall(r'"([a-z_]+)"', call):
+                if f"SIYU_{secret.upper()}" not in wired:
+                    found.append(
+                        f"{name}: requires SIYU_{secret.upper()} but Terraform gives it none"
+                    )
     found += _delivery_problems(infra)
     topics = set(local.get("topics", []))
     for fn in FUNCTIONS:

@@ -107,6 +107,19 @@ def test_a_retry_policy_unlike_the_local_stacks_is_caught(broken: Path) -> None:
     assert any("minimum_backoff" in p for p in problems(broken))
 
 
+def test_a_secret_a_function_requires_but_terraform_withholds_is_caught(broken: Path) -> None:
+    main = broken / "infra" / "main.tf"
+    main.write_text(
+        main.read_text().replace(
+            'secrets       = ["SIYU_WECOM_AGENT_SECRET"]', "secrets       = []"
+        )
+    )
+    assert (
+        "on_followup_tick: requires SIYU_WECOM_AGENT_SECRET but Terraform gives it none"
+        in problems(broken)
+    )
+
+
 def test_an_unwired_secret_is_caught(broken: Path) -> None:
     main = broken / "infra" / "main.tf"
     main.write_text(re.sub(r'SIYU_WECOM_TOKEN\s*= "wecom-callback-token"', "", main.read_text()))

@@ -935,11 +935,11 @@ def from_settings(settings: Settings, callback_url: str) -> WeComSimulator:
     return WeComSimulator(
         SimConfig(
             corp_id=settings.wecom_corp_id,
-            secret=settings.wecom_secret.get_secret_value(),
-            token=settings.wecom_token.get_secret_value(),
-            aes_key=settings.wecom_aes_key.get_secret_value(),
+            secret=settings.secret("wecom_secret"),
+            token=settings.secret("wecom_token"),
+            aes_key=settings.secret("wecom_aes_key"),
             callback_url=callback_url,
-            agent_secret=settings.wecom_agent_secret.get_secret_value(),
+            agent_secret=settings.secret("wecom_agent_secret"),
             agent_id=settings.wecom_agent_id,
         )
     )

@@ -18,6 +18,13 @@ from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, ROOT, dead_letter
 from siyu.domain.partner_auth import parse_keys
 
 LOCAL_OPS_TOKEN = "local-ops-token"
+# The local stack's WeCom app: the simulator and siyu share these (never production's).
+LOCAL_WECOM_SECRETS = {
+    "SIYU_WECOM_SECRET": "local-contact-secret",
+    "SIYU_WECOM_TOKEN": "siyuLocalToken",
+    "SIYU_WECOM_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "SIYU_WECOM_AGENT_SECRET": "local-agent-secret",
+}
 # HMAC keys of the local stack's machine callers: the card-alert system and the bank.
 LOCAL_PARTNER_KEYS = (
     "local-cards:local-card-alert-secret-0001,local-bank:local-bank-events-secret-0001"
@@ -95,6 +102,7 @@ class StackConfig:
             "SIYU_PROJECT": self.project,
             "SIYU_WECOM_API_BASE": f"{self.simulator_url}/cgi-bin",
             "SIYU_OPS_TOKEN": os.environ.get("SIYU_OPS_TOKEN", LOCAL_OPS_TOKEN),
+            **{k: os.environ.get(k, v) for k, v in LOCAL_WECOM_SECRETS.items()},
             "SIYU_PARTNER_KEYS": os.environ.get("SIYU_PARTNER_KEYS", LOCAL_PARTNER_KEYS),
             # Locally a group change reaches the card-alert index within a second.
             "SIYU_GROUP_INDEX_REFRESH_S": os.environ.get("SIYU_GROUP_INDEX_REFRESH_S", "1"),
