@@ -13,6 +13,7 @@ resource "google_api_gateway_api" "siyu" {
 }
 
 resource "google_api_gateway_api_config" "siyu" {
+  count                = var.deploy_functions ? 1 : 0 # it needs the functions' URLs
   provider             = google-beta
   project              = var.project_id
   api                  = google_api_gateway_api.siyu.api_id
@@ -43,9 +44,10 @@ resource "google_api_gateway_api_config" "siyu" {
 }
 
 resource "google_api_gateway_gateway" "siyu" {
+  count      = var.deploy_functions ? 1 : 0
   provider   = google-beta
   project    = var.project_id
   region     = var.gateway_region # not var.region: API Gateway is not in every region
-  api_config = google_api_gateway_api_config.siyu.id
+  api_config = google_api_gateway_api_config.siyu[0].id
   gateway_id = local.name
 }

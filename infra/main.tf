@@ -190,7 +190,7 @@ module "topic" {
 
 module "function" {
   source                = "./modules/function"
-  for_each              = local.functions
+  for_each              = var.deploy_functions ? local.functions : {}
   project_id            = var.project_id
   region                = var.region
   name                  = each.key
@@ -215,11 +215,11 @@ module "function" {
 
 # Publishing rights, least privilege: only the topics each function writes to.
 resource "google_pubsub_topic_iam_member" "publishers" {
-  for_each = {
+  for_each = var.deploy_functions ? {
     for pair in flatten([
       for fn, cfg in local.functions : [for topic in cfg.publishes_to : { fn = fn, topic = topic }]
     ]) : "${pair.fn}/${pair.topic}" => pair
-  }
+  } : {}
   project = var.project_id
   topic   = endswith(each.value.topic, "-dlq") ? module.topic[trimsuffix(each.value.topic, "-dlq")].dead_letter_id : module.topic[each.value.topic].id
   role    = "roles/pubsub.publisher"
@@ -228,7 +228,7 @@ resource "google_pubsub_topic_iam_member" "publishers" {
 
 # Firestore only for the functions that read or write it.
 resource "google_project_iam_member" "firestore_users" {
-  for_each = { for fn, cfg in local.functions : fn => cfg if cfg.firestore }
+  for_each = { for fn, cfg in local.functions : fn => cfg if cfg.firestore && var.deploy_functions }
   project  = var.project_id
   role     = "roles/datastore.user"
   member   = "serviceAccount:${module.function[each.key].service_account_email}"

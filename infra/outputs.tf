@@ -5,7 +5,7 @@ output "egress_ip" {
 
 output "gateway_url" {
   description = "Public base URL: register https://<this>/wecom/callback as WeCom's callback URL; partners post to /card-alert and /events."
-  value       = "https://${google_api_gateway_gateway.siyu.default_hostname}"
+  value       = var.deploy_functions ? "https://${google_api_gateway_gateway.siyu[0].default_hostname}" : null
 }
 
 output "function_urls" {

@@ -22,6 +22,12 @@ variable "gateway_region" {
   }
 }
 
+variable "deploy_functions" {
+  type        = bool
+  description = "Second stage of a new environment: false creates secrets, topics, Firestore, IAM and the network only; set true once every secret has a version (a function reading a secret with none does not start)."
+  default     = false
+}
+
 variable "env" {
   type        = string
   description = "Environment name (dev, prod); prefixes resource names."

@@ -354,3 +354,43 @@ def gateway_problems(root: Path) -> list[str]:
         if chosen not in allowed:
             found.append(f"{tfvars.parent.name}: gateway_region {chosen!r} has no API Gateway")
     return found
+
+
+def staging_problems(root: Path) -> list[str]:
+    """A new environment applies in two stages: while `deploy_functions` is false nothing
+    that starts a function (which reads its secrets) or needs one may be planned. Every
+    function, every block that reads a function's attributes and every output naming one
+    must be gated by var.deploy_functions."""
+    infra, found = root / "infra", []
+    for tf in sorted(infra.glob("*.tf")):
+        parsed = _blocks(tf)
+        for block in parsed.get("module", []):
+            for name, call in block.items():
+                if str(
+                    call.get("source", "")
+                ) == "./modules/function" and "var.deploy_functions" not in str(
+                    call.get("for_each", "")
+                ):
+                    found.append(f"module {name} is not gated by var.deploy_functions")
+        for block in parsed.get("resource", []):
+            for rtype, items in block.items():
+                for name, body in items.items():
+                    text = str({k: v for k, v in body.items() if k not in ("count", "for_each")})
+                    needs = "module.function" in text or rtype in (
+                        "google_api_gateway_api_config",
+                        "google_api_gateway_gateway",
+                    )
+                    gate = str(body.get("count", "")) + str(body.get("for_each", ""))
+                    if needs and "var.deploy_functions" not in gate:
+                        found.append(
+                            f"{tf.name}: {rtype}.{name} is not gated by var.deploy_functions"
+                        )
+        for block in parsed.get("output", []):
+            for name, body in block.items():
+                value = str(body.get("value", ""))
+                if "google_api_gateway_gateway" in value and "var.deploy_functions" not in value:
+                    found.append(f"output {name} reads the gateway without var.deploy_functions")
+    for tfvars in sorted(infra.glob("envs/*/terraform.tfvars")):
+        if "deploy_functions" not in _blocks(tfvars):
+            found.append(f"{tfvars.parent.name}: terraform.tfvars does not set deploy_functions")
+    return found

@@ -19,6 +19,7 @@ from .infra_check import (
     openapi_problems,
     plan_time_problems,
     problems,
+    staging_problems,
 )
 
 
@@ -64,6 +65,29 @@ def test_a_gateway_region_without_api_gateway_is_caught(broken: Path) -> None:
     found = gateway_problems(broken)
     assert "prod: gateway_region 'asia-east2' has no API Gateway" in found
     assert "google_api_gateway_gateway is not placed in var.gateway_region" in found
+
+
+def test_nothing_that_starts_a_function_is_planned_before_the_secrets_have_versions() -> None:
+    assert staging_problems(ROOT) == []
+    readme = (ROOT / "README.md").read_text()
+    first, second = (
+        readme.find("-var deploy_functions=false"),
+        readme.find("-var deploy_functions=true"),
+    )
+    versions = readme.find("gcloud secrets versions add")
+    assert 0 <= first < versions < second, "README's Deploy must order: stage 1, versions, stage 2"
+
+
+def test_an_ungated_function_or_gateway_is_caught(broken: Path) -> None:
+    main = broken / "infra" / "main.tf"
+    main.write_text(
+        main.read_text().replace("var.deploy_functions ? local.functions : {}", "local.functions")
+    )
+    api = broken / "infra" / "api.tf"
+    api.write_text(api.read_text().replace("count      = var.deploy_functions ? 1 : 0\n", ""))
+    found = staging_problems(broken)
+    assert "module function is not gated by var.deploy_functions" in found
+    assert "api.tf: google_api_gateway_gateway.siyu is not gated by var.deploy_functions" in found
 
 
 def test_terraform_files_are_formatted() -> None:

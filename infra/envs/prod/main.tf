@@ -19,6 +19,11 @@ variable "region" {
   description = "Region for functions, Firestore, KMS, the gateway and the egress path."
 }
 
+variable "deploy_functions" {
+  type        = bool
+  description = "false for the first apply of a new environment; true once every secret has a version."
+}
+
 variable "gateway_region" {
   type        = string
   description = "Region of the API Gateway (one that offers it; see the root module)."
@@ -70,6 +75,7 @@ module "siyu" {
   project_id               = var.project_id
   region                   = var.region
   gateway_region           = var.gateway_region
+  deploy_functions         = var.deploy_functions
   source_bucket            = var.source_bucket
   bundle_dir               = "${path.root}/../../../build/functions"
   wecom_corp_id            = var.wecom_corp_id

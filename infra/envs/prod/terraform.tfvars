@@ -8,3 +8,6 @@ wecom_agent_id           = 1000002
 ops_audience             = "000000000000-prod.apps.googleusercontent.com"
 callback_min_instances   = 1
 card_alert_min_instances = 1
+# First apply of a new environment: false (secrets, topics, Firestore, IAM, network). Add a
+# version to every secret (README, Deploy), then set true and apply again.
+deploy_functions = false
