@@ -29,6 +29,10 @@ from siyu.ports import Clock
 
 M = TypeVar("M", bound=BaseModel)
 
+class _Contended(TransientError):
+    """Another transaction holds the document; worth waiting out before giving up."""
+
+
 # Waits between attempts at a contended transaction: 15.5 s in all, inside the push
 # subscription's 60-s acknowledgement deadline.
 _CONTENTION_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -181,22 +185,26 @@ class _OnceRepo:
             tx.set(marker, {"created_at": now, "expire_at": now + self._ttl, "doc": ref.path})
             return True
 
-        # A contended document (another writer, or the lock of a worker killed mid-
-        # transaction) is waited out here with backoff, so contention does not spend
-        # Pub/Sub's few delivery attempts within seconds; only then is it TransientError.
-        for pause in (*_CONTENTION_PAUSES_S, None):
+        def attempt() -> bool:
             with translated():
                 try:
                     return bool(run(self._db.transaction()))
                 except ValueError as exc:
                     # The SDK gives up on a contended document with a ValueError caused
                     # by Aborted.
-                    if not isinstance(exc.__cause__, gexc.Aborted):
-                        raise
-                    if pause is None:
-                        raise TransientError("firestore: transaction contended") from exc
-            time.sleep(pause)
-        raise AssertionError("unreachable")
+                    if isinstance(exc.__cause__, gexc.Aborted):
+                        raise _Contended("firestore: transaction contended") from exc
+                    raise
+
+        # A contended document (another writer, or the lock of a worker killed mid-
+        # transaction) is waited out here with backoff, so contention does not spend
+        # Pub/Sub's few delivery attempts within seconds; the last try's error propagates.
+        for pause in _CONTENTION_PAUSES_S:
+            try:
+                return attempt()
+            except _Contended:
+                time.sleep(pause)
+        return attempt()
 
 
 class CustomerRepo(_OnceRepo):
