@@ -51,3 +51,63 @@ def db(stack: StackConfig, monkeypatch: pytest.MonkeyPatch) -> firestore.Client:
     for key, value in stack.env().items():
         monkeypatch.setenv(key, value)
     return firestore.Client(project=stack.project)
+
+
+class Bus:
+    """A pull subscription on wecom-events beside the worker's: what the callback published.
+
+    Publishing finishes before the callback answers WeCom, so after a delivery returns, a
+    drain of this subscription sees every event it caused; nothing is left to wait for."""
+
+    def __init__(self, stack: StackConfig) -> None:
+        import uuid
+
+        from google.cloud import pubsub_v1
+
+        os.environ.update(stack.env())
+        self._subscriber = pubsub_v1.SubscriberClient()
+        topic = f"projects/{stack.project}/topics/wecom-events"
+        self._path = self._subscriber.subscription_path(
+            stack.project, f"wecom-events-probe-{uuid.uuid4().hex[:8]}"
+        )
+        self._subscriber.create_subscription(request={"name": self._path, "topic": topic})
+        self._seen: list[dict] = []
+
+    def drain(self) -> list[dict]:
+        import json
+
+        from google.api_core.exceptions import DeadlineExceeded
+
+        while True:
+            try:
+                response = self._subscriber.pull(
+                    request={"subscription": self._path, "max_messages": 500}, timeout=3
+                )
+            except DeadlineExceeded:
+                break
+            if not response.received_messages:
+                break
+            self._subscriber.acknowledge(
+                request={
+                    "subscription": self._path,
+                    "ack_ids": [m.ack_id for m in response.received_messages],
+                }
+            )
+            self._seen += [json.loads(m.message.data) for m in response.received_messages]
+        return self._seen
+
+    def published_for(self, external_userid: str) -> list[dict]:
+        return [e for e in self.drain() if e.get("external_user_id") == external_userid]
+
+
+@pytest.fixture(scope="session")
+def bus(stack: StackConfig) -> Bus:
+    return Bus(stack)
+
+
+def worker_logged(stack: StackConfig, *needles: str) -> bool:
+    """The worker wrote a log line holding every needle (it handled that message)."""
+    log = stack.state_dir / "logs" / "worker.log"
+    if not log.exists():
+        return False
+    return any(all(n in line for n in needles) for line in log.read_text().splitlines())

@@ -192,15 +192,13 @@ def test_a_worker_killed_while_200_adds_flow_loses_nothing(stack, sim, ops) -> N
     # WeCom retries what it was not answered; the simulator reports each try.
     assert all(results[e]["deliveries"][0]["tries"] == 3 for e in unanswered)
 
-    def missing() -> list[str]:
-        return [e for e in answered if ops.get(f"/ops/customers/{e}").status_code != 200]
+    left = list(answered)
 
-    deadline = time.monotonic() + 240
-    left = missing()
-    while left and time.monotonic() < deadline:
-        time.sleep(2)
-        left = [e for e in left if ops.get(f"/ops/customers/{e}").status_code != 200]
-    assert left == [], f"{len(left)} acknowledged adds never recorded"
+    def all_recorded() -> bool:
+        left[:] = [e for e in left if ops.get(f"/ops/customers/{e}").status_code != 200]
+        return not left
+
+    assert until(all_recorded, timeout_s=240, every_s=2), f"{len(left)} adds never recorded"
     for ext in answered:
         customer = ops.get(f"/ops/customers/{ext}").json()
         assert len(customer["relations"]) == 1

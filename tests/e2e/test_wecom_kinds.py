@@ -13,6 +13,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from siyu.devstack.waiting import until
 from tests.docs_examples import OTHER_MESSAGES, xml
 
+from .conftest import worker_logged
 from .test_callback_path import add, unique, wait_customer
 
 
@@ -42,7 +43,7 @@ def test_the_apps_own_messages_and_events_are_acknowledged(sim, db, name: str) -
     assert inbox.count().get()[0][0].value == before
 
 
-def test_customer_acquisition_is_acknowledged(sim, db) -> None:
+def test_customer_acquisition_is_acknowledged(sim, db, bus) -> None:
     ext = unique("wm")
     emit(
         sim,
@@ -53,7 +54,7 @@ def test_customer_acquisition_is_acknowledged(sim, db) -> None:
         LinkId="cawcdea7783d7330c6",
         ChatKey="CHATKEY",
     )
-    time.sleep(0.5)
+    assert bus.published_for(ext) == []  # acknowledged, never published: nothing can land
     assert db.collection("customers").document(ext).get().exists is False
 
 
@@ -81,7 +82,7 @@ def test_transfer_fail_keeps_the_customer_with_the_member_who_served_them(sim, o
     assert customer["transfer_failures"][0]["takeover_userid"] == taker
 
 
-def test_msg_audit_approved_changes_nothing(sim, ops) -> None:
+def test_msg_audit_approved_changes_nothing(stack, sim, ops) -> None:
     ext = unique("wm")
     emit(
         sim,
@@ -91,7 +92,8 @@ def test_msg_audit_approved_changes_nothing(sim, ops) -> None:
         ExternalUserID=ext,
         WelcomeCode="WELCOMECODE",
     )
-    time.sleep(1.0)
+    # The worker has handled it once it logs so; only then is "nothing changed" a fact.
+    assert until(lambda: worker_logged(stack, "msg_audit_approved ignored", ext), timeout_s=15)
     assert ops.get(f"/ops/customers/{ext}").status_code == 404
 
 
