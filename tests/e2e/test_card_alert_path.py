@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from siyu.devstack.stack import StackConfig
+from siyu.devstack.waiting import until
 from siyu.domain.partner_auth import signed_headers
 
 
@@ -95,12 +96,7 @@ def register(
 
 
 def eventually(check, timeout_s: float = 8.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
+    return until(check, timeout_s=timeout_s, every_s=0.1)
 
 
 def test_registry_stores_wgs84_with_a_join_way_and_rejects_bad_input(sim, ops) -> None:
