@@ -8,8 +8,11 @@ STAMP  := $(VENV)/.installed
 # checkov lives in its own venv: its pins would fight the Google client libraries.
 CHECKOV := .venv-checkov/bin/checkov
 CHECKOV_VERSION := 3.3.30
+# The google/google-beta 6.50.0 provider schemas, as cdktf ships them (tests/infra reads them).
+TFSCHEMA := .tfschema/wheels/.downloaded
+CDKTF_PROVIDER_VERSION := 16.12.1
 
-.PHONY: install test unit run up down demo bench lint fmt build clean
+.PHONY: install test unit run up down demo bench lint fmt build clean openapi infra-schema
 
 install: $(STAMP)
 
@@ -24,10 +27,20 @@ $(CHECKOV):
 	@test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 
+$(TFSCHEMA): | $(STAMP)
+	@mkdir -p .tfschema/wheels
+	$(BIN)/pip download --quiet --no-deps -d .tfschema/wheels \
+		'cdktf-cdktf-provider-google==$(CDKTF_PROVIDER_VERSION)' \
+		'cdktf-cdktf-provider-google-beta==$(CDKTF_PROVIDER_VERSION)'
+	@touch $@
+
+infra-schema: $(TFSCHEMA)
+
 ## make test: lint, then unit, function, integration and e2e tests on the real emulators
-test: $(STAMP) $(CHECKOV)
+test: $(STAMP) $(CHECKOV) $(TFSCHEMA)
 	$(BIN)/ruff check shared functions tests
 	$(BIN)/mypy shared/siyu
+	$(BIN)/python -m siyu.devstack.openapi --check
 	$(BIN)/python -m siyu.devstack.preflight
 	$(BIN)/pytest
 
@@ -59,9 +72,13 @@ fmt: $(STAMP)
 	$(BIN)/ruff format shared functions tests
 	$(BIN)/ruff check --fix shared functions tests
 
+## make openapi: write infra/api/openapi.yaml from the routes' pydantic models
+openapi: $(STAMP)
+	$(BIN)/python -m siyu.devstack.openapi
+
 ## make build: one deployable bundle per function under build/functions/<name>
 build: $(STAMP)
 	$(BIN)/python -m siyu.devstack.build build/functions
 
 clean:
-	rm -rf $(VENV) .venv-checkov build .siyu .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-checkov .tfschema build .siyu .pytest_cache .ruff_cache .mypy_cache

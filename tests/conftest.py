@@ -22,7 +22,7 @@ from siyu.devstack.stack import LOCAL_WECOM_SECRETS
 for _key, _value in LOCAL_WECOM_SECRETS.items():
     os.environ.setdefault(_key, _value)
 
-TIERS = ("unit", "functions", "integration", "e2e", "fuzz")
+TIERS = ("unit", "infra", "functions", "integration", "e2e", "fuzz")
 PROJECT = "siyu-test"
 
 

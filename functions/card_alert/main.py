@@ -1,25 +1,25 @@
 """card_alert: the card-alert system asks, per transaction, which benefit group to invite to."""
 
-import time
-
 import functions_framework
 from flask import Request, Response
 
 from siyu import bootstrap
-from siyu.adapters.http import handle, json_response, parse_json, read_body, require_method
+from siyu.adapters.http import Route, Router, handle, partner_signed
 from siyu.config import settings
-from siyu.domain.card_alerts import CardAlert
+from siyu.domain.card_alerts import CardAlert, CardAlertAnswer
+
+
+def _answer_card_alert(body: CardAlert) -> CardAlertAnswer:
+    """One card transaction; answers the invite to the nearest benefit group with room."""
+    return bootstrap.card_alerts().answer(body)
+
+
+ROUTES = Router(
+    {("POST", "/card-alert"): Route(_answer_card_alert, CardAlertAnswer, body=CardAlert)},
+    guard=partner_signed(bootstrap.partner_auth),
+)
 
 
 @functions_framework.http
 def card_alert(request: Request) -> Response:
-    return handle(request, lambda: _serve(request))
-
-
-def _serve(request: Request) -> Response:
-    require_method(request, "POST")
-    body = read_body(request, settings().max_request_bytes)
-    # The signature is checked before the body is parsed: a forged request changes nothing.
-    bootstrap.partner_auth().verify(request.headers, body, time.time())
-    alert = parse_json(body, CardAlert)
-    return json_response(bootstrap.card_alerts().answer(alert))
+    return handle(request, lambda: ROUTES.dispatch(request, settings().max_request_bytes))

@@ -1,131 +1,131 @@
 """ops_api: the operators' API under /ops (IAM in production, a bearer token locally)."""
 
 import logging
+from typing import TypeVar
 
 import functions_framework
 from flask import Request, Response
 from pydantic import BaseModel, Field
 
 from siyu import bootstrap
-from siyu.adapters.http import (
-    Router,
-    gateway_caller,
-    handle,
-    json_response,
-    read_json,
-    read_query,
-    require_bearer,
-)
+from siyu.adapters.http import Route, Router, gateway_caller, handle, require_bearer
 from siyu.config import settings
-from siyu.domain.bank_customers import BankCustomerLink
+from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.calendar import OfficialYear
-from siyu.domain.campaigns import CampaignSpec
-from siyu.domain.channels import ChannelSpec
+from siyu.domain.campaigns import Campaign, CampaignSpec
+from siyu.domain.channels import Channel, ChannelSpec
+from siyu.domain.customers import Customer
 from siyu.domain.errors import InvalidInput, NotFound
-from siyu.domain.followups import FollowupStatus
-from siyu.domain.funnel import FunnelQuery, to_csv
-from siyu.domain.groups import GroupSpec
+from siyu.domain.followups import Followup, FollowupStatus
+from siyu.domain.funnel import FunnelQuery, FunnelReport, to_csv
+from siyu.domain.groups import Group, GroupSpec
 from siyu.domain.ids import DocId
-from siyu.domain.tag_rules import TagRuleSpec
-from siyu.domain.transfers import Transfer, TransferSpec
+from siyu.domain.ops_tasks import OpsTask
+from siyu.domain.referrals import Invite as ReferralInvite
+from siyu.domain.referrals import ReferrerView
+from siyu.domain.tag_rules import TagRule, TagRuleSpec
+from siyu.domain.transfers import TransferSpec, TransferView
 from siyu.logging import log
+from siyu.services.campaigns import Preview, RunReport
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-def _customer(_request: Request, external_userid: str) -> Response:
-    customer = bootstrap.customers().get(external_userid)
-    if customer is None:
-        raise NotFound(f"customer {external_userid}")
-    return json_response(customer)
+def _customer(external_userid: str) -> Customer:
+    """One WeCom contact with its relations and tags."""
+    return _found(bootstrap.customers().get(external_userid), f"customer {external_userid}")
 
 
-def _group(_request: Request, chat_id: str) -> Response:
-    group = bootstrap.groups().get(chat_id)
-    if group is None:
-        raise NotFound(f"group {chat_id}")
-    return json_response(group)
+def _group(chat_id: str) -> Group:
+    """One benefit group."""
+    return _found(bootstrap.groups().get(chat_id), f"group {chat_id}")
 
 
 class GroupQuery(BaseModel):
     city: str = ""
 
 
-def _groups(request: Request) -> Response:
-    city = read_query(request, GroupQuery).city
+def _groups(query: GroupQuery) -> list[Group]:
+    """Every benefit group, optionally of one city, by chat id."""
     groups, _watermark = bootstrap.groups().changed_since(None)
-    listed = sorted((g for g in groups if not city or g.city == city), key=lambda g: g.chat_id)
-    return json_response([g.model_dump(mode="json") for g in listed])
+    return sorted((g for g in groups if not query.city or g.city == query.city), key=_chat_id)
 
 
-def _put_group(request: Request, chat_id: str) -> Response:
-    spec = read_json(request, GroupSpec)
-    return json_response(bootstrap.group_registry().put(chat_id, spec))
+def _chat_id(group: Group) -> str:
+    return group.chat_id
 
 
-def _dismiss_group(_request: Request, chat_id: str) -> Response:
-    return json_response(bootstrap.group_registry().dismiss(chat_id))
+def _put_group(chat_id: str, body: GroupSpec) -> Group:
+    """Register a benefit group (coordinates in wgs84, gcj02 or bd09) with a QR join way."""
+    return bootstrap.group_registry().put(chat_id, body)
 
 
-def _bank_customer(_request: Request, bank_customer_id: str) -> Response:
+def _dismiss_group(chat_id: str) -> Group:
+    """Mark a benefit group dismissed: no invite points to it any more."""
+    return bootstrap.group_registry().dismiss(chat_id)
+
+
+def _bank_customer(bank_customer_id: str) -> BankCustomer:
+    """A bank customer: links, groups and invites."""
     customer, _version = bootstrap.bank_customers().get(bank_customer_id)
-    if customer is None:
-        raise NotFound(f"bank customer {bank_customer_id}")
-    return json_response(customer)
+    return _found(customer, f"bank customer {bank_customer_id}")
 
 
-def _link_bank_customer(request: Request, bank_customer_id: str) -> Response:
-    link = read_json(request, BankCustomerLink)
-    return json_response(bootstrap.profiles().link(bank_customer_id, link))
+def _link_bank_customer(bank_customer_id: str, body: BankCustomerLink) -> BankCustomer:
+    """Tie a bank customer to their WeCom identity; tags earned so far follow them."""
+    return bootstrap.profiles().link(bank_customer_id, body)
 
 
-def _open_tasks(_request: Request) -> Response:
-    return json_response([t.model_dump(mode="json") for t in bootstrap.ops_tasks().list_open()])
+def _open_tasks() -> list[OpsTask]:
+    """Open tasks for the operators (e.g. a group near its member limit)."""
+    return bootstrap.ops_tasks().list_open()
 
 
 class ReferralCodeRequest(BaseModel):
     bank_customer_id: DocId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def _referral_code(request: Request) -> Response:
-    body = read_json(request, ReferralCodeRequest)
+class ReferralCode(BaseModel):
+    bank_customer_id: str
+    code: str
+
+
+def _referral_code(body: ReferralCodeRequest) -> ReferralCode:
+    """The customer's referral code: created on the first request, the same one ever after."""
     code = bootstrap.referrals().code_for(body.bank_customer_id)
-    return json_response({"bank_customer_id": body.bank_customer_id, "code": code})
+    return ReferralCode(bank_customer_id=body.bank_customer_id, code=code)
 
 
-def _referrer(_request: Request, bank_customer_id: str) -> Response:
-    return json_response(bootstrap.referrals().view(bank_customer_id))
+def _referrer(bank_customer_id: str) -> ReferrerView:
+    """A referrer's successful invites, rewards and next tier."""
+    return bootstrap.referrals().view(bank_customer_id)
 
 
-def _invite(_request: Request, referee: str) -> Response:
+def _invite(referee: str) -> ReferralInvite:
+    """Who invited this referee, and how far the referral went."""
     invite, _version = bootstrap.referral_repo().get_invite(referee)
-    if invite is None:
-        raise NotFound(f"no referral for {referee}")
-    return json_response(invite)
+    return _found(invite, f"no referral for {referee}")
 
 
-def _put_channel(request: Request, state: str) -> Response:
-    spec = read_json(request, ChannelSpec)
-    return json_response(bootstrap.channel_service().put(state, spec))
+def _put_channel(state: str, body: ChannelSpec) -> Channel:
+    """Create or replace an acquisition channel; missing corp tags are created in WeCom."""
+    return bootstrap.channel_service().put(state, body)
 
 
-def _get_channel(_request: Request, state: str) -> Response:
-    channel = bootstrap.channels().get(state)
-    if channel is None:
-        raise NotFound(f"channel {state}")
-    return json_response(channel)
+def _get_channel(state: str) -> Channel:
+    """One acquisition channel."""
+    return _found(bootstrap.channels().get(state), f"channel {state}")
 
 
-def _put_tag_rule(request: Request, rule_id: str) -> Response:
-    spec = read_json(request, TagRuleSpec)
-    return json_response(bootstrap.tag_rule_book().put(rule_id, spec))
+def _put_tag_rule(rule_id: str, body: TagRuleSpec) -> TagRule:
+    """Save a tag rule; its tag is created in WeCom if missing."""
+    return bootstrap.tag_rule_book().put(rule_id, body)
 
 
-def _get_tag_rule(_request: Request, rule_id: str) -> Response:
-    rule = bootstrap.tag_rule_book().get(rule_id)
-    if rule is None:
-        raise NotFound(f"tag rule {rule_id}")
-    return json_response(rule)
+def _get_tag_rule(rule_id: str) -> TagRule:
+    """One tag rule."""
+    return _found(bootstrap.tag_rule_book().get(rule_id), f"tag rule {rule_id}")
 
 
 class FollowupQuery(BaseModel):
@@ -134,94 +134,102 @@ class FollowupQuery(BaseModel):
     limit: int = Field(100, ge=1, le=500)
 
 
-def _followups(request: Request) -> Response:
-    query = read_query(request, FollowupQuery)
-    tasks = bootstrap.followups().for_staff(query.staff, query.status.value, query.limit)
-    return json_response([t.model_dump(mode="json") for t in tasks])
+def _followups(query: FollowupQuery) -> list[Followup]:
+    """A staff member's follow-up tasks, by status."""
+    return bootstrap.followups().for_staff(query.staff, query.status.value, query.limit)
 
 
-def _put_campaign(request: Request, campaign_id: str) -> Response:
-    spec = read_json(request, CampaignSpec)
-    return json_response(bootstrap.campaign_book().put(campaign_id, spec))
+def _put_campaign(campaign_id: str, body: CampaignSpec) -> Campaign:
+    """Create or replace a campaign; copy that breaks the compliance rules is refused."""
+    return bootstrap.campaign_book().put(campaign_id, body)
 
 
-def _get_campaign(_request: Request, campaign_id: str) -> Response:
-    return json_response(bootstrap.campaign_book().get(campaign_id))
+def _get_campaign(campaign_id: str) -> Campaign:
+    """One campaign."""
+    return bootstrap.campaign_book().get(campaign_id)
 
 
-def _campaigns(_request: Request) -> Response:
-    return json_response([c.model_dump(mode="json") for c in bootstrap.campaign_book().all()])
+def _campaigns() -> list[Campaign]:
+    """Every campaign, by id."""
+    return bootstrap.campaign_book().all()
 
 
-def _campaign_runs(_request: Request, campaign_id: str) -> Response:
-    runs = bootstrap.campaign_book().runs(campaign_id)
-    return json_response([r.model_dump(mode="json") for r in runs])
+def _campaign_runs(campaign_id: str) -> list[RunReport]:
+    """A campaign's latest runs with their batches' results added up."""
+    return bootstrap.campaign_book().runs(campaign_id)
 
 
-def _preview_campaign(_request: Request, campaign_id: str) -> Response:
-    return json_response(bootstrap.campaign_book().preview(campaign_id))
+def _preview_campaign(campaign_id: str) -> Preview:
+    """Who the next occurrence would reach and what they would read; nothing is sent."""
+    return bootstrap.campaign_book().preview(campaign_id)
 
 
-def _put_calendar(request: Request, year: str) -> Response:
-    loaded = read_json(request, OfficialYear)
-    if str(loaded.year) != year:
-        raise InvalidInput("year", f"the body is for {loaded.year}, the path for {year}")
-    return json_response(bootstrap.calendars().put(loaded))
+def _put_calendar(year: str, body: OfficialYear) -> OfficialYear:
+    """Load the State Council's holidays and make-up working days of one year."""
+    if str(body.year) != year:
+        raise InvalidInput("year", f"the body is for {body.year}, the path for {year}")
+    return bootstrap.calendars().put(body)
 
 
-def _create_transfer(request: Request) -> Response:
-    spec = read_json(request, TransferSpec)
-    return json_response(_transfer_view(bootstrap.transfers().create(spec)), 201)
+def _create_transfer(body: TransferSpec) -> TransferView:
+    """Transfer customers from one staff member to another (在职转接 / 离职继承)."""
+    return TransferView.of(bootstrap.transfers().create(body))
 
 
-def _transfer(_request: Request, transfer_id: str) -> Response:
-    return json_response(_transfer_view(bootstrap.transfers().status(transfer_id)))
+def _transfer(transfer_id: str) -> TransferView:
+    """A transfer as WeCom now reports it."""
+    return TransferView.of(bootstrap.transfers().status(transfer_id))
 
 
-def _transfer_view(transfer: Transfer) -> dict[str, object]:
-    return {
-        **transfer.model_dump(mode="json"),
-        "final": transfer.final,
-        "counts": transfer.counts(),
-    }
-
-
-def _funnel(request: Request) -> Response:
-    query = read_query(request, FunnelQuery)
+def _funnel(query: FunnelQuery) -> FunnelReport | Response:
+    """Acquisition funnel by channel, staff or city over whole Shanghai days (JSON or CSV)."""
     rows = bootstrap.funnel().report(query)
     if query.format == "csv":
         return Response(to_csv(query.by, rows), mimetype="text/csv")
-    window = {"from": query.from_.isoformat(), "to": query.to.isoformat(), "by": query.by}
-    return json_response({**window, "rows": [r.model_dump() for r in rows]})
+    return FunnelReport(from_=query.from_, to=query.to, by=query.by, rows=rows)
+
+
+def _found(found: T | None, what: str) -> T:
+    if found is None:
+        raise NotFound(what)
+    return found
 
 
 ROUTES = Router(
     {
-        ("GET", "/ops/customers/<external_userid>"): _customer,
-        ("GET", "/ops/groups"): _groups,
-        ("GET", "/ops/groups/<chat_id>"): _group,
-        ("PUT", "/ops/groups/<chat_id>"): _put_group,
-        ("DELETE", "/ops/groups/<chat_id>"): _dismiss_group,
-        ("GET", "/ops/bank-customers/<bank_customer_id>"): _bank_customer,
-        ("PUT", "/ops/bank-customers/<bank_customer_id>"): _link_bank_customer,
-        ("GET", "/ops/tasks"): _open_tasks,
-        ("POST", "/ops/referral-codes"): _referral_code,
-        ("GET", "/ops/referrers/<bank_customer_id>"): _referrer,
-        ("GET", "/ops/invites/<referee>"): _invite,
-        ("GET", "/ops/channels/<state>"): _get_channel,
-        ("PUT", "/ops/channels/<state>"): _put_channel,
-        ("GET", "/ops/tag-rules/<rule_id>"): _get_tag_rule,
-        ("PUT", "/ops/tag-rules/<rule_id>"): _put_tag_rule,
-        ("GET", "/ops/followups"): _followups,
-        ("GET", "/ops/campaigns"): _campaigns,
-        ("PUT", "/ops/campaigns/<campaign_id>"): _put_campaign,
-        ("GET", "/ops/campaigns/<campaign_id>"): _get_campaign,
-        ("GET", "/ops/campaigns/<campaign_id>/runs"): _campaign_runs,
-        ("POST", "/ops/campaigns/<campaign_id>/preview"): _preview_campaign,
-        ("PUT", "/ops/calendar/<year>"): _put_calendar,
-        ("POST", "/ops/transfers"): _create_transfer,
-        ("GET", "/ops/transfers/<transfer_id>"): _transfer,
-        ("GET", "/ops/reports/funnel"): _funnel,
+        ("GET", "/ops/customers/<external_userid>"): Route(_customer, Customer),
+        ("GET", "/ops/groups"): Route(_groups, list[Group], query=GroupQuery),
+        ("GET", "/ops/groups/<chat_id>"): Route(_group, Group),
+        ("PUT", "/ops/groups/<chat_id>"): Route(_put_group, Group, body=GroupSpec),
+        ("DELETE", "/ops/groups/<chat_id>"): Route(_dismiss_group, Group),
+        ("GET", "/ops/bank-customers/<bank_customer_id>"): Route(_bank_customer, BankCustomer),
+        ("PUT", "/ops/bank-customers/<bank_customer_id>"): Route(
+            _link_bank_customer, BankCustomer, body=BankCustomerLink
+        ),
+        ("GET", "/ops/tasks"): Route(_open_tasks, list[OpsTask]),
+        ("POST", "/ops/referral-codes"): Route(
+            _referral_code, ReferralCode, body=ReferralCodeRequest
+        ),
+        ("GET", "/ops/referrers/<bank_customer_id>"): Route(_referrer, ReferrerView),
+        ("GET", "/ops/invites/<referee>"): Route(_invite, ReferralInvite),
+        ("GET", "/ops/channels/<state>"): Route(_get_channel, Channel),
+        ("PUT", "/ops/channels/<state>"): Route(_put_channel, Channel, body=ChannelSpec),
+        ("GET", "/ops/tag-rules/<rule_id>"): Route(_get_tag_rule, TagRule),
+        ("PUT", "/ops/tag-rules/<rule_id>"): Route(_put_tag_rule, TagRule, body=TagRuleSpec),
+        ("GET", "/ops/followups"): Route(_followups, list[Followup], query=FollowupQuery),
+        ("GET", "/ops/campaigns"): Route(_campaigns, list[Campaign]),
+        ("PUT", "/ops/campaigns/<campaign_id>"): Route(_put_campaign, Campaign, body=CampaignSpec),
+        ("GET", "/ops/campaigns/<campaign_id>"): Route(_get_campaign, Campaign),
+        ("GET", "/ops/campaigns/<campaign_id>/runs"): Route(_campaign_runs, list[RunReport]),
+        ("POST", "/ops/campaigns/<campaign_id>/preview"): Route(_preview_campaign, Preview),
+        ("PUT", "/ops/calendar/<year>"): Route(_put_calendar, OfficialYear, body=OfficialYear),
+        ("POST", "/ops/transfers"): Route(
+            _create_transfer, TransferView, body=TransferSpec, status=201
+        ),
+        ("GET", "/ops/transfers/<transfer_id>"): Route(_transfer, TransferView),
+        ("GET", "/ops/reports/funnel"): Route(
+            _funnel, FunnelReport, query=FunnelQuery, produces=("application/json", "text/csv")
+        ),
     }
 )
 
@@ -235,7 +243,7 @@ def _serve(request: Request) -> Response:
         log(logger, logging.INFO, "ops call", caller=gateway_caller(request), path=request.path)
     else:
         require_bearer(request, s.ops_token.get_secret_value() if s.ops_token else None)
-    return ROUTES.dispatch(request)
+    return ROUTES.dispatch(request, s.max_ops_request_bytes)
 
 
 @functions_framework.http

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     partner_keys: SecretStr | None = None
     partner_window_s: int = Field(300, gt=0, description="accepted clock skew of a signature")
     max_request_bytes: int = Field(64 * 1024, gt=0)
+    # An ops transfer may name 10,000 customers.
+    max_ops_request_bytes: int = Field(1024 * 1024, gt=0)
     # Card-alert invites.
     group_join_limit: int = Field(200, gt=0, le=500, description="WeCom QR joins stop at 200")
     group_max_distance_m: float = Field(5000, gt=0)

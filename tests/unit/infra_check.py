@@ -16,9 +16,6 @@ from siyu.adapters.pubsub import DELIVERY
 from siyu.config import Settings
 from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, dead_letter
 
-# API Gateway's deadline per backend: WeCom waits 5 s, the card-alert system as long.
-DEADLINES = {"wecom_callback": 5.0, "card_alert": 5.0, "biz_events": 10.0, "ops_api": 30.0}
-
 # Secrets only the local stack uses: production ops authenticate with IAM instead.
 LOCAL_ONLY_SECRETS = {"SIYU_OPS_TOKEN"}
 
@@ -159,6 +156,7 @@ def openapi_problems(root: Path) -> list[str]:
         for m, p in sorted(documented - code)
     ]
     backends = {fn.path: fn.name for fn in FUNCTIONS if fn.path}
+    deadlines = {fn.name: fn.deadline for fn in FUNCTIONS if fn.path}
     if "x-google-backend" in doc:
         found.append("a top-level x-google-backend: name the backend on every operation")
     for path, item in doc.get("paths", {}).items():
@@ -174,7 +172,7 @@ def openapi_problems(root: Path) -> list[str]:
                 continue
             name = backends.get(prefix or "", "?")
             backend = op.get("x-google-backend") or {}
-            want = (f"${{{name}_url}}", DEADLINES.get(name))
+            want = (f"${{{name}_url}}", deadlines.get(name))
             got = (backend.get("address"), backend.get("deadline"))
             if got != want:
                 found.append(f"{method.upper()} {path} goes to {got}, not {want} ({name})")

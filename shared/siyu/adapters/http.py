@@ -6,11 +6,14 @@ import base64
 import hmac
 import json
 import logging
-from collections.abc import Callable
-from typing import Any
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, cast
 
 from flask import Request, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
@@ -19,6 +22,7 @@ from siyu.adapters import jsonbody
 from siyu.domain import errors
 from siyu.domain.compliance import NotCompliant
 from siyu.domain.ids import doc_id_problem
+from siyu.domain.partner_auth import PartnerAuth
 from siyu.logging import correlated, log
 
 logger = logging.getLogger(__name__)
@@ -33,6 +37,15 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (errors.TooLarge, 413),
     (errors.TransientError, 503),
 ]
+
+
+class ErrorBody(BaseModel):
+    """What every refusal answers: the error's kind, a message, and for bad input the field."""
+
+    error: str
+    message: str = ""
+    field: str | None = None
+    words: list[str] | None = Field(None, description="the non-compliant words, if any")
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -72,16 +85,13 @@ def _error(exc: Exception, status: int) -> Response:
         error=str(exc),
         kind=type(exc).__name__,
     )
-    body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
-    if isinstance(exc, errors.InvalidInput):
-        body["field"] = exc.field
-    if isinstance(exc, NotCompliant):
-        body["words"] = exc.words
-    return json_response(body, status)
-
-
-def read_json(request: Request, model: type[BaseModel]) -> Any:
-    return parse_json(request.get_data(), model)
+    body = ErrorBody(
+        error=type(exc).__name__,
+        message=str(exc),
+        field=exc.field if isinstance(exc, errors.InvalidInput) else None,
+        words=exc.words if isinstance(exc, NotCompliant) else None,
+    )
+    return json_response(body.model_dump(exclude_none=True), status)
 
 
 def parse_json(body: bytes, model: type[BaseModel]) -> Any:
@@ -131,34 +141,84 @@ def gateway_caller(request: Request) -> str:
     return str(claims.get("email") or claims.get("sub") or "unknown")
 
 
-class Router:
-    """Match the full path (API Gateway appends it) against werkzeug rules."""
+Guard = Callable[[Request, bytes], None]
 
-    def __init__(self, rules: dict[tuple[str, str], Callable[..., Response]]) -> None:
-        self._views = {f"{m} {p}": view for (m, p), view in rules.items()}
+
+def partner_signed(auth: Callable[[], PartnerAuth]) -> Guard:
+    """A guard that checks the partner's HMAC over the raw body before anything parses it."""
+
+    def guard(request: Request, body: bytes) -> None:
+        auth().verify(cast(Mapping[str, str], request.headers), body, time.time())
+
+    return guard
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: its view and the models it takes and answers.
+
+    The router validates the body and query with these models and serialises the answer
+    through `returns`; `make openapi` writes the same models into infra/api/openapi.yaml,
+    so what a partner reads there is what is enforced here."""
+
+    view: Callable[..., Any]  # view(**path_args, body=..., query=...) -> answer or Response
+    returns: Any = None  # the answer's type (a model, list[model]); None: the view answers
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    status: int = 200
+    produces: tuple[str, ...] = ("application/json",)  # a view may answer a Response in these
+
+    @property
+    def summary(self) -> str:
+        return (self.view.__doc__ or "").strip().split("\n")[0]
+
+    @cached_property
+    def _answer(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.returns)
+
+    def respond(self, result: Any) -> Response:
+        if isinstance(result, Response):
+            return result
+        checked = self._answer.validate_python(result)
+        return Response(self._answer.dump_json(checked), self.status, mimetype="application/json")
+
+
+class Router:
+    """Match the full path (API Gateway appends it) against werkzeug rules.
+
+    A `guard` sees the raw body before anything parses it (a partner's signature): a
+    refused request changes nothing."""
+
+    def __init__(self, rules: dict[tuple[str, str], Route], guard: Guard | None = None) -> None:
+        self.rules = {(m, p.replace("<", "{").replace(">", "}")): r for (m, p), r in rules.items()}
+        self._routes = {f"{m} {p}": route for (m, p), route in rules.items()}
         self._map = Map([Rule(p, endpoint=f"{m} {p}", methods=[m]) for (m, p) in rules])
+        self._guard = guard
 
     def routes(self) -> list[tuple[str, str]]:
         """(method, path) with werkzeug's <name> as OpenAPI's {name}."""
-        return sorted(
-            (m, p.replace("<", "{").replace(">", "}"))
-            for rule in self._map.iter_rules()
-            for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}
-            for p in [rule.rule]
-        )
+        return sorted(self.rules)
 
-    def dispatch(self, request: Request) -> Response:
-        """Call the matching view as view(request, **path_args)."""
+    def dispatch(self, request: Request, max_bytes: int) -> Response:
+        """Call the matching view with its path arguments and validated body and query."""
         adapter = self._map.bind("siyu")
         path = (request.script_root + request.path) or "/"
         try:
             endpoint, args = adapter.match(path, method=request.method)
         except RouteNotFound as exc:
             raise errors.NotFound(f"no route for {path}") from exc
-        except MethodNotAllowed:
-            return json_response({"error": "MethodNotAllowed"}, 405)
+        except MethodNotAllowed as exc:
+            raise errors.MethodNotAllowed(f"{request.method} not allowed on {path}") from exc
         for name, value in args.items():  # every path parameter names a document
             problem = doc_id_problem(str(value))
             if problem:
                 raise errors.InvalidInput(name, f"not a usable id: {problem}")
-        return self._views[endpoint](request, **args)
+        route, kwargs = self._routes[endpoint], dict(args)
+        raw = read_body(request, max_bytes)
+        if self._guard:
+            self._guard(request, raw)
+        if route.body:
+            kwargs["body"] = parse_json(raw, route.body)
+        if route.query:
+            kwargs["query"] = read_query(request, route.query)
+        return route.respond(route.view(**kwargs))

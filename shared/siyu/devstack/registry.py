@@ -18,6 +18,7 @@ class FunctionSpec:
     methods: tuple[str, ...] = ()  # methods on `path` itself; ops_api routes with its Router
     topic: str = ""  # CloudEvent functions: the topic that triggers them
     schedule: str = ""  # cron (Asia/Shanghai) of the Cloud Scheduler job that feeds the topic
+    deadline: float = 0.0  # HTTP functions: API Gateway's backend deadline in seconds
 
     @property
     def source(self) -> Path:
@@ -34,10 +35,11 @@ class FunctionSpec:
 
 
 FUNCTIONS = (
-    FunctionSpec("wecom_callback", path="/wecom/callback", methods=("GET", "POST")),
-    FunctionSpec("ops_api", path="/ops"),
-    FunctionSpec("card_alert", path="/card-alert", methods=("POST",)),
-    FunctionSpec("biz_events", path="/events", methods=("POST",)),
+    # Deadlines: WeCom waits 5 s for an answer, the card-alert system as long.
+    FunctionSpec("wecom_callback", path="/wecom/callback", methods=("GET", "POST"), deadline=5.0),
+    FunctionSpec("ops_api", path="/ops", deadline=30.0),
+    FunctionSpec("card_alert", path="/card-alert", methods=("POST",), deadline=5.0),
+    FunctionSpec("biz_events", path="/events", methods=("POST",), deadline=10.0),
     FunctionSpec("on_wecom_event", topic="wecom-events"),
     FunctionSpec("on_biz_event", topic="biz-events"),
     FunctionSpec("on_tag_sync", topic="tag-sync"),

@@ -82,6 +82,17 @@ class FunnelRow(BaseModel):
     counts: dict[str, int]
 
 
+class FunnelReport(BaseModel):
+    """The JSON answer: the window asked for and one row per value of the dimension."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    by: Dimension
+    rows: list[FunnelRow]
+
+
 def to_csv(by: str, rows: list[FunnelRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from siyu.domain.customers import Customer
 from siyu.domain.ids import DocId
@@ -83,8 +83,26 @@ class Transfer(BaseModel):
     def final(self) -> bool:
         return all(c.status in FINAL for c in self.customers)
 
-    def counts(self) -> dict[str, int]:
+    def tally(self) -> dict[str, int]:
         return dict(Counter(c.status.value for c in self.customers))
+
+
+class TransferView(Transfer):
+    """A transfer as the ops API answers it: also whether it is over, and its counts."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def final(self) -> bool:
+        return super().final
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.tally()
+
+    @classmethod
+    def of(cls, transfer: Transfer) -> TransferView:
+        return cls.model_validate(transfer.model_dump())
 
 
 def refusal(customer: Customer | None, from_userid: str, resigned: bool, now: datetime) -> str:

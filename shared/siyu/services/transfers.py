@@ -70,7 +70,7 @@ class TransferService:
             transfer.calls += 1
             transfer.customers = list(entries.values())
             self._transfers.put(transfer)
-        log(logger, logging.INFO, "transfer started", transfer_id=transfer.id, **transfer.counts())
+        log(logger, logging.INFO, "transfer started", transfer_id=transfer.id, **transfer.tally())
         return transfer
 
     def status(self, transfer_id: str) -> Transfer:

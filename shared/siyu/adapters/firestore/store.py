@@ -29,6 +29,7 @@ from siyu.ports import Clock
 
 M = TypeVar("M", bound=BaseModel)
 
+
 class _Contended(TransientError):
     """Another transaction holds the document; worth waiting out before giving up."""
 
