@@ -36,13 +36,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _restore_environ() -> Iterator[None]:
-    """Every test starts from the same environment and freshly built clients."""
+    """Every test starts from the same environment and freshly built clients (collection
+    may have imported a function, whose import reads the settings)."""
+    from siyu import bootstrap
+
     saved = dict(os.environ)
+    bootstrap.reset()
     yield
     os.environ.clear()
     os.environ.update(saved)
-    from siyu import bootstrap
-
     bootstrap.reset()
 
 

@@ -162,7 +162,7 @@ class Route:
     so what a partner reads there is what is enforced here."""
 
     view: Callable[..., Any]  # view(**path_args, body=..., query=...) -> answer or Response
-    returns: Any = None  # the answer's type (a model, list[model]); None: the view answers
+    returns: Any  # the answer's type: a model or list[model] (a view may answer a Response)
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     status: int = 200

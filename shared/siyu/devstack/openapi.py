@@ -20,7 +20,7 @@ from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from siyu.adapters.http import ErrorBody, Route
 from siyu.devstack.registry import FUNCTIONS, ROOT, FunctionSpec
@@ -54,6 +54,7 @@ _SIGNED = [
         "description": "hex HMAC-SHA256 of `<timestamp>.<body>` with the key's secret",
     },
 ]
+Names = dict[tuple[type[BaseModel], JsonSchemaMode], str]  # model and mode -> definition
 _WECOM_QUERY = ["msg_signature", "timestamp", "nonce"]
 # The callback speaks WeCom's XML (path/90968), so it has no pydantic contract.
 _WECOM_OPERATIONS: dict[str, dict[str, Any]] = {
@@ -158,7 +159,7 @@ def _union(variants: list[Any]) -> dict[str, Any]:
     return {**typed, "x-anyOf": to_swagger(real), **nullable}
 
 
-def _model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+def _model(annotation: Any) -> tuple[type[BaseModel], bool]:
     """The model inside an answer type, and whether the answer is a list of it."""
     if get_origin(annotation) is list:
         return get_args(annotation)[0], True
@@ -179,7 +180,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     return params
 
 
-def _parameters(path: str, route: Route, signed: bool) -> list[dict[str, Any]]:
+def _parameters(path: str, route: Route, signed: bool, names: Names) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "type": "string"}
         for name in re.findall(r"{([^}]+)}", path)
@@ -187,7 +188,7 @@ def _parameters(path: str, route: Route, signed: bool) -> list[dict[str, Any]]:
     if route.query:
         params += _query_parameters(route.query)
     if route.body:
-        ref = {"$ref": f"#/definitions/{route.body.__name__}"}
+        ref = {"$ref": f"#/definitions/{names[(route.body, 'validation')]}"}
         params.append({"name": "body", "in": "body", "required": True, "schema": ref})
     return params + (_SIGNED if signed else [])
 
@@ -197,13 +198,11 @@ def _operation_id(route: Route) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def _json_operation(
-    path: str, route: Route, fn: FunctionSpec, names: dict[Any, str]
-) -> dict[str, Any]:
+def _json_operation(path: str, route: Route, fn: FunctionSpec, names: Names) -> dict[str, Any]:
     signed = fn.name != "ops_api"
     model, many = _model(route.returns)
-    answer: dict[str, Any] = {"$ref": f"#/definitions/{names[model]}"}
-    error = {"$ref": f"#/definitions/{names[ErrorBody]}"}
+    answer: dict[str, Any] = {"$ref": f"#/definitions/{names[(model, 'serialization')]}"}
+    error = {"$ref": f"#/definitions/{names[(ErrorBody, 'serialization')]}"}
     responses: dict[str, Any] = {
         str(route.status): {
             "description": "the answer",
@@ -229,7 +228,7 @@ def _json_operation(
         operation["consumes"] = ["application/json"]
     if fn.name == "ops_api":
         operation["security"] = [{"google_id_token": []}]
-    operation["parameters"] = _parameters(path, route, signed)
+    operation["parameters"] = _parameters(path, route, signed, names)
     operation["responses"] = responses
     return operation
 
@@ -237,18 +236,16 @@ def _json_operation(
 def document() -> dict[str, Any]:
     """The whole OpenAPI 2.0 document, deterministic for a given code base."""
     table = routes()
-    models: set[tuple[type[BaseModel], str]] = {(ErrorBody, "serialization")}
+    models: set[tuple[type[BaseModel], JsonSchemaMode]] = {(ErrorBody, "serialization")}
     for _fn, route in table.values():
         if route is None:
             continue
         if route.body:
             models.add((route.body, "validation"))
-        model, _many = _model(route.returns)
-        if model is not None:
-            models.add((model, "serialization"))
+        models.add((_model(route.returns)[0], "serialization"))
     ordered = sorted(models, key=lambda pair: (pair[0].__module__, pair[0].__name__, pair[1]))
     keys, schemas = models_json_schema(ordered, ref_template="#/definitions/{model}")
-    names = {model: keys[(model, mode)]["$ref"].rsplit("/", 1)[-1] for model, mode in ordered}
+    names = {pair: keys[pair]["$ref"].rsplit("/", 1)[-1] for pair in ordered}
     paths: dict[str, dict[str, Any]] = {}
     for (method, path), (fn, route) in sorted(table.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         if route is None:
@@ -295,13 +292,13 @@ class _NoAliases(yaml.SafeDumper):
 
 
 def render() -> str:
-    text = yaml.dump(
-        document(), Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100
-    )
+    text = yaml.dump(document(), Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100)
     # templatefile() reads ${...} and %{...}: only the placeholders above may appear.
-    stray = set(re.findall(r"[$%]{[^}]*}", text)) - {
-        f"${{{fn.name}_url}}" for fn in FUNCTIONS if fn.path
-    } - {"${ops_audience}"}
+    stray = (
+        set(re.findall(r"[$%]{[^}]*}", text))
+        - {f"${{{fn.name}_url}}" for fn in FUNCTIONS if fn.path}
+        - {"${ops_audience}"}
+    )
     if stray:
         raise ValueError(f"template sequences Terraform would expand: {sorted(stray)}")
     return HEADER + text
