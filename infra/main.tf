@@ -183,6 +183,7 @@ module "topic" {
   for_each             = toset(local.topics)
   project_id           = var.project_id
   name                 = each.value
+  region               = var.region
   kms_key_id           = google_kms_crypto_key.pubsub.id
   pubsub_service_agent = local.pubsub_service_agent
   depends_on           = [google_kms_crypto_key_iam_member.pubsub]

@@ -5,8 +5,12 @@ variable "project_id" {
 
 variable "region" {
   type        = string
-  description = "Region for functions, the VPC connector and Cloud NAT."
+  description = "Region of the functions, Firestore, Cloud Scheduler, the KMS key, Pub/Sub message storage and the egress path. Each of these must be offered there; the list is the Asian regions where all five are (README, Placement)."
   default     = "asia-east2"
+  validation {
+    condition     = contains(["asia-east1", "asia-east2", "asia-northeast1", "asia-southeast1"], var.region)
+    error_message = "region must offer Firestore, Cloud Functions (2nd gen), Cloud Scheduler, Cloud KMS and Pub/Sub message storage: asia-east1, asia-east2, asia-northeast1 or asia-southeast1."
+  }
 }
 
 variable "gateway_region" {
@@ -86,4 +90,54 @@ variable "invite_cooldown_days" {
 variable "ops_audience" {
   type        = string
   description = "OAuth client id that ops and the `siyu` CLI request Google ID tokens for; API Gateway accepts only tokens with this audience on /ops paths."
+}
+
+variable "notification_channels" {
+  type        = list(string)
+  description = "Cloud Monitoring notification channels (projects/<project>/notificationChannels/<id>, created once in the console: e-mail, SMS, PagerDuty) that every alert policy notifies."
+  default     = []
+  validation {
+    condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "Each notification channel is projects/<project>/notificationChannels/<id>."
+  }
+}
+
+variable "alert_5xx_ratio" {
+  type        = number
+  description = "Alert when a function answers 5xx to more than this share of its requests over 5 minutes."
+  default     = 0.05
+  validation {
+    condition     = var.alert_5xx_ratio > 0 && var.alert_5xx_ratio < 1
+    error_message = "alert_5xx_ratio is a share between 0 and 1."
+  }
+}
+
+variable "alert_callback_p99_ms" {
+  type        = number
+  description = "Alert when the WeCom callback's p99 latency stays above this many milliseconds for 5 minutes (WeCom gives up at 5000)."
+  default     = 2000
+  validation {
+    condition     = var.alert_callback_p99_ms > 0 && var.alert_callback_p99_ms < 5000
+    error_message = "alert_callback_p99_ms must be below WeCom's 5000 ms deadline."
+  }
+}
+
+variable "firestore_daily_backup_days" {
+  type        = number
+  description = "Days each daily Firestore backup is kept (Firestore allows a daily schedule at most 7)."
+  default     = 7
+  validation {
+    condition     = var.firestore_daily_backup_days >= 1 && var.firestore_daily_backup_days <= 7
+    error_message = "A daily Firestore backup schedule keeps backups 1 to 7 days."
+  }
+}
+
+variable "firestore_weekly_backup_weeks" {
+  type        = number
+  description = "Weeks each weekly (Sunday) Firestore backup is kept (Firestore allows at most 14)."
+  default     = 14
+  validation {
+    condition     = var.firestore_weekly_backup_weeks >= 1 && var.firestore_weekly_backup_weeks <= 14
+    error_message = "A weekly Firestore backup schedule keeps backups 1 to 14 weeks."
+  }
 }

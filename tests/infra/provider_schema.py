@@ -322,7 +322,8 @@ def _constraint_problems(infra: Path, schemas: Schemas) -> list[str]:
 def schema_problems(root: Path, schemas: Schemas) -> list[str]:
     """Everything in infra/ the provider schemas refuse; empty when all of it is known."""
     infra = root / "infra"
-    folders = [infra, *sorted(p for p in (infra / "modules").iterdir() if p.is_dir())]
+    modules = sorted(p for p in (infra / "modules").iterdir() if p.is_dir())
+    folders = [infra, *modules, *sorted(p for p in (infra / "envs").iterdir() if p.is_dir())]
     found = _constraint_problems(infra, schemas)
     for folder in folders:
         found += module_problems(read_module(folder), schemas, root)

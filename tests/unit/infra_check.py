@@ -392,3 +392,106 @@ def staging_problems(root: Path) -> list[str]:
         if "deploy_functions" not in _blocks(tfvars):
             found.append(f"{tfvars.parent.name}: terraform.tfvars does not set deploy_functions")
     return found
+
+
+def _resources(tf: Path, rtype: str) -> dict[str, dict[str, Any]]:
+    return (
+        {
+            name: body
+            for block in _blocks(tf).get("resource", [])
+            for name, body in block.get(rtype, {}).items()
+        }
+        if tf.exists()
+        else {}
+    )
+
+
+# What each alert policy must watch: a word of its filter, and the README's runbook heading.
+ALERTS = {
+    "dead_letters": ("-dlq-ops", "num_undelivered_messages"),
+    "server_errors": ("response_code_class", "5xx", "denominator_filter"),
+    "callback_latency": ("ALIGN_PERCENTILE_99", "run.googleapis.com/request_latencies"),
+    "scheduler_failures": ("cloud_scheduler_job", "severity>=ERROR"),
+}
+
+
+def operations_problems(root: Path) -> list[str]:
+    """Production is watched and its data recoverable: the four alert policies notify
+    var.notification_channels and carry a runbook; Firestore has point-in-time recovery,
+    delete protection and daily backups; the README explains every alert."""
+    infra, found = root / "infra", []
+    policies = _resources(infra / "monitoring.tf", "google_monitoring_alert_policy")
+    readme = (root / "README.md").read_text()
+    for name, words in ALERTS.items():
+        body = policies.get(name)
+        if body is None:
+            found.append(f"no alert policy {name}")
+            continue
+        text = str(body.get("conditions"))
+        found += [f"alert {name} does not watch {w}" for w in words if w not in text]
+        if body.get("notification_channels") != "${var.notification_channels}":
+            found.append(f"alert {name} does not notify var.notification_channels")
+        if not body.get("documentation"):
+            found.append(f"alert {name} has no documentation for the on-call")
+        if f"`{name}`" not in readme:
+            found.append(f"README does not explain alert {name}")
+    latency = str(policies.get("callback_latency", {}).get("conditions"))
+    if "var.alert_callback_p99_ms" not in latency:
+        found.append("callback_latency does not use var.alert_callback_p99_ms")
+    variables = {
+        k: v for b in _blocks(infra / "variables.tf").get("variable", []) for k, v in b.items()
+    }
+    if variables.get("alert_callback_p99_ms", {}).get("default") != 2000:
+        found.append("the callback p99 alert is not at 2 s")
+    database = _resources(infra / "firestore.tf", "google_firestore_database").get("main", {})
+    wanted = {
+        "point_in_time_recovery_enablement": "POINT_IN_TIME_RECOVERY_ENABLED",
+        "delete_protection_state": "DELETE_PROTECTION_ENABLED",
+        "deletion_policy": "ABANDON",
+    }
+    for key, value in wanted.items():
+        if database.get(key) != value:
+            found.append(f"Firestore {key} is {database.get(key)}, not {value}")
+    schedules = _resources(infra / "firestore.tf", "google_firestore_backup_schedule")
+    if not any("daily_recurrence" in s and s.get("retention") for s in schedules.values()):
+        found.append("Firestore has no daily backup schedule with a retention")
+    return found
+
+
+def placement_problems(root: Path) -> list[str]:
+    """Everything regional sits in var.region, which is validated against the regions that
+    offer all of it; topics store messages only there, beside their regional CMEK key; push
+    tokens carry the service URL as audience; Pub/Sub may mint the push identity's tokens."""
+    infra, found = root / "infra", []
+    variables = {
+        k: v for b in _blocks(infra / "variables.tf").get("variable", []) for k, v in b.items()
+    }
+    region = variables.get("region", {})
+    allowed = set(re.findall(r'"([a-z]+-[a-z]+\d)"', str(region.get("validation", ""))))
+    if region.get("default") not in allowed:
+        found.append("variable region has no validation listing where every service runs")
+    for tfvars in sorted(infra.glob("envs/*/terraform.tfvars")):
+        chosen = _blocks(tfvars).get("region")
+        if chosen not in allowed:
+            found.append(f"{tfvars.parent.name}: region {chosen!r} lacks a service siyu needs")
+    rings = _resources(infra / "kms.tf", "google_kms_key_ring")
+    if any(r.get("location") != "${var.region}" for r in rings.values()) or not rings:
+        found.append("the KMS key ring is not in var.region")
+    topic = infra / "modules/topic/main.tf"
+    for name, body in _resources(topic, "google_pubsub_topic").items():
+        policy = str(body.get("message_storage_policy", ""))
+        if "allowed_persistence_regions" not in policy or "var.region" not in policy:
+            found.append(f"topic {name}: messages are not kept to var.region (its key's region)")
+    function = infra / "modules/function/main.tf"
+    for name, body in _resources(function, "google_pubsub_subscription").items():
+        push = str(body.get("push_config", ""))
+        if "audience" not in push or "service_config[0].uri}" not in push.split("audience")[1]:
+            found.append(f"push subscription {name}: the OIDC audience is not the service URL")
+    grants = _resources(function, "google_service_account_iam_member").values()
+    if not any(
+        g.get("role") == "roles/iam.serviceAccountTokenCreator"
+        and "var.pubsub_service_agent" in str(g.get("member"))
+        for g in grants
+    ):
+        found.append("the Pub/Sub service agent cannot mint the push identity's tokens")
+    return found

@@ -19,6 +19,8 @@ from .infra_check import (
     gateway_problems,
     index_problems,
     openapi_problems,
+    operations_problems,
+    placement_problems,
     plan_time_problems,
     problems,
     staging_problems,
@@ -328,3 +330,60 @@ def test_every_terraform_file_parses_and_envs_differ_only_in_tfvars() -> None:
         for block in parsed.get("output", []):
             assert all("description" in v for v in block.values()), path
     assert variables and all("type" in v and "description" in v for v in variables.values())
+
+
+def test_production_is_watched_and_recoverable() -> None:
+    assert operations_problems(ROOT) == []
+
+
+def test_a_missing_alert_or_an_unprotected_database_is_caught(broken: Path) -> None:
+    (broken / "README.md").write_text((ROOT / "README.md").read_text())
+    monitoring = broken / "infra" / "monitoring.tf"
+    text = monitoring.read_text()
+    text = text.replace(
+        'resource "google_monitoring_alert_policy" "dead_letters"',
+        'resource "google_monitoring_alert_policy" "gone"',
+    )
+    text = text.replace("ALIGN_PERCENTILE_99", "ALIGN_PERCENTILE_50")
+    monitoring.write_text(text)
+    firestore = broken / "infra" / "firestore.tf"
+    firestore.write_text(
+        firestore.read_text()
+        .replace("DELETE_PROTECTION_ENABLED", "DELETE_PROTECTION_DISABLED")
+        .replace("daily_recurrence {}", "")
+    )
+    found = operations_problems(broken)
+    assert "no alert policy dead_letters" in found
+    assert "alert callback_latency does not watch ALIGN_PERCENTILE_99" in found
+    assert any("delete_protection_state is DELETE_PROTECTION_DISABLED" in p for p in found)
+    assert "Firestore has no daily backup schedule with a retention" in found
+
+
+def test_an_alert_the_readme_does_not_explain_is_caught(broken: Path) -> None:
+    readme = (ROOT / "README.md").read_text().replace("`scheduler_failures`", "scheduler")
+    (broken / "README.md").write_text(readme)
+    assert operations_problems(broken) == ["README does not explain alert scheduler_failures"]
+
+
+def test_placement_is_deliberate() -> None:
+    assert placement_problems(ROOT) == []
+
+
+def test_misplaced_resources_are_caught(broken: Path) -> None:
+    topic = broken / "infra" / "modules" / "topic" / "main.tf"
+    topic.write_text(topic.read_text().replace("[var.region]", '["us-central1"]', 1))
+    function = broken / "infra" / "modules" / "function" / "main.tf"
+    text = function.read_text()
+    text = text.replace(
+        "      audience              = google_cloudfunctions2_function.fn.service_config[0].uri\n",
+        "",
+    )
+    text = text.replace("roles/iam.serviceAccountTokenCreator", "roles/viewer")
+    function.write_text(text)
+    tfvars = broken / "infra" / "envs" / "dev" / "terraform.tfvars"
+    tfvars.write_text(tfvars.read_text().replace('"asia-east2"', '"us-west9"', 1))
+    found = placement_problems(broken)
+    assert "topic main: messages are not kept to var.region (its key's region)" in found
+    assert "push subscription push: the OIDC audience is not the service URL" in found
+    assert "the Pub/Sub service agent cannot mint the push identity's tokens" in found
+    assert "dev: region 'us-west9' lacks a service siyu needs" in found

@@ -11,3 +11,6 @@ card_alert_min_instances = 0
 # First apply of a new environment: false (secrets, topics, Firestore, IAM, network). Add a
 # version to every secret (README, Deploy), then set true and apply again.
 deploy_functions = false
+# Alerts notify these channels; create one in the console (Monitoring → Alerting → Edit
+# notification channels) and list it, e.g. ["projects/<project>/notificationChannels/<id>"].
+notification_channels = []

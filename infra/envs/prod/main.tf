@@ -59,6 +59,12 @@ variable "card_alert_min_instances" {
   description = "Warm instances for card_alert (card-transaction path, in-memory group index)."
 }
 
+variable "notification_channels" {
+  type        = list(string)
+  description = "Cloud Monitoring notification channels every alert notifies (projects/<p>/notificationChannels/<id>)."
+  default     = []
+}
+
 provider "google" {
   project = var.project_id
   region  = var.region
@@ -83,6 +89,7 @@ module "siyu" {
   ops_audience             = var.ops_audience
   callback_min_instances   = var.callback_min_instances
   card_alert_min_instances = var.card_alert_min_instances
+  notification_channels    = var.notification_channels
 }
 
 output "egress_ip" {

@@ -103,8 +103,11 @@ resource "google_pubsub_subscription" "push" {
 
   push_config {
     push_endpoint = "${google_cloudfunctions2_function.fn.service_config[0].uri}/${local.topic_id}"
+    # Cloud Run accepts an ID token whose audience is the service's URL; without one, Pub/Sub
+    # would use the push endpoint, path included.
     oidc_token {
       service_account_email = google_service_account.fn.email
+      audience              = google_cloudfunctions2_function.fn.service_config[0].uri
     }
   }
 
@@ -117,6 +120,16 @@ resource "google_pubsub_subscription" "push" {
     dead_letter_topic     = local.dead_letter_id
     max_delivery_attempts = var.max_delivery_attempts
   }
+}
+
+# Pub/Sub mints the push identity's ID tokens. Projects whose Pub/Sub service agent dates
+# from before 2021-04-08 lack this permission by default; granting it on the one account
+# works for every project.
+resource "google_service_account_iam_member" "push_token_creator" {
+  count              = local.triggered ? 1 : 0
+  service_account_id = google_service_account.fn.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${var.pubsub_service_agent}"
 }
 
 # Pub/Sub acknowledges a dead-lettered message on the source subscription itself.

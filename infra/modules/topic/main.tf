@@ -2,6 +2,13 @@ resource "google_pubsub_topic" "main" {
   project      = var.project_id
   name         = var.name
   kms_key_name = var.kms_key_id
+
+  # Topics are global; messages are kept only in the region of the functions and of the
+  # regional CMEK key, so the key is never used across regions (docs: pubsub/docs/cmek,
+  # pubsub/docs/resource-location-restriction).
+  message_storage_policy {
+    allowed_persistence_regions = [var.region]
+  }
 }
 
 # Every topic has a dead-letter topic; subscriptions route there after
@@ -10,6 +17,10 @@ resource "google_pubsub_topic" "dead_letter" {
   project      = var.project_id
   name         = "${var.name}-dlq"
   kms_key_name = var.kms_key_id
+
+  message_storage_policy {
+    allowed_persistence_regions = [var.region]
+  }
 }
 
 resource "google_pubsub_subscription" "dead_letter_ops" {

@@ -8,6 +8,11 @@ variable "name" {
   description = "Topic name; the dead-letter topic is <name>-dlq."
 }
 
+variable "region" {
+  type        = string
+  description = "The one region where the topic's messages are stored (that of its CMEK key)."
+}
+
 variable "kms_key_id" {
   type        = string
   description = "Cloud KMS key that encrypts the topic and its dead-letter topic (CMEK)."

@@ -202,7 +202,8 @@ class Router:
     def dispatch(self, request: Request, max_bytes: int) -> Response:
         """Call the matching view with its path arguments and validated body and query."""
         adapter = self._map.bind("siyu")
-        path = (request.script_root + request.path) or "/"
+        # A mount at the exact path (the local gateway) adds a trailing "/": not a new route.
+        path = (request.script_root + request.path).rstrip("/") or "/"
         try:
             endpoint, args = adapter.match(path, method=request.method)
         except RouteNotFound as exc:
