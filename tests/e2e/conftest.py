@@ -105,6 +105,31 @@ def bus(stack: StackConfig) -> Bus:
     return Bus(stack)
 
 
+# What the worker logs when it is done with a message: handled, or dead-lettered.
+_DONE = {
+    "message handled",
+    "poison message dead-lettered",
+    "message dead-lettered after its last attempt",
+}
+
+
+def handled(stack: StackConfig, *message_ids: str) -> bool:
+    """The drain barrier: the worker is done with every one of these Pub/Sub messages, so
+    whatever they cause has happened and anything not seen now will not come from them."""
+    import json
+
+    log = stack.state_dir / "logs" / "worker.log"
+    done = set()
+    for line in log.read_text().splitlines() if log.exists() else []:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("message") in _DONE:
+            done.add(str(entry.get("message_id")))
+    return set(message_ids) <= done
+
+
 def worker_logged(stack: StackConfig, *needles: str) -> bool:
     """The worker wrote a log line holding every needle (it handled that message)."""
     log = stack.state_dir / "logs" / "worker.log"

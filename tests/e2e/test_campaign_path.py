@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +16,8 @@ from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
 from siyu.domain.campaigns import SHANGHAI
+
+from .conftest import handled
 
 
 def unique(prefix: str) -> str:
@@ -183,10 +184,8 @@ def test_a_redelivered_batch_makes_one_wecom_task(sim, ops, env) -> None:
     }
     publisher = pubsub_v1.PublisherClient()
     topic = publisher.topic_path(env.project, "campaign-batches")
-    for _ in range(3):
-        publisher.publish(topic, json.dumps(batch).encode()).result()
-    assert until(lambda: tasks_of(sim, owner))
-    time.sleep(2)  # the copies have been handled by now
+    sent = [publisher.publish(topic, json.dumps(batch).encode()).result() for _ in range(3)]
+    assert until(lambda: handled(env, *sent), timeout_s=30)  # every copy is done with
     assert len(tasks_of(sim, owner)) == 1
 
 

@@ -6,7 +6,6 @@ callbacks → on_wecom_event; `siyu tick on_followup_tick` → followup-ticks �
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
 
+from .conftest import handled
 from .test_referral_path import pull
 
 NOW = datetime.now(UTC)
@@ -184,10 +184,16 @@ def test_tag_changes_in_the_admin_console_reach_siyu_and_deleted_tags_come_back(
     ).raise_for_status()
     mirror = db.collection("tags").document(old_id)
     assert until(lambda: (mirror.get().to_dict() or {}).get("deleted") is True)
-    # Once the instances' catalogue is due for a re-read, the next change recreates the tag.
-    time.sleep(float(stack.env()["SIYU_TAG_CATALOG_REFRESH_S"]) + 0.5)
-    customer.event("profile", age=40)
-    assert until(lambda: "生命周期/首购" in customer.wecom_tags())
+    # Once the instances' catalogue is due for a re-read, a change recreates the tag: each
+    # poll sends one more change until the tag is back.
+    ages = iter(range(40, 120))
+
+    def recreated() -> bool:
+        customer.event("profile", age=next(ages))
+        return bool(until(lambda: "生命周期/首购" in customer.wecom_tags(), timeout_s=2))
+
+    refresh_s = float(stack.env()["SIYU_TAG_CATALOG_REFRESH_S"])
+    assert until(recreated, timeout_s=refresh_s + 30, every_s=0)
     new_id = customer.wecom_tag_ids()["生命周期/首购"]
     assert new_id != old_id
     assert until(lambda: (db.collection("tags").document(new_id).get().to_dict() or {}).get("name"))
@@ -219,8 +225,8 @@ def test_a_new_relation_gets_revisits_that_are_sent_when_due(customer, ops, sim,
     [message] = until(lambda: messages(sim, customer.staff))
     assert "回访" in message["text"] and message["delivered"]
     assert until(lambda: len(followups(ops, customer.staff, "sent")) == 1)
-    tick(stack, "on_followup_tick", as_of=due[0] + timedelta(minutes=2))  # same 15-min slot
-    time.sleep(2)
+    again = tick(stack, "on_followup_tick", as_of=due[0] + timedelta(minutes=2))  # same slot
+    assert until(lambda: handled(stack, again), timeout_s=30)
     assert len(messages(sim, customer.staff)) == 1
     assert len(followups(ops, customer.staff)) == 1
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,6 +14,9 @@ from google.cloud import pubsub_v1
 from siyu.devstack.bank import BankSystems
 from siyu.devstack.registry import dead_letter
 from siyu.devstack.stack import StackConfig, local_subscription
+from siyu.devstack.waiting import until
+
+from .conftest import handled
 
 
 def unique(prefix: str) -> str:
@@ -22,6 +24,10 @@ def unique(prefix: str) -> str:
 
 
 class Bank(BankSystems):
+    """The bank's systems; `queued` holds the Pub/Sub message id of every event accepted."""
+
+    queued: list[str]
+
     def opened(self, referee: str, code: str | None, day: int = 23, **extra: Any) -> int:
         payload = {
             "event_id": extra.pop("event_id", f"ev-{referee}"),
@@ -30,12 +36,17 @@ class Bank(BankSystems):
             "opened_at": f"2026-11-{day:02d}T10:00:00+08:00",
             **extra,
         }
-        return self.post("card_opened", payload).status_code
+        response = self.post("card_opened", payload)
+        if response.status_code == 202:
+            self.queued.append(response.json()["message_id"])
+        return response.status_code
 
 
 @pytest.fixture
 def bank(stack: StackConfig) -> Bank:
-    return Bank(stack)
+    bank = Bank(stack)
+    bank.queued = []
+    return bank
 
 
 @pytest.fixture
@@ -49,16 +60,17 @@ def pull(stack: StackConfig, subscription: str, wanted: int, timeout_s: float = 
     subscriber = pubsub_v1.SubscriberClient()
     path = subscriber.subscription_path(stack.project, subscription)
     found: list[Any] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and len(found) < wanted:
+
+    def enough() -> bool:
         r = subscriber.pull(request={"subscription": path, "max_messages": 100}, timeout=5)
         if r.received_messages:
             subscriber.acknowledge(
                 request={"subscription": path, "ack_ids": [m.ack_id for m in r.received_messages]}
             )
-            found += [m.message for m in r.received_messages]
-        else:
-            time.sleep(0.2)
+            found.extend(m.message for m in r.received_messages)
+        return len(found) >= wanted
+
+    until(enough, timeout_s=timeout_s)
     return found
 
 
@@ -69,24 +81,21 @@ def code_for(ops: httpx.Client, customer: str) -> str:
 
 
 def settled(ops: httpx.Client, referrer: str, invites: int, timeout_s: float = 60) -> dict:
-    deadline = time.monotonic() + timeout_s
-    view: dict = {}
-    while time.monotonic() < deadline:
-        view = ops.get(f"/ops/referrers/{referrer}").json()
-        if view["successful_invites"] >= invites:
-            return view
-        time.sleep(0.2)
-    return view
+    def view() -> dict:
+        return dict(ops.get(f"/ops/referrers/{referrer}").json())
+
+    until(lambda: view()["successful_invites"] >= invites, timeout_s=timeout_s)
+    return view()
 
 
 def wait_invite(ops: httpx.Client, referee: str, timeout_s: float = 20) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def decided() -> dict | None:
         r = ops.get(f"/ops/invites/{referee}")
-        if r.status_code == 200 and r.json()["status"] != "pending":
-            return dict(r.json())
-        time.sleep(0.2)
-    raise AssertionError(f"no decided invite for {referee}")
+        return dict(r.json()) if r.status_code == 200 and r.json()["status"] != "pending" else None
+
+    invite = until(decided, timeout_s=timeout_s)
+    assert invite, f"no decided invite for {referee}"
+    return invite
 
 
 def test_50_concurrent_openings_each_sent_twice_grant_each_tier_once(ops, bank, pubsub) -> None:
@@ -111,7 +120,8 @@ def test_50_concurrent_openings_each_sent_twice_grant_each_tier_once(ops, bank, 
         for m in pull(pubsub, local_subscription("reward-granted"), wanted=4)
         if json.loads(m.data)["bank_customer_id"] == referrer
     ]
-    time.sleep(2)  # nothing more may arrive
+    # Drained: the worker is done with all 100 events, so every grant they cause is out.
+    assert until(lambda: handled(pubsub, *bank.queued), timeout_s=60)
     granted += [
         m
         for m in pull(pubsub, local_subscription("reward-granted"), wanted=1, timeout_s=2)
@@ -120,7 +130,7 @@ def test_50_concurrent_openings_each_sent_twice_grant_each_tier_once(ops, bank, 
     assert sorted(json.loads(m.data)["tier"] for m in granted) == [1, 3, 5, 10]
 
 
-def test_every_fraud_rule_rejects_with_its_reason(ops, bank) -> None:
+def test_every_fraud_rule_rejects_with_its_reason(ops, bank, pubsub) -> None:
     referrer = unique("r")
     code = code_for(ops, referrer)
     device = uuid.uuid4().hex
@@ -131,7 +141,8 @@ def test_every_fraud_rule_rejects_with_its_reason(ops, bank) -> None:
     ]
     veteran = unique("veteran")
     assert bank.opened(veteran, None, event_id=f"first-{veteran}") == 202
-    time.sleep(1.0)  # the first card is recorded before the referral arrives
+    # The first card is recorded before the referral arrives.
+    assert until(lambda: handled(pubsub, bank.queued[-1]), timeout_s=30)
     sends.append((veteran, code, {}))
     for referee, used, extra in sends:
         assert bank.opened(referee, used, **extra) == 202

@@ -146,6 +146,7 @@ def consume(
             return
         try:
             handler(item)
+            log(logger, logging.INFO, "message handled", message_id=message.message_id)
         except Exception as exc:
             if attempts is None:
                 raise
