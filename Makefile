@@ -12,7 +12,7 @@ CHECKOV_VERSION := 3.3.30
 TFSCHEMA := .tfschema/wheels/.downloaded
 CDKTF_PROVIDER_VERSION := 16.12.1
 
-.PHONY: install test unit run up down demo bench lint fmt build clean openapi infra-schema
+.PHONY: install test unit run up down demo bench lint fmt build clean openapi infra-schema infra-check
 
 install: $(STAMP)
 
@@ -44,8 +44,14 @@ test: $(STAMP) $(CHECKOV) $(TFSCHEMA)
 	$(BIN)/python -m siyu.devstack.preflight
 	$(BIN)/pytest
 
+## make unit: pure logic only (no sockets, no subprocesses, no downloads)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+## make infra-check: infra/ and the OpenAPI document against the code and the provider schemas
+infra-check: $(STAMP) $(CHECKOV) $(TFSCHEMA)
+	$(BIN)/python -m siyu.devstack.openapi --check
+	$(BIN)/pytest tests/infra
 
 ## make run: the whole system locally — up, seed, play the scenario, summarise, down
 run: $(STAMP)

@@ -1,5 +1,5 @@
 # Firestore in native mode, TTL on the markers that expire, and every composite index the
-# code's queries need (tests/unit/test_infra_agrees.py scans the adapters' queries).
+# code's queries need (tests/infra/test_infra_agrees.py scans the adapters' queries).
 
 resource "google_firestore_database" "main" {
   project     = var.project_id

@@ -1,5 +1,5 @@
 # The root module: every function, topic, secret, Firestore setting and the static egress
-# path siyu uses. tests/unit/test_infra_agrees.py checks this file against the code.
+# path siyu uses. tests/infra/test_infra_agrees.py checks this file against the code.
 
 locals {
   name = "siyu-${var.env}"

@@ -1,6 +1,6 @@
 """Which functions exist, how each is triggered, and where the local stack serves it.
 
-Terraform declares the same facts; tests/unit/test_infra_agrees.py keeps the two in step.
+Terraform declares the same facts; tests/infra/test_infra_agrees.py keeps the two in step.
 """
 
 from __future__ import annotations
