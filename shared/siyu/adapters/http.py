@@ -111,11 +111,6 @@ def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-def require_method(request: Request, method: str) -> None:
-    if request.method != method:
-        raise errors.MethodNotAllowed(f"{request.method} not allowed; use {method}")
-
-
 def require_bearer(request: Request, token: str | None) -> None:
     """Local stand-in for IAM: a shared bearer token, compared in constant time."""
     if not token:
