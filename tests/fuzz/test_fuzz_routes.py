@@ -8,7 +8,6 @@ Bounded (derandomized, a fixed number of examples per route) so `make test` stay
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from siyu.adapters.wecom.events import render_envelope, render_event
+from siyu.devstack.openapi import load_function
 from siyu.devstack.registry import FUNCTIONS, ROOT
 from siyu.domain.partner_auth import signed_headers
 from tests.callbacks import crypto_from_env
@@ -191,12 +191,7 @@ QUERIES: dict[str, dict[str, Any]] = {
 
 
 def ops_routes() -> list[tuple[str, str]]:
-    spec = importlib.util.spec_from_file_location(
-        "ops_api_fuzz", ROOT / "functions/ops_api/main.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_function(ROOT / "functions/ops_api/main.py")
     return [(m, p.replace("{", "<").replace("}", ">")) for m, p in module.ROUTES.routes()]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from pydantic import SecretStr
 
 from siyu.adapters.pubsub import DELIVERY
 from siyu.config import Settings
+from siyu.devstack.openapi import load_function
 from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, dead_letter
 
 # Secrets only the local stack uses: production ops authenticate with IAM instead.
@@ -131,13 +131,7 @@ def _delivery_problems(infra: Path) -> list[str]:
 def http_routes(root: Path) -> set[tuple[str, str]]:
     """(method, path) of every HTTP function: the registry's, and ops_api's Router."""
     routes = {(m, fn.path) for fn in FUNCTIONS if fn.path for m in fn.methods}
-    spec = importlib.util.spec_from_file_location(
-        "ops_api_main", root / "functions/ops_api/main.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return routes | set(module.ROUTES.routes())
+    return routes | set(load_function(root / "functions/ops_api/main.py").ROUTES.routes())
 
 
 def openapi_problems(root: Path) -> list[str]:
@@ -328,11 +322,7 @@ def gateway_problems(root: Path) -> list[str]:
     """API Gateway runs in its own list of regions: the gateway uses `gateway_region`,
     whose validation names that list, and every environment picks one from it."""
     infra, found = root / "infra", []
-    variables = {
-        name: body
-        for block in _blocks(infra / "variables.tf").get("variable", [])
-        for name, body in block.items()
-    }
+    variables = _variables(infra)
     spec = variables.get("gateway_region", {})
     condition = " ".join(str(v.get("condition", "")) for v in spec.get("validation", []))
     allowed = set(re.findall(r'"([a-z]+-[a-z]+\d)"', condition))
@@ -340,11 +330,7 @@ def gateway_problems(root: Path) -> list[str]:
         found.append("variable gateway_region has no validation listing API Gateway's regions")
     if spec.get("default") not in allowed:
         found.append(f"gateway_region's default {spec.get('default')!r} is not in its list")
-    gateways = [
-        body
-        for block in _blocks(infra / "api.tf").get("resource", [])
-        for body in block.get("google_api_gateway_gateway", {}).values()
-    ]
+    gateways = _resources(infra / "api.tf", "google_api_gateway_gateway").values()
     if any(g.get("region") != "${var.gateway_region}" for g in gateways):
         found.append("google_api_gateway_gateway is not placed in var.gateway_region")
     for tfvars in sorted(infra.glob("envs/*/terraform.tfvars")):
@@ -394,6 +380,10 @@ def staging_problems(root: Path) -> list[str]:
     return found
 
 
+def _variables(infra: Path) -> dict[str, dict[str, Any]]:
+    return {k: v for b in _blocks(infra / "variables.tf").get("variable", []) for k, v in b.items()}
+
+
 def _resources(tf: Path, rtype: str) -> dict[str, dict[str, Any]]:
     return (
         {
@@ -438,9 +428,7 @@ def operations_problems(root: Path) -> list[str]:
     latency = str(policies.get("callback_latency", {}).get("conditions"))
     if "var.alert_callback_p99_ms" not in latency:
         found.append("callback_latency does not use var.alert_callback_p99_ms")
-    variables = {
-        k: v for b in _blocks(infra / "variables.tf").get("variable", []) for k, v in b.items()
-    }
+    variables = _variables(infra)
     if variables.get("alert_callback_p99_ms", {}).get("default") != 2000:
         found.append("the callback p99 alert is not at 2 s")
     database = _resources(infra / "firestore.tf", "google_firestore_database").get("main", {})
@@ -463,9 +451,7 @@ def placement_problems(root: Path) -> list[str]:
     offer all of it; topics store messages only there, beside their regional CMEK key; push
     tokens carry the service URL as audience; Pub/Sub may mint the push identity's tokens."""
     infra, found = root / "infra", []
-    variables = {
-        k: v for b in _blocks(infra / "variables.tf").get("variable", []) for k, v in b.items()
-    }
+    variables = _variables(infra)
     region = variables.get("region", {})
     allowed = set(re.findall(r'"([a-z]+-[a-z]+\d)"', str(region.get("validation", ""))))
     if region.get("default") not in allowed:

@@ -90,11 +90,11 @@ _WECOM_OPERATIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def load_function(fn: FunctionSpec) -> ModuleType:
+def load_function(source: Path) -> ModuleType:
     """Import a function's main.py as the framework would (local secrets if none are set)."""
     for name, value in {**LOCAL_WECOM_SECRETS, "SIYU_PARTNER_KEYS": LOCAL_PARTNER_KEYS}.items():
         os.environ.setdefault(name, value)
-    spec = importlib.util.spec_from_file_location(f"siyu_fn_{fn.name}", fn.source)
+    spec = importlib.util.spec_from_file_location(f"siyu_fn_{source.parent.name}", source)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -107,7 +107,7 @@ def routes() -> dict[tuple[str, str], tuple[FunctionSpec, Route | None]]:
     for fn in FUNCTIONS:
         if not fn.path:
             continue
-        router = getattr(load_function(fn), "ROUTES", None)
+        router = getattr(load_function(fn.source), "ROUTES", None)
         if router is None:
             found.update({(m, fn.path): (fn, None) for m in fn.methods})
         else:
