@@ -4,9 +4,8 @@ import functions_framework
 from flask import Request, Response
 from pydantic import BaseModel
 
-from siyu import bootstrap
 from siyu.adapters.http import Route, Router, handle, partner_signed
-from siyu.config import settings
+from siyu.bootstrap import root
 from siyu.domain.biz_events import BizEvent
 
 
@@ -17,17 +16,17 @@ class Queued(BaseModel):
 
 def _queue_event(body: BizEvent) -> Queued:
     """A signed business event ({type, payload}); queued on biz-events for its handler."""
-    topic = bootstrap.topic(settings().topic_biz_events)
+    topic = root().topic(root().settings.topic_biz_events)
     message_id = topic.send(body, body.ordering_key, event_type=body.type, event_id=body.event_id)
     return Queued(event_id=body.event_id, message_id=message_id)
 
 
 ROUTES = Router(
     {("POST", "/events"): Route(_queue_event, Queued, body=BizEvent, status=202)},
-    guard=partner_signed(bootstrap.partner_auth),
+    guard=partner_signed(lambda: root().partner_auth()),
 )
 
 
 @functions_framework.http
 def biz_events(request: Request) -> Response:
-    return handle(request, lambda: ROUTES.dispatch(request, settings().max_request_bytes))
+    return handle(request, lambda: ROUTES.dispatch(request, root().settings.max_request_bytes))

@@ -3,23 +3,22 @@
 import functions_framework
 from flask import Request, Response
 
-from siyu import bootstrap
 from siyu.adapters.http import Route, Router, handle, partner_signed
-from siyu.config import settings
+from siyu.bootstrap import root
 from siyu.domain.card_alerts import CardAlert, CardAlertAnswer
 
 
 def _answer_card_alert(body: CardAlert) -> CardAlertAnswer:
     """One card transaction; answers the invite to the nearest benefit group with room."""
-    return bootstrap.card_alerts().answer(body)
+    return root().card_alerts().answer(body)
 
 
 ROUTES = Router(
     {("POST", "/card-alert"): Route(_answer_card_alert, CardAlertAnswer, body=CardAlert)},
-    guard=partner_signed(bootstrap.partner_auth),
+    guard=partner_signed(lambda: root().partner_auth()),
 )
 
 
 @functions_framework.http
 def card_alert(request: Request) -> Response:
-    return handle(request, lambda: ROUTES.dispatch(request, settings().max_request_bytes))
+    return handle(request, lambda: ROUTES.dispatch(request, root().settings.max_request_bytes))

@@ -3,13 +3,12 @@
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from siyu import bootstrap
 from siyu.adapters.pubsub import consume
-from siyu.config import settings
+from siyu.bootstrap import root
 from siyu.domain.biz_events import BizEvent
 
 # Fail closed: without its secrets the instance does not start.
-settings().require("wecom_secret")
+root().settings.require("wecom_secret")
 
 
 @functions_framework.cloud_event
@@ -17,7 +16,7 @@ def on_biz_event(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         BizEvent,
-        bootstrap.biz_events().handle,
-        bootstrap.topic(settings().topic_biz_events).dead_letter,
-        bootstrap.delivery_attempts(),
+        root().biz_events().handle,
+        root().topic(root().settings.topic_biz_events).dead_letter,
+        root().deliveries(),
     )

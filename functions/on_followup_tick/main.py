@@ -3,13 +3,12 @@
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from siyu import bootstrap
 from siyu.adapters.pubsub import consume
-from siyu.config import settings
+from siyu.bootstrap import root
 from siyu.services.followups import FollowupTick
 
 # Fail closed: without its secrets the instance does not start.
-settings().require("wecom_agent_secret")
+root().settings.require("wecom_agent_secret")
 
 
 @functions_framework.cloud_event
@@ -17,7 +16,7 @@ def on_followup_tick(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         FollowupTick,
-        bootstrap.followup_notifier().tick,
-        bootstrap.topic(settings().topic_followup_ticks).dead_letter,
-        bootstrap.delivery_attempts(),
+        root().followup_notifier().tick,
+        root().topic(root().settings.topic_followup_ticks).dead_letter,
+        root().deliveries(),
     )

@@ -3,9 +3,8 @@
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from siyu import bootstrap
 from siyu.adapters.pubsub import consume
-from siyu.config import settings
+from siyu.bootstrap import root
 from siyu.domain.inbox import SweepTick
 
 
@@ -14,7 +13,7 @@ def on_inbox_sweep(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         SweepTick,
-        bootstrap.inbox_sweeper().sweep,
-        bootstrap.topic(settings().topic_inbox_sweep_ticks).dead_letter,
-        bootstrap.delivery_attempts(),
+        root().inbox_sweeper().sweep,
+        root().topic(root().settings.topic_inbox_sweep_ticks).dead_letter,
+        root().deliveries(),
     )

@@ -3,13 +3,12 @@
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from siyu import bootstrap
 from siyu.adapters.pubsub import consume
-from siyu.config import settings
+from siyu.bootstrap import root
 from siyu.services.customer_profile import TagSyncRequest
 
 # Fail closed: without its secrets the instance does not start.
-settings().require("wecom_secret")
+root().settings.require("wecom_secret")
 
 
 @functions_framework.cloud_event
@@ -17,7 +16,7 @@ def on_tag_sync(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         TagSyncRequest,
-        bootstrap.tag_sync().sync,
-        bootstrap.topic(settings().topic_tag_sync).dead_letter,
-        bootstrap.delivery_attempts(),
+        root().tag_sync().sync,
+        root().topic(root().settings.topic_tag_sync).dead_letter,
+        root().deliveries(),
     )

@@ -3,13 +3,12 @@
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from siyu import bootstrap
 from siyu.adapters.pubsub import consume
-from siyu.config import settings
+from siyu.bootstrap import root
 from siyu.domain.events import WeComEvent
 
 # Fail closed: without its secrets the instance does not start.
-settings().require("wecom_secret")
+root().settings.require("wecom_secret")
 
 
 @functions_framework.cloud_event
@@ -17,7 +16,7 @@ def on_wecom_event(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         WeComEvent,
-        bootstrap.processor().handle,
-        bootstrap.publisher().dead_letter,
-        bootstrap.delivery_attempts(),
+        root().processor().handle,
+        root().publisher().dead_letter,
+        root().deliveries(),
     )

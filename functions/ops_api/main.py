@@ -7,9 +7,8 @@ import functions_framework
 from flask import Request, Response
 from pydantic import BaseModel, Field
 
-from siyu import bootstrap
 from siyu.adapters.http import Route, Router, gateway_caller, handle, require_bearer
-from siyu.config import settings
+from siyu.bootstrap import root
 from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.calendar import OfficialYear
 from siyu.domain.campaigns import Campaign, CampaignSpec
@@ -34,12 +33,12 @@ T = TypeVar("T")
 
 def _customer(external_userid: str) -> Customer:
     """One WeCom contact with its relations and tags."""
-    return _found(bootstrap.customers().get(external_userid), f"customer {external_userid}")
+    return _found(root().stores().customers.get(external_userid), f"customer {external_userid}")
 
 
 def _group(chat_id: str) -> Group:
     """One benefit group."""
-    return _found(bootstrap.groups().get(chat_id), f"group {chat_id}")
+    return _found(root().stores().groups.get(chat_id), f"group {chat_id}")
 
 
 class GroupQuery(BaseModel):
@@ -48,7 +47,7 @@ class GroupQuery(BaseModel):
 
 def _groups(query: GroupQuery) -> list[Group]:
     """Every benefit group, optionally of one city, by chat id."""
-    groups, _watermark = bootstrap.groups().changed_since(None)
+    groups, _watermark = root().stores().groups.changed_since(None)
     return sorted((g for g in groups if not query.city or g.city == query.city), key=_chat_id)
 
 
@@ -58,28 +57,28 @@ def _chat_id(group: Group) -> str:
 
 def _put_group(chat_id: str, body: GroupSpec) -> Group:
     """Register a benefit group (coordinates in wgs84, gcj02 or bd09) with a QR join way."""
-    return bootstrap.group_registry().put(chat_id, body)
+    return root().group_admin().put(chat_id, body)
 
 
 def _dismiss_group(chat_id: str) -> Group:
     """Mark a benefit group dismissed: no invite points to it any more."""
-    return bootstrap.group_registry().dismiss(chat_id)
+    return root().group_admin().dismiss(chat_id)
 
 
 def _bank_customer(bank_customer_id: str) -> BankCustomer:
     """A bank customer: links, groups and invites."""
-    customer, _version = bootstrap.bank_customers().get(bank_customer_id)
+    customer, _version = root().stores().bank_customers.get(bank_customer_id)
     return _found(customer, f"bank customer {bank_customer_id}")
 
 
 def _link_bank_customer(bank_customer_id: str, body: BankCustomerLink) -> BankCustomer:
     """Tie a bank customer to their WeCom identity; tags earned so far follow them."""
-    return bootstrap.profiles().link(bank_customer_id, body)
+    return root().profiles().link(bank_customer_id, body)
 
 
 def _open_tasks() -> list[OpsTask]:
     """Open tasks for the operators (e.g. a group near its member limit)."""
-    return bootstrap.ops_tasks().list_open()
+    return root().stores().ops_tasks.list_open()
 
 
 class ReferralCodeRequest(BaseModel):
@@ -93,39 +92,39 @@ class ReferralCode(BaseModel):
 
 def _referral_code(body: ReferralCodeRequest) -> ReferralCode:
     """The customer's referral code: created on the first request, the same one ever after."""
-    code = bootstrap.referrals().code_for(body.bank_customer_id)
+    code = root().referrals().code_for(body.bank_customer_id)
     return ReferralCode(bank_customer_id=body.bank_customer_id, code=code)
 
 
 def _referrer(bank_customer_id: str) -> ReferrerView:
     """A referrer's successful invites, rewards and next tier."""
-    return bootstrap.referrals().view(bank_customer_id)
+    return root().referrals().view(bank_customer_id)
 
 
 def _invite(referee: str) -> ReferralInvite:
     """Who invited this referee, and how far the referral went."""
-    invite, _version = bootstrap.referral_repo().get_invite(referee)
+    invite, _version = root().stores().referrals.get_invite(referee)
     return _found(invite, f"no referral for {referee}")
 
 
 def _put_channel(state: str, body: ChannelSpec) -> Channel:
     """Create or replace an acquisition channel; missing corp tags are created in WeCom."""
-    return bootstrap.channel_service().put(state, body)
+    return root().channel_service().put(state, body)
 
 
 def _get_channel(state: str) -> Channel:
     """One acquisition channel."""
-    return _found(bootstrap.channels().get(state), f"channel {state}")
+    return _found(root().stores().channels.get(state), f"channel {state}")
 
 
 def _put_tag_rule(rule_id: str, body: TagRuleSpec) -> TagRule:
     """Save a tag rule; its tag is created in WeCom if missing."""
-    return bootstrap.tag_rule_book().put(rule_id, body)
+    return root().tag_rules().put(rule_id, body)
 
 
 def _get_tag_rule(rule_id: str) -> TagRule:
     """One tag rule."""
-    return _found(bootstrap.tag_rule_book().get(rule_id), f"tag rule {rule_id}")
+    return _found(root().tag_rules().get(rule_id), f"tag rule {rule_id}")
 
 
 class FollowupQuery(BaseModel):
@@ -136,54 +135,54 @@ class FollowupQuery(BaseModel):
 
 def _followups(query: FollowupQuery) -> list[Followup]:
     """A staff member's follow-up tasks, by status."""
-    return bootstrap.followups().for_staff(query.staff, query.status.value, query.limit)
+    return root().stores().followups.for_staff(query.staff, query.status.value, query.limit)
 
 
 def _put_campaign(campaign_id: str, body: CampaignSpec) -> Campaign:
     """Create or replace a campaign; copy that breaks the compliance rules is refused."""
-    return bootstrap.campaign_book().put(campaign_id, body)
+    return root().campaign_admin().put(campaign_id, body)
 
 
 def _get_campaign(campaign_id: str) -> Campaign:
     """One campaign."""
-    return bootstrap.campaign_book().get(campaign_id)
+    return root().campaign_admin().get(campaign_id)
 
 
 def _campaigns() -> list[Campaign]:
     """Every campaign, by id."""
-    return bootstrap.campaign_book().all()
+    return root().campaign_admin().all()
 
 
 def _campaign_runs(campaign_id: str) -> list[RunReport]:
     """A campaign's latest runs with their batches' results added up."""
-    return bootstrap.campaign_book().runs(campaign_id)
+    return root().campaign_admin().runs(campaign_id)
 
 
 def _preview_campaign(campaign_id: str) -> Preview:
     """Who the next occurrence would reach and what they would read; nothing is sent."""
-    return bootstrap.campaign_book().preview(campaign_id)
+    return root().campaign_admin().preview(campaign_id)
 
 
 def _put_calendar(year: str, body: OfficialYear) -> OfficialYear:
     """Load the State Council's holidays and make-up working days of one year."""
     if str(body.year) != year:
         raise InvalidInput("year", f"the body is for {body.year}, the path for {year}")
-    return bootstrap.calendars().put(body)
+    return root().calendar().put(body)
 
 
 def _create_transfer(body: TransferSpec) -> TransferView:
     """Transfer customers from one staff member to another (在职转接 / 离职继承)."""
-    return TransferView.of(bootstrap.transfers().create(body))
+    return TransferView.of(root().transfers().create(body))
 
 
 def _transfer(transfer_id: str) -> TransferView:
     """A transfer as WeCom now reports it."""
-    return TransferView.of(bootstrap.transfers().status(transfer_id))
+    return TransferView.of(root().transfers().status(transfer_id))
 
 
 def _funnel(query: FunnelQuery) -> FunnelReport | Response:
     """Acquisition funnel by channel, staff or city over whole Shanghai days (JSON or CSV)."""
-    rows = bootstrap.funnel().report(query)
+    rows = root().funnel().report(query)
     if query.format == "csv":
         return Response(to_csv(query.by, rows), mimetype="text/csv")
     return FunnelReport(from_=query.from_, to=query.to, by=query.by, rows=rows)
@@ -234,11 +233,11 @@ ROUTES = Router(
 )
 
 # Fail closed: without its secrets the instance does not start.
-settings().require("wecom_secret")
+root().settings.require("wecom_secret")
 
 
 def _serve(request: Request) -> Response:
-    s = settings()
+    s = root().settings
     if s.ops_auth == "gateway":
         log(logger, logging.INFO, "ops call", caller=gateway_caller(request), path=request.path)
     else:

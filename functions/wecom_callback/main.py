@@ -3,14 +3,13 @@
 import functions_framework
 from flask import Request, Response
 
-from siyu import bootstrap
 from siyu.adapters.http import handle, read_body
-from siyu.config import settings
+from siyu.bootstrap import root
 from siyu.domain.errors import InvalidInput, MethodNotAllowed
 from siyu.domain.intake import CallbackQuery
 
 # Fail closed: without its secrets the instance does not start.
-settings().require("wecom_token", "wecom_aes_key", "wecom_secret")
+root().settings.require("wecom_token", "wecom_aes_key", "wecom_secret")
 
 
 @functions_framework.http
@@ -26,8 +25,8 @@ def _serve(request: Request) -> Response:
         echostr = request.args.get("echostr", "")
         if not echostr:
             raise InvalidInput("echostr", "required for URL verification")
-        return Response(bootstrap.intake().verify_url(query, echostr), mimetype="text/plain")
-    body = read_body(request, settings().max_callback_bytes)
-    bootstrap.intake().receive(query, body)
+        return Response(root().intake().verify_url(query, echostr), mimetype="text/plain")
+    body = read_body(request, root().settings.max_callback_bytes)
+    root().intake().receive(query, body)
     # WeCom accepts 200 with `success`; anything else makes it retry.
     return Response("success", mimetype="text/plain")

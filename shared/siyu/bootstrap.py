@@ -1,377 +1,518 @@
-"""The one place that builds clients and services: lazily, once per instance."""
+"""The composition root: every service wired from adapters passed in, production by default.
+
+`bootstrap(...)` takes the adapters (stores, WeCom clients, topics, clock) as arguments and
+builds nothing until asked; unit tests pass fakes and get the real wiring. Entry points ask
+`root()`, the instance's one production root, built on first use under a lock so concurrent
+cold requests build each client once. Importing this module configures nothing.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
-
-from google.cloud import firestore
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from siyu import logging as siyu_logging
-from siyu.adapters.calendar_package import package_years
 from siyu.adapters.clock import SystemClock
-from siyu.adapters.firestore import campaigns as campaign_store
-from siyu.adapters.firestore import store
-from siyu.adapters.firestore.deliveries import DeliveryAttempts
-from siyu.adapters.firestore.funnel import FunnelStore
-from siyu.adapters.firestore.inbox import InboxRepo
-from siyu.adapters.firestore.referrals import ReferralRepo
-from siyu.adapters.pubsub import Publisher
-from siyu.adapters.wecom.client import WeComClient
-from siyu.adapters.wecom.codec import CallbackCodec
-from siyu.adapters.wecom.crypto import WeComCrypto
-from siyu.config import settings
+from siyu.config import Settings
+from siyu.domain.calendar import OfficialYear
 from siyu.domain.partner_auth import PartnerAuth, parse_keys
+from siyu.ports import (
+    AppMessenger,
+    AudienceSource,
+    BankCustomerRepo,
+    CalendarRepo,
+    CallbackInbox,
+    CampaignBatchRepo,
+    CampaignRepo,
+    CampaignRunRepo,
+    CapLedger,
+    ChannelRepo,
+    Clock,
+    CustomerRepo,
+    Dedupe,
+    FailureCounter,
+    FollowupRepo,
+    FunnelStore,
+    GroupRepo,
+    OpsTaskRepo,
+    ReferralRepo,
+    TagRepo,
+    TagRuleRepo,
+    Topic,
+    TransferRepo,
+    WeCom,
+    WelcomeLedger,
+)
 from siyu.services.biz_events import BizEventRouter
 from siyu.services.campaigns import (
     BatchSender,
-    CalendarBook,
-    CampaignBook,
+    CampaignAdmin,
     CampaignPlanner,
+    HolidayCalendar,
     ResultTracker,
 )
 from siyu.services.card_alerts import CardAlertService
 from siyu.services.channels import ChannelService
 from siyu.services.customer_profile import ProfileService
 from siyu.services.followups import FollowupNotifier
-from siyu.services.funnel import FunnelBook
-from siyu.services.group_directory import GroupDirectory
-from siyu.services.groups import GroupRegistry
+from siyu.services.funnel import FunnelTracker
+from siyu.services.groups import BenefitGroupAdmin
 from siyu.services.intake import CallbackIntake, InboxSweeper
+from siyu.services.nearby_groups import NearbyGroupIndex
 from siyu.services.referrals import ReferralService
 from siyu.services.tag_catalog import TagCatalog
-from siyu.services.tag_rules import TagRuleBook
+from siyu.services.tag_rules import TagRuleSet
 from siyu.services.tag_sync import TagSyncService
 from siyu.services.transfers import TransferService
 from siyu.services.wecom_events import WeComEventProcessor
 from siyu.services.welcome import WelcomeSender
 
-clock = SystemClock()
-siyu_logging.configure()
+if TYPE_CHECKING:
+    from google.cloud import firestore
 
 
-@cache
-def db() -> firestore.Client:
-    return firestore.Client(project=settings().project)
+@dataclass(frozen=True)
+class Stores:
+    """Every repository the services stand on: Firestore in production, fakes in unit tests."""
+
+    customers: CustomerRepo
+    groups: GroupRepo
+    bank_customers: BankCustomerRepo
+    channels: ChannelRepo
+    tags: TagRepo
+    followups: FollowupRepo
+    ops_tasks: OpsTaskRepo
+    tag_rules: TagRuleRepo
+    inbox: CallbackInbox
+    welcomes: WelcomeLedger
+    dedupe: Dedupe
+    deliveries: FailureCounter
+    referrals: ReferralRepo
+    transfers: TransferRepo
+    funnel: FunnelStore
+    campaigns: CampaignRepo
+    campaign_runs: CampaignRunRepo
+    campaign_batches: CampaignBatchRepo
+    audience: AudienceSource
+    caps: CapLedger
+    calendar_years: CalendarRepo
 
 
-@cache
-def wecom() -> WeComClient:
-    s = settings()
-    return WeComClient(
-        s.wecom_api_base,
-        s.wecom_corp_id,
-        s.secret("wecom_secret"),
-        timeout_s=s.wecom_timeout_s,
-        max_attempts=s.wecom_max_attempts,
-        mark_tag_per_min=s.mark_tag_per_min,
+def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Stores:
+    """The production stores, all on one Firestore client."""
+    from siyu.adapters.firestore import campaigns, store
+    from siyu.adapters.firestore.deliveries import DeliveryAttempts
+    from siyu.adapters.firestore.funnel import FunnelStore as FirestoreFunnel
+    from siyu.adapters.firestore.inbox import InboxRepo
+    from siyu.adapters.firestore.referrals import ReferralRepo as FirestoreReferrals
+
+    return Stores(
+        customers=store.CustomerRepo(db, clock, ttl_days),
+        groups=store.GroupRepo(db, clock, ttl_days),
+        bank_customers=store.BankCustomerRepo(db, clock, ttl_days),
+        channels=store.ChannelRepo(db),
+        tags=store.TagRepo(db),
+        followups=store.FollowupRepo(db),
+        ops_tasks=store.OpsTaskRepo(db),
+        tag_rules=store.TagRuleRepo(db),
+        inbox=InboxRepo(db, clock, ttl_days),
+        welcomes=store.WelcomeLedger(db, clock),
+        dedupe=store.Dedupe(db, clock, ttl_days),
+        deliveries=DeliveryAttempts(db, clock, ttl_days),
+        referrals=FirestoreReferrals(db, clock),
+        transfers=store.TransferRepo(db),
+        funnel=FirestoreFunnel(db),
+        campaigns=campaigns.CampaignRepo(db),
+        campaign_runs=campaigns.CampaignRunRepo(db),
+        campaign_batches=campaigns.CampaignBatchRepo(db),
+        audience=campaigns.AudienceSource(db),
+        caps=campaigns.CapLedger(db, clock),
+        calendar_years=campaigns.CalendarRepo(db),
     )
 
 
-@cache
-def wecom_app() -> WeComClient:
-    """The self-built app's client: its own secret and token, for application messages."""
-    s = settings()
-    return WeComClient(
-        s.wecom_api_base,
-        s.wecom_corp_id,
-        s.secret("wecom_agent_secret"),
-        timeout_s=s.wecom_timeout_s,
-        max_attempts=s.wecom_max_attempts,
-        agent_id=s.wecom_agent_id,
+T = TypeVar("T")
+
+
+def _once(build: Callable[..., T]) -> Callable[..., T]:
+    """Build on first call per root and argument tuple, under the root's lock."""
+    name = build.__name__
+
+    @wraps(build)
+    def get(self: Root, *args: Any) -> T:
+        key = (name, *args)
+        if key not in self._built:
+            with self._lock:
+                if key not in self._built:
+                    self._built[key] = build(self, *args)
+        return self._built[key]  # type: ignore[no-any-return]
+
+    return get
+
+
+class Root:
+    """One instance's services. Adapters not given are the production ones, built lazily."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        stores: Stores | None = None,
+        wecom: WeCom | None = None,
+        wecom_app: AppMessenger | None = None,
+        topic: Callable[[str], Topic] | None = None,
+        clock: Clock | None = None,
+        official_years: Callable[[], list[OfficialYear]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._given: dict[str, Any] = {
+            "stores": stores,
+            "wecom": wecom,
+            "wecom_app": wecom_app,
+            "topic": topic,
+            "official_years": official_years,
+        }
+        self._built: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.RLock()  # builders nest: a service builds its clients
+
+    # -- adapters ----------------------------------------------------------------------
+
+    @_once
+    def db(self) -> firestore.Client:
+        from google.cloud import firestore
+
+        return firestore.Client(project=self.settings.project)
+
+    @_once
+    def stores(self) -> Stores:
+        given: Stores | None = self._given["stores"]
+        return given or firestore_stores(self.db(), self.clock, self.settings.dedupe_ttl_days)
+
+    @_once
+    def wecom(self) -> WeCom:
+        if self._given["wecom"] is not None:
+            return self._given["wecom"]  # type: ignore[no-any-return]
+        from siyu.adapters.wecom.client import WeComClient
+
+        s = self.settings
+        return WeComClient(
+            s.wecom_api_base,
+            s.wecom_corp_id,
+            s.secret("wecom_secret"),
+            timeout_s=s.wecom_timeout_s,
+            max_attempts=s.wecom_max_attempts,
+            mark_tag_per_min=s.mark_tag_per_min,
+        )
+
+    @_once
+    def wecom_app(self) -> AppMessenger:
+        """The self-built app's client: its own secret and token, for application messages."""
+        if self._given["wecom_app"] is not None:
+            return self._given["wecom_app"]  # type: ignore[no-any-return]
+        from siyu.adapters.wecom.client import WeComClient
+
+        s = self.settings
+        return WeComClient(
+            s.wecom_api_base,
+            s.wecom_corp_id,
+            s.secret("wecom_agent_secret"),
+            timeout_s=s.wecom_timeout_s,
+            max_attempts=s.wecom_max_attempts,
+            agent_id=s.wecom_agent_id,
+        )
+
+    @_once
+    def topic(self, name: str) -> Topic:
+        """A publisher for one topic; its poison messages go to `<name>-dlq`."""
+        if self._given["topic"] is not None:
+            return self._given["topic"](name)  # type: ignore[no-any-return]
+        from siyu.adapters.pubsub import Publisher
+
+        return Publisher(self.settings.project, name, f"{name}-dlq")
+
+    def publisher(self) -> Topic:
+        """The wecom-events topic the callback publishes to."""
+        return self.topic(self.settings.topic_wecom_events)
+
+    def deliveries(self) -> FailureCounter:
+        return self.stores().deliveries
+
+    # -- services ----------------------------------------------------------------------
+
+    @_once
+    def welcome_sender(self) -> WelcomeSender:
+        s = self.settings
+        return WelcomeSender(
+            self.wecom(),
+            self.stores().welcomes,
+            self.stores().channels,
+            self.clock,
+            default_text=s.default_welcome_text,
+            window_s=s.welcome_window_s,
+            # A callback silent this long after claiming has died; the worker may take over.
+            stale_after_s=s.welcome_budget_s + 2.0,
+        )
+
+    @_once
+    def intake(self) -> CallbackIntake:
+        from siyu.adapters.wecom.codec import CallbackCodec
+        from siyu.adapters.wecom.crypto import WeComCrypto
+
+        s = self.settings
+        crypto = WeComCrypto(s.secret("wecom_token"), s.secret("wecom_aes_key"), s.wecom_corp_id)
+        return CallbackIntake(
+            CallbackCodec(crypto),
+            self.stores().inbox,
+            self.publisher(),
+            self.welcome_sender(),
+            self.clock,
+            replay_window_s=s.wecom_replay_window_s,
+            welcome_budget_s=s.welcome_budget_s,
+        )
+
+    @_once
+    def inbox_sweeper(self) -> InboxSweeper:
+        return InboxSweeper(
+            self.stores().inbox, self.publisher(), self.clock, self.settings.inbox_sweep_min_age_s
+        )
+
+    @_once
+    def processor(self) -> WeComEventProcessor:
+        st = self.stores()
+        return WeComEventProcessor(
+            self.wecom(),
+            st.customers,
+            st.groups,
+            st.tags,
+            st.channels,
+            st.followups,
+            self.welcome_sender(),
+            st.bank_customers,
+            self.clock,
+            self.settings.followup_cadence,
+            self.funnel(),
+        )
+
+    @_once
+    def tag_catalog(self) -> TagCatalog:
+        return TagCatalog(
+            self.wecom(), self.stores().tags, self.clock, self.settings.tag_catalog_refresh_s
+        )
+
+    @_once
+    def channel_service(self) -> ChannelService:
+        return ChannelService(self.tag_catalog(), self.stores().channels)
+
+    @_once
+    def group_admin(self) -> BenefitGroupAdmin:
+        return BenefitGroupAdmin(self.wecom(), self.stores().groups, self.clock)
+
+    @_once
+    def nearby_groups(self) -> NearbyGroupIndex:
+        s = self.settings
+        return NearbyGroupIndex(
+            self.stores().groups, self.clock, s.group_join_limit, s.group_index_refresh_s
+        )
+
+    @_once
+    def card_alerts(self) -> CardAlertService:
+        s = self.settings
+        return CardAlertService(
+            self.nearby_groups(),
+            self.stores().bank_customers,
+            self.stores().ops_tasks,
+            self.clock,
+            max_distance_m=s.group_max_distance_m,
+            cooldown=timedelta(days=s.invite_cooldown_days),
+        )
+
+    @_once
+    def tag_rules(self) -> TagRuleSet:
+        return TagRuleSet(
+            self.stores().tag_rules,
+            self.tag_catalog(),
+            self.clock,
+            self.settings.tag_rules_refresh_s,
+        )
+
+    @_once
+    def profiles(self) -> ProfileService:
+        s, st = self.settings, self.stores()
+        return ProfileService(
+            st.bank_customers,
+            st.customers,
+            st.followups,
+            self.tag_rules(),
+            self.tag_catalog(),
+            self.topic(s.topic_tag_sync),
+            self.clock,
+            s.layering,
+        )
+
+    @_once
+    def tag_sync(self) -> TagSyncService:
+        st = self.stores()
+        return TagSyncService(
+            st.bank_customers, st.customers, self.tag_catalog(), self.wecom(), self.clock
+        )
+
+    @_once
+    def followup_notifier(self) -> FollowupNotifier:
+        st = self.stores()
+        return FollowupNotifier(
+            st.followups,
+            st.customers,
+            st.dedupe,
+            self.wecom_app(),
+            st.ops_tasks,
+            self.clock,
+            allow_as_of=self.settings.tick_allow_as_of,
+        )
+
+    @_once
+    def referrals(self) -> ReferralService:
+        s = self.settings
+        return ReferralService(
+            self.stores().referrals,
+            self.topic(s.topic_reward_granted),
+            self.clock,
+            tiers=s.referral_tiers,
+            daily_limit=s.referral_daily_limit,
+            referees_per_hash=s.referral_referees_per_hash,
+            stale_after=timedelta(seconds=s.referral_stale_s),
+        )
+
+    @_once
+    def biz_events(self) -> BizEventRouter:
+        return BizEventRouter(
+            self.referrals(), self.profiles(), self.stores().bank_customers, self.funnel()
+        )
+
+    @_once
+    def calendar(self) -> HolidayCalendar:
+        official = self._given["official_years"]
+        if official is None:
+            from siyu.adapters.calendar_package import package_years as official
+        return HolidayCalendar(
+            official(), self.stores().calendar_years, self.clock, self.settings.calendar_refresh_s
+        )
+
+    @_once
+    def campaign_admin(self) -> CampaignAdmin:
+        st = self.stores()
+        return CampaignAdmin(
+            st.campaigns,
+            st.campaign_runs,
+            st.campaign_batches,
+            st.audience,
+            self.calendar(),
+            self.clock,
+            self.settings.campaign_banned_words,
+        )
+
+    @_once
+    def campaign_planner(self) -> CampaignPlanner:
+        s, st = self.settings, self.stores()
+        return CampaignPlanner(
+            st.campaigns,
+            st.campaign_runs,
+            st.audience,
+            st.caps,
+            self.topic(s.topic_campaign_batches),
+            self.calendar(),
+            st.ops_tasks,
+            ResultTracker(
+                st.campaign_batches,
+                self.wecom(),
+                follow_for=timedelta(days=s.campaign_follow_days),
+                remind_every=timedelta(minutes=s.campaign_remind_every_min),
+            ),
+            self.clock,
+            s.campaign_banned_words,
+            lookback=timedelta(minutes=s.campaign_lookback_min),
+            allow_as_of=s.tick_allow_as_of,
+        )
+
+    @_once
+    def batch_sender(self) -> BatchSender:
+        return BatchSender(
+            self.stores().campaign_batches,
+            self.wecom(),
+            self.clock,
+            stale_after=timedelta(seconds=self.settings.campaign_batch_stale_s),
+        )
+
+    @_once
+    def transfers(self) -> TransferService:
+        st = self.stores()
+        return TransferService(st.transfers, st.customers, self.wecom(), self.clock)
+
+    @_once
+    def funnel(self) -> FunnelTracker:
+        st = self.stores()
+        return FunnelTracker(st.funnel, st.channels, st.customers)
+
+    @_once
+    def partner_auth(self) -> PartnerAuth:
+        s = self.settings
+        keys = parse_keys(s.partner_keys.get_secret_value()) if s.partner_keys else {}
+        return PartnerAuth(keys, s.partner_window_s)
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    stores: Stores | None = None,
+    wecom: WeCom | None = None,
+    wecom_app: AppMessenger | None = None,
+    topic: Callable[[str], Topic] | None = None,
+    clock: Clock | None = None,
+    official_years: Callable[[], list[OfficialYear]] | None = None,
+) -> Root:
+    """Wire the services; every adapter left out is the production one, built when first used."""
+    return Root(
+        settings or Settings(),
+        stores=stores,
+        wecom=wecom,
+        wecom_app=wecom_app,
+        topic=topic,
+        clock=clock,
+        official_years=official_years,
     )
 
 
-@cache
-def delivery_attempts() -> DeliveryAttempts:
-    return DeliveryAttempts(db(), clock, settings().dedupe_ttl_days)
-
-
-@cache
-def publisher() -> Publisher:
-    s = settings()
-    return Publisher(s.project, s.topic_wecom_events, s.dead_letter_topic)
-
-
-@cache
-def topic(name: str) -> Publisher:
-    """A publisher for one topic; its poison messages go to `<name>-dlq`."""
-    return Publisher(settings().project, name, f"{name}-dlq")
-
-
-@cache
-def referral_repo() -> ReferralRepo:
-    return ReferralRepo(db(), clock)
-
-
-@cache
-def referrals() -> ReferralService:
-    s = settings()
-    return ReferralService(
-        referral_repo(),
-        topic(s.topic_reward_granted),
-        clock,
-        tiers=s.referral_tiers,
-        daily_limit=s.referral_daily_limit,
-        referees_per_hash=s.referral_referees_per_hash,
-        stale_after=timedelta(seconds=s.referral_stale_s),
-    )
-
-
-@cache
-def customers() -> store.CustomerRepo:
-    return store.CustomerRepo(db(), clock, settings().dedupe_ttl_days)
-
-
-@cache
-def channels() -> store.ChannelRepo:
-    return store.ChannelRepo(db())
-
-
-@cache
-def tags() -> store.TagRepo:
-    return store.TagRepo(db())
-
-
-@cache
-def followups() -> store.FollowupRepo:
-    return store.FollowupRepo(db())
-
-
-@cache
-def welcome_sender() -> WelcomeSender:
-    s = settings()
-    return WelcomeSender(
-        wecom(),
-        store.WelcomeLedger(db(), clock),
-        channels(),
-        clock,
-        default_text=s.default_welcome_text,
-        window_s=s.welcome_window_s,
-        # A callback silent this long after claiming has died; the worker may take over.
-        stale_after_s=s.welcome_budget_s + 2.0,
-    )
-
-
-@cache
-def intake() -> CallbackIntake:
-    s = settings()
-    crypto = WeComCrypto(s.secret("wecom_token"), s.secret("wecom_aes_key"), s.wecom_corp_id)
-    return CallbackIntake(
-        CallbackCodec(crypto),
-        inbox(),
-        publisher(),
-        welcome_sender(),
-        clock,
-        replay_window_s=s.wecom_replay_window_s,
-        welcome_budget_s=s.welcome_budget_s,
-    )
-
-
-@cache
-def inbox() -> InboxRepo:
-    return InboxRepo(db(), clock, settings().dedupe_ttl_days)
-
-
-@cache
-def inbox_sweeper() -> InboxSweeper:
-    return InboxSweeper(inbox(), publisher(), clock, settings().inbox_sweep_min_age_s)
-
-
-@cache
-def groups() -> store.GroupRepo:
-    return store.GroupRepo(db(), clock, settings().dedupe_ttl_days)
-
-
-@cache
-def processor() -> WeComEventProcessor:
-    return WeComEventProcessor(
-        wecom(),
-        customers(),
-        groups(),
-        tags(),
-        channels(),
-        followups(),
-        welcome_sender(),
-        bank_customers(),
-        clock,
-        settings().followup_cadence,
-        funnel(),
-    )
-
-
-@cache
-def tag_catalog() -> TagCatalog:
-    return TagCatalog(wecom(), tags(), clock, settings().tag_catalog_refresh_s)
-
-
-@cache
-def channel_service() -> ChannelService:
-    return ChannelService(tag_catalog(), channels())
-
-
-@cache
-def group_registry() -> GroupRegistry:
-    return GroupRegistry(wecom(), groups(), clock)
-
-
-@cache
-def bank_customers() -> store.BankCustomerRepo:
-    return store.BankCustomerRepo(db(), clock, settings().dedupe_ttl_days)
-
-
-@cache
-def ops_tasks() -> store.OpsTaskRepo:
-    return store.OpsTaskRepo(db())
-
-
-@cache
-def group_directory() -> GroupDirectory:
-    s = settings()
-    return GroupDirectory(groups(), clock, s.group_join_limit, s.group_index_refresh_s)
-
-
-@cache
-def card_alerts() -> CardAlertService:
-    s = settings()
-    return CardAlertService(
-        group_directory(),
-        bank_customers(),
-        ops_tasks(),
-        clock,
-        max_distance_m=s.group_max_distance_m,
-        cooldown=timedelta(days=s.invite_cooldown_days),
-    )
-
-
-@cache
-def tag_rule_book() -> TagRuleBook:
-    return TagRuleBook(
-        store.TagRuleRepo(db()), tag_catalog(), clock, settings().tag_rules_refresh_s
-    )
-
-
-@cache
-def profiles() -> ProfileService:
-    s = settings()
-    return ProfileService(
-        bank_customers(),
-        customers(),
-        followups(),
-        tag_rule_book(),
-        tag_catalog(),
-        topic(s.topic_tag_sync),
-        clock,
-        s.layering,
-    )
-
-
-@cache
-def tag_sync() -> TagSyncService:
-    return TagSyncService(bank_customers(), customers(), tag_catalog(), wecom(), clock)
-
-
-@cache
-def followup_notifier() -> FollowupNotifier:
-    s = settings()
-    return FollowupNotifier(
-        followups(),
-        customers(),
-        store.Dedupe(db(), clock, s.dedupe_ttl_days),
-        wecom_app(),
-        ops_tasks(),
-        clock,
-        allow_as_of=s.tick_allow_as_of,
-    )
-
-
-@cache
-def biz_events() -> BizEventRouter:
-    return BizEventRouter(referrals(), profiles(), bank_customers(), funnel())
-
-
-@cache
-def campaign_records() -> campaign_store.CampaignBatchRepo:
-    return campaign_store.CampaignBatchRepo(db())
-
-
-@cache
-def calendars() -> CalendarBook:
-    return CalendarBook(
-        package_years(), campaign_store.CalendarRepo(db()), clock, settings().calendar_refresh_s
-    )
-
-
-@cache
-def campaign_book() -> CampaignBook:
-    return CampaignBook(
-        campaign_store.CampaignRepo(db()),
-        campaign_store.CampaignRunRepo(db()),
-        campaign_records(),
-        campaign_store.AudienceSource(db()),
-        calendars(),
-        clock,
-        settings().campaign_banned_words,
-    )
-
-
-@cache
-def campaign_planner() -> CampaignPlanner:
-    s = settings()
-    return CampaignPlanner(
-        campaign_store.CampaignRepo(db()),
-        campaign_store.CampaignRunRepo(db()),
-        campaign_store.AudienceSource(db()),
-        campaign_store.CapLedger(db(), clock),
-        topic(s.topic_campaign_batches),
-        calendars(),
-        ops_tasks(),
-        ResultTracker(
-            campaign_records(),
-            wecom(),
-            follow_for=timedelta(days=s.campaign_follow_days),
-            remind_every=timedelta(minutes=s.campaign_remind_every_min),
-        ),
-        clock,
-        s.campaign_banned_words,
-        lookback=timedelta(minutes=s.campaign_lookback_min),
-        allow_as_of=s.tick_allow_as_of,
-    )
-
-
-@cache
-def batch_sender() -> BatchSender:
-    return BatchSender(
-        campaign_records(),
-        wecom(),
-        clock,
-        stale_after=timedelta(seconds=settings().campaign_batch_stale_s),
-    )
-
-
-@cache
-def transfers() -> TransferService:
-    return TransferService(store.TransferRepo(db()), customers(), wecom(), clock)
-
-
-@cache
-def funnel() -> FunnelBook:
-    return FunnelBook(FunnelStore(db()), channels(), customers())
-
-
-@cache
-def partner_auth() -> PartnerAuth:
-    s = settings()
-    keys = parse_keys(s.partner_keys.get_secret_value()) if s.partner_keys else {}
-    return PartnerAuth(keys, s.partner_window_s)
+_root: Root | None = None
+_root_lock = threading.Lock()
+
+
+def root() -> Root:
+    """This instance's production root; the first caller builds it (and sets up JSON logs)."""
+    global _root
+    if _root is None:
+        with _root_lock:
+            if _root is None:
+                from siyu.config import settings
+
+                siyu_logging.configure()
+                _root = bootstrap(settings())
+    return _root
+
+
+def install(built: Root | None) -> None:
+    """Make `built` the instance's root (tests: a root on fakes; None: build afresh)."""
+    global _root
+    from siyu.config import settings
+
+    with _root_lock:
+        settings.cache_clear()
+        _root = built
 
 
 def reset() -> None:
-    """Forget every built client and service (tests change the environment between cases).
-
-    Every cached builder of this module is cleared, so a new one cannot be forgotten here.
-    """
-    settings.cache_clear()
-    for built in list(globals().values()):
-        if getattr(built, "__module__", "") == __name__ and hasattr(built, "cache_clear"):
-            built.cache_clear()
+    """Forget the instance's root and settings (tests change the environment between cases)."""
+    install(None)

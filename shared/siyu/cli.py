@@ -220,7 +220,7 @@ def _import(cfg: Any, args: argparse.Namespace) -> int:
     result = run_import(
         args.kind,
         text,
-        BulkImporter(bootstrap.db(), bootstrap.clock),
+        BulkImporter(bootstrap.root().db(), bootstrap.root().clock),
         Checkpoint(cfg.state_dir / "imports", text),
         show,
         batch_size=args.batch,

@@ -354,6 +354,15 @@ class EventPublisher(Protocol):
     def dead_letter(self, payload: bytes, reason: str) -> None: ...
 
 
+class Topic(MessagePublisher, EventPublisher, Protocol):
+    """One Pub/Sub topic with its dead-letter topic."""
+
+
+class FailureCounter(Protocol):
+    def failed(self, key: str) -> int:
+        """Count one more failed delivery of `key`; returns the failures so far."""
+
+
 class WeComApi(Protocol):
     def get_external_contact(self, external_userid: str) -> ExternalContact:
         """Every follower, across `next_cursor` pages."""
@@ -379,3 +388,7 @@ class WeComApi(Protocol):
         """Create a group QR join way for one chat; returns its config_id."""
 
     def get_join_way(self, config_id: str) -> JoinWay: ...
+
+
+class WeCom(WeComApi, GroupMessenger, TransferApi, Protocol):
+    """Everything siyu asks of WeCom with the customer-contact secret."""

@@ -90,14 +90,14 @@ def deliver(message: Any, attempt: str = "1") -> int:
 
 
 def test_a_signed_card_opening_is_queued_and_credits_the_referrer_once(topics) -> None:
-    code = bootstrap.referrals().code_for("alice")
+    code = bootstrap.root().referrals().code_for("alice")
     r = post(opened("bob", code))
     assert r.status_code == 202 and r.json["event_id"] == "ev-bob"
     [queued] = pull(f"{topics['biz']}-sub")
     assert queued.attributes["event_type"] == "card_opened"
     for attempt in ("1", "2"):  # Pub/Sub redelivers the same message
         assert deliver(queued.data, attempt) == 200
-    view = bootstrap.referrals().view("alice")
+    view = bootstrap.root().referrals().view("alice")
     assert view.successful_invites == 1 and [r["tier"] for r in view.rewards] == [1]
     [granted] = pull(f"{topics['rg']}-sub")
     assert json.loads(granted.data)["reward_id"] == "alice-t1"

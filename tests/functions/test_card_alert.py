@@ -68,7 +68,7 @@ def register(sim, chat_id: str, lat: float, lng: float, **extra: Any) -> None:
         "coord_system": "wgs84",
         **extra,
     }
-    bootstrap.group_registry().put(chat_id, GroupSpec.model_validate(spec))
+    bootstrap.root().group_admin().put(chat_id, GroupSpec.model_validate(spec))
 
 
 def test_an_invite_to_the_nearest_group_with_its_join_url(post, wecom_sim) -> None:
@@ -161,7 +161,7 @@ def test_bad_signatures_are_401_with_a_reason_and_write_nothing(post, wecom_sim)
     for headers in _forged(data):
         r = post(None, headers=headers, raw=data)
         assert r.status_code == 401 and r.json["message"], headers
-    customer, _ = bootstrap.bank_customers().get("c1")
+    customer, _ = bootstrap.root().stores().bank_customers.get("c1")
     assert customer is None
 
 

@@ -65,10 +65,10 @@ def test_eventarc_event_creates_the_customer_and_redelivery_changes_nothing(
     )
     headers, body = eventarc(add_event().model_dump_json().encode())
     assert client.post("/", headers=headers, data=body).status_code == 200
-    first = bootstrap.customers().get("wm_e1")
+    first = bootstrap.root().stores().customers.get("wm_e1")
     assert first is not None and first.name == "王女士"
     assert client.post("/", headers=headers, data=body).status_code == 200
-    assert bootstrap.customers().get("wm_e1") == first
+    assert bootstrap.root().stores().customers.get("wm_e1") == first
 
 
 def test_raw_push_envelope_is_decoded_too(client, wecom_sim) -> None:
@@ -79,7 +79,7 @@ def test_raw_push_envelope_is_decoded_too(client, wecom_sim) -> None:
     }
     r = client.post("/projects/p/topics/wecom-events", json=envelope)
     assert r.status_code == 200
-    assert bootstrap.customers().get("wm_e2") is not None
+    assert bootstrap.root().stores().customers.get("wm_e2") is not None
 
 
 def test_poison_message_goes_to_the_dead_letter_topic_and_is_acknowledged(client, cloud) -> None:
@@ -95,7 +95,7 @@ def test_upstream_failure_asks_for_redelivery(client, wecom_sim) -> None:
     httpx.post(f"{wecom_sim.url}/_sim/config", json={"fault_rate": 1.0})
     headers, body = eventarc(add_event("wm_e3").model_dump_json().encode())
     assert client.post("/", headers=headers, data=body).status_code == 500
-    assert bootstrap.customers().get("wm_e3") is None
+    assert bootstrap.root().stores().customers.get("wm_e3") is None
 
 
 def test_the_last_allowed_attempt_dead_letters_with_the_reason_and_acknowledges(
@@ -120,7 +120,7 @@ def test_the_last_allowed_attempt_dead_letters_with_the_reason_and_acknowledges(
     httpx.post(f"{wecom_sim.url}/_sim/config", json={"fault_rate": 0.0})
     other, body = eventarc(add_event("wm_e5").model_dump_json().encode(), message_id="m-e5")
     assert client.post("/", headers=other, data=body).status_code == 200  # counted apart
-    assert bootstrap.customers().get("wm_e5") is not None
+    assert bootstrap.root().stores().customers.get("wm_e5") is not None
 
 
 def chat_event(chat_id: str, detail: str, members: tuple[str, ...] = ()) -> WeComEvent:
@@ -150,18 +150,18 @@ def test_membership_without_a_member_list_is_read_from_wecom(client, wecom_sim) 
         "lng": 121.4,
         "coord_system": "wgs84",
     }
-    bootstrap.group_registry().put("wr_old_cb", GroupSpec.model_validate(spec))
-    bootstrap.bank_customers().link("bc_old", "wm_old", "")
+    bootstrap.root().group_admin().put("wr_old_cb", GroupSpec.model_validate(spec))
+    bootstrap.root().stores().bank_customers.link("bc_old", "wm_old", "")
     # An older callback: WeCom's member list changes, the event does not say who joined.
     sim.change_members(group, {"UpdateDetail": "add_member", "MemChangeList": ["wm_old"]}, 0)
     headers, body = eventarc(chat_event("wr_old_cb", "add_member").model_dump_json().encode())
     assert client.post("/", headers=headers, data=body).status_code == 200
-    customer, _ = bootstrap.bank_customers().get("bc_old")
+    customer, _ = bootstrap.root().stores().bank_customers.get("bc_old")
     assert customer.groups == ["wr_old_cb"]
 
     sim.change_members(group, {"UpdateDetail": "del_member", "MemChangeList": ["wm_old"]}, 0)
     headers, body = eventarc(chat_event("wr_old_cb", "del_member").model_dump_json().encode())
     assert client.post("/", headers=headers, data=body).status_code == 200
-    customer, _ = bootstrap.bank_customers().get("bc_old")
+    customer, _ = bootstrap.root().stores().bank_customers.get("bc_old")
     assert customer.groups == []
-    assert bootstrap.groups().get("wr_old_cb").member_count == 0
+    assert bootstrap.root().stores().groups.get("wr_old_cb").member_count == 0

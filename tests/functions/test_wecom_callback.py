@@ -206,14 +206,14 @@ def test_with_pubsub_unreachable_the_event_is_kept_and_processed_later_once(
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", live)  # Pub/Sub is back
     bootstrap.reset()
     assert cloud.pull(timeout=2) == []
-    assert bootstrap.inbox_sweeper().sweep() == 1
-    assert bootstrap.inbox_sweeper().sweep() == 0
+    assert bootstrap.root().inbox_sweeper().sweep() == 1
+    assert bootstrap.root().inbox_sweeper().sweep() == 0
     r = client.post("/", query_string=cb.params, data=cb.body)  # WeCom's retry, if any
     assert r.status_code == 200
     [message] = cloud.pull()
     event = WeComEvent.model_validate_json(message.data)
-    assert bootstrap.processor().handle(event) is True
-    assert bootstrap.processor().handle(event) is False  # redelivered: changes nothing
+    assert bootstrap.root().processor().handle(event) is True
+    assert bootstrap.root().processor().handle(event) is False  # redelivered: changes nothing
     [customer] = documents_in("customers")
     assert customer["external_userid"] == "wm_kept"
     assert [d["status"] for d in documents_in("inbox")] == ["published"]

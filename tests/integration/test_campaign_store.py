@@ -30,7 +30,7 @@ AT = datetime(2026, 11, 25, 2, tzinfo=UTC)
 
 
 def test_the_daily_cap_is_claimed_once_per_target_across_runs(cloud) -> None:
-    caps = CapLedger(bootstrap.db(), SystemClock())
+    caps = CapLedger(bootstrap.root().db(), SystemClock())
     targets = [f"single:wm{i}" for i in range(120)]
     assert caps.claim("2026-11-25", "a@1", targets[:80]) == {}
     lost = caps.claim("2026-11-25", "b@1", targets)
@@ -40,7 +40,7 @@ def test_the_daily_cap_is_claimed_once_per_target_across_runs(cloud) -> None:
 
 
 def test_concurrent_runs_split_the_targets_without_overlap(cloud) -> None:
-    caps = CapLedger(bootstrap.db(), SystemClock())
+    caps = CapLedger(bootstrap.root().db(), SystemClock())
     targets = [f"single:wm{i}" for i in range(60)]
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(lambda r: caps.claim("2026-11-27", r, targets), ["x", "y", "z"]))
@@ -58,7 +58,7 @@ def customer(ext: str, staff: str, tags: list[str]) -> None:
         ],
         AT,
     )
-    bootstrap.customers().update_once(f"seed-{ext}", ext, lambda _c: c)
+    bootstrap.root().stores().customers.update_once(f"seed-{ext}", ext, lambda _c: c)
 
 
 def test_customer_audiences_are_read_page_by_page_with_tag_filters(cloud) -> None:
@@ -66,7 +66,7 @@ def test_customer_audiences_are_read_page_by_page_with_tag_filters(cloud) -> Non
         tags = ["生命周期/复购"] + (["兴趣/基金"] if i % 2 else [])
         customer(f"wm{i:02d}", f"staff{i % 4}", tags)
     customer("wm_new", "staff0", ["生命周期/新客"])
-    source = AudienceSource(bootstrap.db(), page=5)
+    source = AudienceSource(bootstrap.root().db(), page=5)
     audience = CustomerAudience(kind="customers", stages=["repeat"], tags=["兴趣/基金"])
     pages = list(source.customers(audience))
     assert len(pages) >= 3
@@ -79,7 +79,7 @@ def test_customer_audiences_are_read_page_by_page_with_tag_filters(cloud) -> Non
 def test_birthday_audiences_come_from_bank_customers(cloud) -> None:
     customer("wm_bday", "staff1", [])
     customer("wm_other", "staff1", [])
-    repo = bootstrap.bank_customers()
+    repo = bootstrap.root().stores().bank_customers
     for bcid, ext, birthday in [
         ("b1", "wm_bday", date(1990, 11, 25)),
         ("b2", "wm_other", date(1990, 3, 1)),
@@ -91,7 +91,7 @@ def test_birthday_audiences_come_from_bank_customers(cloud) -> None:
                 bank_customer_id=i, external_userid=e, profile=KnownProfile(birthday=b)
             ),
         )
-    source = AudienceSource(bootstrap.db())
+    source = AudienceSource(bootstrap.root().db())
     found = [
         t for page in source.customers(CustomerAudience(kind="customers"), ["11-25"]) for t in page
     ]
@@ -99,7 +99,7 @@ def test_birthday_audiences_come_from_bank_customers(cloud) -> None:
 
 
 def test_group_audiences_by_city_and_tag_skip_closed_and_unregistered_groups(cloud) -> None:
-    repo = bootstrap.groups()
+    repo = bootstrap.root().stores().groups
     loc = Location(
         lat=31.2,
         lng=121.4,
@@ -127,13 +127,13 @@ def test_group_audiences_by_city_and_tag_skip_closed_and_unregistered_groups(clo
                 join_url="https://qr.example/x" if registered else "",
             )
         )
-    source = AudienceSource(bootstrap.db())
+    source = AudienceSource(bootstrap.root().db())
     audience = GroupAudience(kind="groups", cities=["上海"], tags=["早餐"])
     assert [t.id for page in source.groups(audience) for t in page] == ["wr1"]
 
 
 def test_runs_are_created_once_and_batch_records_follow_their_results(cloud) -> None:
-    runs = CampaignRunRepo(bootstrap.db())
+    runs = CampaignRunRepo(bootstrap.root().db())
     occurrence = Occurrence(key="2026-11-25", at=AT, day=date(2026, 11, 25))
     run = CampaignRun(
         id="c@2026-11-25", campaign_id="c", occurrence=occurrence, priority=5, created_at=AT
@@ -145,7 +145,7 @@ def test_runs_are_created_once_and_batch_records_follow_their_results(cloud) -> 
     later = run.model_copy(update={"id": "c@2026-11-26", "created_at": AT + timedelta(days=1)})
     runs.create(later)
     assert [r.id for r in runs.for_campaign("c", 10)] == ["c@2026-11-26", "c@2026-11-25"]
-    records = CampaignBatchRepo(bootstrap.db())
+    records = CampaignBatchRepo(bootstrap.root().db())
     record = BatchRecord(
         id="c@2026-11-25-b0", run_id=run.id, sender="s", size=3, claimed_at=AT, planned_at=AT
     )

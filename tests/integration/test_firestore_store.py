@@ -15,7 +15,7 @@ AT = datetime(2026, 11, 23, tzinfo=UTC)
 
 
 def test_update_once_applies_an_event_once(cloud) -> None:
-    repo = bootstrap.customers()
+    repo = bootstrap.root().stores().customers
 
     def change(c):
         return cust.add_relation(c or cust.new_customer("wm1", AT), "zhangsan", "s1", AT)
@@ -28,7 +28,7 @@ def test_update_once_applies_an_event_once(cloud) -> None:
 
 
 def test_dedupe_claim_is_exclusive_under_concurrency(cloud) -> None:
-    dedupe = Dedupe(bootstrap.db(), SystemClock(), 7)
+    dedupe = Dedupe(bootstrap.root().db(), SystemClock(), 7)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: dedupe.claim("cb-same"), range(8)))
     assert results.count(True) == 1
@@ -36,7 +36,7 @@ def test_dedupe_claim_is_exclusive_under_concurrency(cloud) -> None:
 
 
 def test_welcome_ledger_hand_off(cloud) -> None:
-    ledger = WelcomeLedger(bootstrap.db(), SystemClock())
+    ledger = WelcomeLedger(bootstrap.root().db(), SystemClock())
     assert ledger.claim("WC", "callback", 3.5).granted
     held = ledger.claim("WC", "worker", 3.5)
     assert (held.granted, held.status, held.owner) == (False, WelcomeStatus.SENDING, "callback")
@@ -49,7 +49,7 @@ def test_welcome_ledger_hand_off(cloud) -> None:
 def test_bank_customer_writes_are_conditional_on_the_version_read(cloud) -> None:
     from siyu.domain.bank_customers import BankCustomer
 
-    repo = bootstrap.bank_customers()
+    repo = bootstrap.root().stores().bank_customers
     assert repo.get("bc1") == (None, None)
     fresh = BankCustomer(bank_customer_id="bc1")
     assert repo.save_if_unchanged(fresh, None) is True
@@ -67,7 +67,7 @@ def test_bank_customer_writes_are_conditional_on_the_version_read(cloud) -> None
 def test_groups_changed_since_returns_only_later_writes(cloud) -> None:
     from siyu.domain.groups import Group
 
-    repo = bootstrap.groups()
+    repo = bootstrap.root().stores().groups
     repo.put(Group(chat_id="a", updated_at=AT))
     everything, mark = repo.changed_since(None)
     assert [g.chat_id for g in everything] == ["a"] and mark is not None

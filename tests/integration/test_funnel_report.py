@@ -64,7 +64,7 @@ EXPECTED = {
 
 @pytest.fixture
 def funnel(cloud):
-    book = bootstrap.funnel()
+    book = bootstrap.root().funnel()
     for milestone, subject, at, channel, staff, city in FIXTURE:
         when = datetime.fromisoformat(at).replace(tzinfo=SHANGHAI)
         dims = Dims(channel=channel, staff=staff, city=city)

@@ -25,7 +25,7 @@ def purchase(event_id: str, amount: str) -> Purchase:
 
 
 def test_the_largest_amount_and_cents_add_exactly_through_firestore(cloud) -> None:
-    repo = bootstrap.bank_customers()
+    repo = bootstrap.root().stores().bank_customers
 
     def buy(event_id: str, amount: str) -> None:
         repo.update_once(

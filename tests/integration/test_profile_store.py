@@ -28,7 +28,7 @@ def task(fid: str, staff: str, hours: int) -> Followup:
 
 
 def test_follow_ups_are_created_once_listed_due_and_marked_sent(cloud) -> None:
-    repo = bootstrap.followups()
+    repo = bootstrap.root().stores().followups
     for fid, staff, hours in [("a", "zs", 2), ("b", "zs", 0), ("c", "ls", 1), ("d", "zs", 48)]:
         assert repo.create(task(fid, staff, hours)) is True
     assert repo.create(task("a", "zs", 5)) is False
@@ -42,7 +42,7 @@ def test_follow_ups_are_created_once_listed_due_and_marked_sent(cloud) -> None:
 
 
 def test_a_business_event_changes_the_bank_customer_once_under_concurrency(cloud) -> None:
-    repo = bootstrap.bank_customers()
+    repo = bootstrap.root().stores().bank_customers
 
     def bump(c: BankCustomer | None) -> BankCustomer:
         base = c or BankCustomer(bank_customer_id="bc1")
@@ -68,7 +68,7 @@ def test_a_business_event_changes_the_bank_customer_once_under_concurrency(cloud
 
 
 def test_tag_rules_round_trip(cloud) -> None:
-    repo = TagRuleRepo(bootstrap.db())
+    repo = TagRuleRepo(bootstrap.root().db())
     rule = TagRule.model_validate(
         {
             "id": "r1",

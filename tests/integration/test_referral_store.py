@@ -25,7 +25,7 @@ def pending(referee: str) -> Invite:
 
 
 def test_reserve_hands_out_distinct_day_places_and_refuses_a_second_reserve(cloud) -> None:
-    repo = bootstrap.referral_repo()
+    repo = bootstrap.root().stores().referrals
     with ThreadPoolExecutor(8) as pool:
         places = list(pool.map(lambda i: repo.reserve(pending(f"f{i}")), range(8)))
     assert sorted(p[0] for p in places) == list(range(1, 9))
@@ -33,7 +33,7 @@ def test_reserve_hands_out_distinct_day_places_and_refuses_a_second_reserve(clou
 
 
 def test_credit_counts_once_and_refuses_a_stale_version(cloud) -> None:
-    repo = bootstrap.referral_repo()
+    repo = bootstrap.root().stores().referrals
     day_place, version = repo.reserve(pending("bob"))
     invite = pending("bob").model_copy(update={"day_ordinal": day_place})
     assert repo.credit(invite, version) == 1
@@ -44,14 +44,14 @@ def test_credit_counts_once_and_refuses_a_stale_version(cloud) -> None:
 
 
 def test_a_hash_admits_at_most_the_limit_of_referees(cloud) -> None:
-    repo = bootstrap.referral_repo()
+    repo = bootstrap.root().stores().referrals
     results = [repo.claim_hash("device", "abc123", f"r{i}", 3) for i in range(4)]
     assert results == [True, True, True, False]
     assert repo.claim_hash("device", "abc123", "r1", 3) is True  # a redelivery of r1
 
 
 def test_a_code_is_created_once_per_customer(cloud) -> None:
-    repo = bootstrap.referral_repo()
+    repo = bootstrap.root().stores().referrals
     assert repo.create_code("alice", "AAAAAAAAA") == "AAAAAAAAA"
     assert repo.create_code("alice", "BBBBBBBBB") == "AAAAAAAAA"
     assert repo.owner_of("BBBBBBBBB") is None and repo.owner_of("AAAAAAAAA") == "alice"

@@ -11,34 +11,27 @@ from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.card_alerts import MAX_TEXT_CHARS, CardAlert, Reason, invite_text
 from siyu.domain.errors import TransientError
 from siyu.domain.groups import Group, GroupSpec
-from siyu.services.card_alerts import CardAlertService
-from siyu.services.group_directory import GroupDirectory
-from siyu.services.groups import GroupRegistry
-
-from .fakes import FakeBankCustomers, FakeClock, FakeGroups, FakeOpsTasks, FakeWeCom
+from tests.fakes import FakeClock, FakeCloud
 
 PEOPLE_SQUARE = (31.2304, 121.4737)  # Shanghai, WGS-84
 
 
 class World:
+    """The production wiring (siyu.bootstrap) on fakes."""
+
     def __init__(self, refresh_s: float = 0.0) -> None:
-        self.clock = FakeClock()
-        self.wecom = FakeWeCom()
-        self.groups = FakeGroups()
-        self.customers = FakeBankCustomers()
-        self.tasks = FakeOpsTasks()
-        self.registry = GroupRegistry(self.wecom, self.groups, self.clock)
-        self.directory = GroupDirectory(
-            self.groups, self.clock, join_limit=200, refresh_s=refresh_s
+        self.cloud = FakeCloud()
+        self.clock, self.wecom, self.groups = self.cloud.clock, self.cloud.wecom, self.cloud.groups
+        self.customers, self.tasks = self.cloud.bank_customers, self.cloud.ops_tasks
+        root = self.cloud.root(
+            group_index_refresh_s=refresh_s,
+            group_join_limit=200,
+            group_max_distance_m=5000,
+            invite_cooldown_days=7,
         )
-        self.service = CardAlertService(
-            self.directory,
-            self.customers,
-            self.tasks,
-            self.clock,
-            max_distance_m=5000,
-            cooldown=timedelta(days=7),
-        )
+        self.registry = root.group_admin()
+        self.directory = root.nearby_groups()
+        self.service = root.card_alerts()
 
     def group(
         self, chat_id: str, lat: float, lng: float, city: str = "上海", **extra: Any

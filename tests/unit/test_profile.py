@@ -6,7 +6,6 @@ tests/e2e/test_profile_path.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,58 +16,33 @@ from siyu.domain.biz_events import BizEvent
 from siyu.domain.customers import CustomerTag, TagSource
 from siyu.domain.errors import TransientError, UpstreamError
 from siyu.domain.followups import Followup, FollowupReason, FollowupStatus
-from siyu.domain.layering import LayeringConfig, Stage
+from siyu.domain.layering import Stage
 from siyu.domain.tag_rules import TagRuleSpec
 from siyu.services.biz_events import BizEventRouter
-from siyu.services.customer_profile import ProfileService, TagSyncRequest
+from siyu.services.customer_profile import TagSyncRequest
 from siyu.services.followups import FollowupNotifier, FollowupTick
-from siyu.services.funnel import FunnelBook
-from siyu.services.tag_catalog import TagCatalog
-from siyu.services.tag_rules import TagRuleBook
-from siyu.services.tag_sync import TagSyncService
-
-from .fakes import (
-    FakeBankCustomers,
-    FakeChannels,
-    FakeClock,
-    FakeCustomers,
-    FakeDedupe,
-    FakeFollowups,
-    FakeFunnel,
-    FakeMessages,
-    FakeOpsTasks,
-    FakeTagRules,
-    FakeTags,
-    FakeWeCom,
+from tests.fakes import (
+    FakeCloud,
 )
 
 
-@dataclass
 class World:
-    clock: FakeClock = field(default_factory=FakeClock)
-    wecom: FakeWeCom = field(default_factory=FakeWeCom)
-    bank: FakeBankCustomers = field(default_factory=FakeBankCustomers)
-    customers: FakeCustomers = field(default_factory=FakeCustomers)
-    followups: FakeFollowups = field(default_factory=FakeFollowups)
-    syncs: FakeMessages = field(default_factory=FakeMessages)
-    ops_tasks: FakeOpsTasks = field(default_factory=FakeOpsTasks)
+    """The production wiring (siyu.bootstrap) on fakes."""
 
-    def __post_init__(self) -> None:
-        self.catalog = TagCatalog(self.wecom, FakeTags(), self.clock, refresh_s=300)
-        self.rules = TagRuleBook(FakeTagRules(), self.catalog, self.clock, refresh_s=0)
-        self.profiles = ProfileService(
-            self.bank,
-            self.customers,
-            self.followups,
-            self.rules,
-            self.catalog,
-            self.syncs,
-            self.clock,
-            LayeringConfig(),
+    def __init__(self) -> None:
+        self.cloud = FakeCloud()
+        c = self.cloud
+        self.clock, self.wecom, self.bank, self.customers = (
+            c.clock,
+            c.wecom,
+            c.bank_customers,
+            c.customers,
         )
-        self.tag_sync = TagSyncService(
-            self.bank, self.customers, self.catalog, self.wecom, self.clock
-        )
+        self.followups, self.ops_tasks = c.followups, c.ops_tasks
+        self.root = c.root(tag_catalog_refresh_s=300, tag_rules_refresh_s=0)
+        self.syncs = c.topic(self.root.settings.topic_tag_sync)
+        self.catalog, self.rules = self.root.tag_catalog(), self.root.tag_rules()
+        self.profiles, self.tag_sync = self.root.profiles(), self.root.tag_sync()
 
     def contact(self, ext: str, *staff: str) -> None:
         """A WeCom contact of these staff members, linked to bank customer `b-<ext>`."""
@@ -224,9 +198,7 @@ def due_task(fid: str, staff: str, w: World, minutes: int = 0) -> Followup:
 
 
 def notifier(w: World, allow_as_of: bool = False) -> FollowupNotifier:
-    return FollowupNotifier(
-        w.followups, w.customers, FakeDedupe(), w.wecom, w.ops_tasks, w.clock, allow_as_of
-    )
+    return w.cloud.root(tick_allow_as_of=allow_as_of).followup_notifier()
 
 
 def test_each_staff_member_gets_one_message_per_tick_and_tasks_are_sent_once() -> None:
@@ -326,12 +298,12 @@ class StubReferrals:
 def test_purchases_and_credited_referrals_are_funnel_milestones_once() -> None:
     w = World()
     w.contact("wm1", "zhangsan")
-    funnel = FakeFunnel()
+    funnel = w.cloud.funnel
     router = BizEventRouter(
         StubReferrals(),  # type: ignore[arg-type]
         w.profiles,
         w.bank,
-        FunnelBook(funnel, FakeChannels(), w.customers),
+        w.root.funnel(),
     )
 
     def buy(event_id: str) -> None:

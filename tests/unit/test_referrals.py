@@ -12,8 +12,7 @@ from siyu.domain import referrals as ref
 from siyu.domain.errors import TransientError
 from siyu.domain.referrals import CardOpened, InviteStatus, RejectReason
 from siyu.services.referrals import ReferralService
-
-from .fakes import FakeClock, FakeMessages, FakeReferrals
+from tests.fakes import FakeClock, FakeReferrals, FakeTopic
 
 OPENED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -22,7 +21,7 @@ class World:
     def __init__(self) -> None:
         self.clock = FakeClock()
         self.repo = FakeReferrals()
-        self.messages = FakeMessages()
+        self.messages = FakeTopic()
         self.service = ReferralService(
             self.repo,
             self.messages,

@@ -15,12 +15,11 @@ from siyu.domain.followups import DEFAULT_CADENCE, FollowupReason
 from siyu.domain.groups import Group, Location
 from siyu.domain.intake import CallbackQuery, Outcome
 from siyu.domain.welcome import WelcomeStatus
-from siyu.services.funnel import FunnelBook
+from siyu.services.funnel import FunnelTracker
 from siyu.services.intake import CallbackIntake, InboxSweeper
 from siyu.services.wecom_events import WeComEventProcessor
 from siyu.services.welcome import WelcomeSender
-
-from .fakes import (
+from tests.fakes import (
     FakeBankCustomers,
     FakeChannels,
     FakeClock,
@@ -30,8 +29,8 @@ from .fakes import (
     FakeGroups,
     FakeInbox,
     FakeLedger,
-    FakePublisher,
     FakeTags,
+    FakeTopic,
     FakeWeCom,
 )
 
@@ -57,7 +56,7 @@ class FakeCodec:
 class World:
     clock: FakeClock = field(default_factory=FakeClock)
     wecom: FakeWeCom = field(default_factory=FakeWeCom)
-    publisher: FakePublisher = field(default_factory=FakePublisher)
+    publisher: FakeTopic = field(default_factory=FakeTopic)
     customers: FakeCustomers = field(default_factory=FakeCustomers)
     groups: FakeGroups = field(default_factory=FakeGroups)
     tags: FakeTags = field(default_factory=FakeTags)
@@ -104,7 +103,7 @@ class World:
             self.bank_customers,
             self.clock,
             DEFAULT_CADENCE,
-            FunnelBook(self.funnel, self.channels, self.customers),
+            FunnelTracker(self.funnel, self.channels, self.customers),
         )
 
     def event(self, change_type: str = "add_external_contact", **fields: object) -> WeComEvent:
@@ -270,8 +269,9 @@ def test_manual_tags_follow_staff_edits_without_touching_channel_tags() -> None:
     w.channels.put(Channel(state="card_alert", name="动账", welcome_text="hi", tag_ids=["t1"]))
     p = w.processor()
     p.handle(w.event(welcome_code=""))
-    w.wecom.contacts["wm1"] = {
-        "follow_user": [
+    w.wecom.contact(
+        "wm1",
+        follow_user=[
             {
                 "userid": "zhangsan",
                 "tags": [
@@ -279,8 +279,8 @@ def test_manual_tags_follow_staff_edits_without_touching_channel_tags() -> None:
                     {"tag_id": "personal", "tag_name": "x", "type": 2},
                 ],
             }
-        ]
-    }
+        ],
+    )
     p.handle(w.event("edit_external_contact", welcome_code="", raw_sha256="h2"))
     tags = {t.id: t.source for t in w.customers.get("wm1").tags}
     assert tags == {"t1": TagSource.CHANNEL, "t9": TagSource.MANUAL}

@@ -125,7 +125,7 @@ def test_identical_edit_callbacks_from_two_deliveries_are_both_applied() -> None
     second = first.model_copy(update={"delivery": "d2"})
     assert first.dedupe_key != second.dedupe_key
     tag = {"tag_id": "t1", "tag_name": "A", "group_name": "G", "type": 1}
-    w.wecom.contacts["wm1"] = {"follow_user": [{"userid": "zhangsan", "tags": [tag]}]}
+    w.wecom.contact("wm1", follow_user=[{"userid": "zhangsan", "tags": [tag]}])
     assert p.handle(first) is True
     w.wecom.contacts["wm1"]["follow_user"][0]["tags"].append({**tag, "tag_id": "t2"})
     assert p.handle(second) is True

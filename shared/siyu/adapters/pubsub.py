@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from google.cloud.pubsub_v1 import PublisherClient
 from google.cloud.pubsub_v1.types import BatchSettings, PublisherOptions
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from siyu.domain.errors import InvalidInput, TransientError
 from siyu.domain.events import WeComEvent
 from siyu.logging import correlated, correlation_id, log
+from siyu.ports import FailureCounter
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -93,11 +94,6 @@ class Publisher:
     def dead_letter(self, payload: bytes, reason: str) -> None:
         future = self._client.publish(self._dead_letter, payload, reason=reason[:1000])
         future.result(timeout=_PUBLISH_TIMEOUT_S)
-
-
-class FailureCounter(Protocol):
-    def failed(self, key: str) -> int:
-        """Count one more failed delivery of `key`; returns the failures so far."""
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from siyu.domain.campaigns import (
 from siyu.domain.compliance import DEFAULT_BANNED
 from siyu.services.campaigns import (
     BatchSender,
-    CalendarBook,
     CampaignPlanner,
     CampaignTick,
+    HolidayCalendar,
     ResultTracker,
 )
 
@@ -159,7 +159,7 @@ def report() -> str:
         store,
         store,
         store,
-        CalendarBook(package_years(), store, clock, refresh_s=3600),
+        HolidayCalendar(package_years(), store, clock, refresh_s=3600),
         store,
         ResultTracker(store, wecom, timedelta(days=3), timedelta(hours=2)),
         clock,

@@ -10,7 +10,8 @@ import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import httpx
@@ -164,25 +165,21 @@ def alert_bodies(n: int, customers: int, seed: int) -> list[dict[str, Any]]:
 def firestore_per_alert(cfg: StackConfig) -> str:
     """The card-alert service in this process on the emulator, its repositories counted."""
     os.environ.update(cfg.env())
-    from siyu import bootstrap
-    from siyu.services.card_alerts import CardAlertService
-    from siyu.services.group_directory import GroupDirectory
+    from siyu.bootstrap import bootstrap
 
-    bootstrap.reset()
-    groups = Counting(bootstrap.groups(), reads={"changed_since": lambda r: max(1, len(r[0]))})
-    customers = Counting(
-        bootstrap.bank_customers(), reads={"get": 1}, writes={"save_if_unchanged": 1}
+    production = bootstrap()
+    stores = production.stores()
+    groups = Counting(stores.groups, reads={"changed_since": lambda r: max(1, len(r[0]))})
+    customers = Counting(stores.bank_customers, reads={"get": 1}, writes={"save_if_unchanged": 1})
+    tasks = Counting(stores.ops_tasks, writes={"create": 1})
+    counted = replace(
+        stores,
+        groups=cast(GroupRepo, groups),
+        bank_customers=cast(BankCustomerRepo, customers),
+        ops_tasks=cast(OpsTaskRepo, tasks),
     )
-    tasks = Counting(bootstrap.ops_tasks(), writes={"create": 1})
-    directory = GroupDirectory(cast(GroupRepo, groups), bootstrap.clock, 200, refresh_s=5)
-    service = CardAlertService(
-        directory,
-        cast(BankCustomerRepo, customers),
-        cast(OpsTaskRepo, tasks),
-        bootstrap.clock,
-        max_distance_m=5000,
-        cooldown=timedelta(days=7),
-    )
+    root = bootstrap(production.settings, stores=counted)
+    directory, service = root.nearby_groups(), root.card_alerts()
     directory.refresh()
     initial_reads, groups.read = groups.read, 0
     logging.getLogger("siyu").setLevel(logging.WARNING)  # one INFO line per invite otherwise

@@ -6,13 +6,14 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import cast
 
 from siyu.devstack.counting import Cost, Counting
 from siyu.devstack.stack import StackConfig
 from siyu.domain.referrals import DEFAULT_TIERS, CardOpened
-from siyu.ports import MessagePublisher, ReferralRepo
+from siyu.ports import ReferralRepo
 
 REFERRERS = 100
 FRIENDS_EACH = 10  # every referrer climbs all four default tiers
@@ -45,21 +46,13 @@ def report(cfg: StackConfig) -> str:
     """The on_biz_event service in this process against the stack's emulators."""
     os.environ.update(cfg.env())
     os.environ["SIYU_TOPIC_REWARD_GRANTED"] = "reward-granted"
-    from siyu import bootstrap
-    from siyu.services.referrals import ReferralService
+    from siyu.bootstrap import bootstrap
 
-    bootstrap.reset()
+    production = bootstrap()
     logging.getLogger("siyu").setLevel(logging.WARNING)
-    repo = Counting(bootstrap.referral_repo(), reads=READS, writes=WRITES)
-    service = ReferralService(
-        cast(ReferralRepo, repo),
-        cast(MessagePublisher, bootstrap.topic("reward-granted")),
-        bootstrap.clock,
-        tiers=DEFAULT_TIERS,
-        daily_limit=20,
-        referees_per_hash=3,
-        stale_after=timedelta(seconds=30),
-    )
+    repo = Counting(production.stores().referrals, reads=READS, writes=WRITES)
+    counted = replace(production.stores(), referrals=cast(ReferralRepo, repo))
+    service = bootstrap(production.settings, stores=counted).referrals()
     run = f"{int(time.time())}"
     codes = [service.code_for(f"bench_ref_{run}_{r}") for r in range(REFERRERS)]
     opened = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

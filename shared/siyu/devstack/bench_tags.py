@@ -22,7 +22,7 @@ from siyu.domain.tag_rules import RuleSet, TagRule, TagRuleSpec
 from siyu.domain.tags import CorpTag
 from siyu.services.customer_profile import ProfileService, TagSyncRequest
 from siyu.services.tag_catalog import TagCatalog
-from siyu.services.tag_rules import TagRuleBook
+from siyu.services.tag_rules import TagRuleSet
 from siyu.services.tag_sync import TagSyncService
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -195,7 +195,7 @@ def coalescing(burst: int, customers: int = 100, relations: int = 2) -> tuple[in
     contacts: Any = _Docs()
     nothing: Any = _Nothing()
     catalog = TagCatalog(wecom, nothing, clock, refresh_s=3600)
-    rules = TagRuleBook(nothing, catalog, clock, refresh_s=3600)
+    rules = TagRuleSet(nothing, catalog, clock, refresh_s=3600)
     for rule in fifty_rules(random.Random(50))[:10]:
         rules.put(
             rule.id,

@@ -8,7 +8,7 @@ from siyu.domain.biz_events import BizEvent, Purchase
 from siyu.domain.funnel import Milestone
 from siyu.ports import BankCustomerRepo
 from siyu.services.customer_profile import ProfileService
-from siyu.services.funnel import FunnelBook
+from siyu.services.funnel import FunnelTracker
 from siyu.services.referrals import ReferralService
 
 
@@ -18,7 +18,7 @@ class BizEventRouter:
         referrals: ReferralService,
         profiles: ProfileService,
         bank_customers: BankCustomerRepo,
-        funnel: FunnelBook,
+        funnel: FunnelTracker,
     ) -> None:
         self._referrals = referrals
         self._profiles = profiles

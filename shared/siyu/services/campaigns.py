@@ -66,7 +66,7 @@ class CampaignTick(BaseModel):
     as_of: datetime | None = None
 
 
-class CalendarBook:
+class HolidayCalendar:
     """The package's years, overridden by years ops loaded; re-read every `refresh_s`."""
 
     def __init__(
@@ -139,14 +139,14 @@ class RunReport(CampaignRun):
     reminders: int = 0
 
 
-class CampaignBook:
+class CampaignAdmin:
     def __init__(
         self,
         campaigns: CampaignRepo,
         runs: CampaignRunRepo,
         records: CampaignBatchRepo,
         source: AudienceSource,
-        calendars: CalendarBook,
+        calendars: HolidayCalendar,
         clock: Clock,
         banned: list[str],
     ) -> None:
@@ -229,7 +229,7 @@ class CampaignPlanner:
         source: AudienceSource,
         caps: CapLedger,
         batches: MessagePublisher,
-        calendars: CalendarBook,
+        calendars: HolidayCalendar,
         ops_tasks: OpsTaskRepo,
         tracker: ResultTracker,
         clock: Clock,

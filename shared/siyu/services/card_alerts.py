@@ -1,7 +1,7 @@
 """card_alert's use case: answer each card transaction with an invite to the nearest group.
 
 Cost per alert: one Firestore read (the bank customer) and a write only when an invite is
-issued. Groups come from the in-memory GroupDirectory. No transaction: the invite is
+issued. Groups come from the in-memory NearbyGroupIndex. No transaction: the invite is
 written on the condition that the customer's document did not change since it was read.
 """
 
@@ -25,7 +25,7 @@ from siyu.domain.errors import TransientError
 from siyu.domain.ops_tasks import new_group_needed
 from siyu.logging import log
 from siyu.ports import BankCustomerRepo, Clock, OpsTaskRepo
-from siyu.services.group_directory import GroupDirectory
+from siyu.services.nearby_groups import NearbyGroupIndex
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ _AREAS_REMEMBERED = 10_000
 class CardAlertService:
     def __init__(
         self,
-        directory: GroupDirectory,
+        directory: NearbyGroupIndex,
         customers: BankCustomerRepo,
         tasks: OpsTaskRepo,
         clock: Clock,

@@ -15,7 +15,7 @@ from siyu.domain.layering import LayeringConfig, layer_tags
 from siyu.logging import log
 from siyu.ports import BankCustomerRepo, Clock, CustomerRepo, FollowupRepo, MessagePublisher
 from siyu.services.tag_catalog import TagCatalog
-from siyu.services.tag_rules import TagRuleBook
+from siyu.services.tag_rules import TagRuleSet
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class ProfileService:
         bank_customers: BankCustomerRepo,
         customers: CustomerRepo,
         followups: FollowupRepo,
-        rules: TagRuleBook,
+        rules: TagRuleSet,
         catalog: TagCatalog,
         tag_sync: MessagePublisher,
         clock: Clock,

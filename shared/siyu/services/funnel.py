@@ -19,7 +19,7 @@ from siyu.domain.funnel import (
 from siyu.ports import ChannelRepo, CustomerRepo, FunnelStore
 
 
-class FunnelBook:
+class FunnelTracker:
     def __init__(self, store: FunnelStore, channels: ChannelRepo, customers: CustomerRepo) -> None:
         self._store = store
         self._channels = channels

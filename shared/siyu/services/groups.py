@@ -16,7 +16,7 @@ def join_state(chat_id: str) -> str:
     return "g-" + hashlib.sha256(chat_id.encode()).hexdigest()[:20]
 
 
-class GroupRegistry:
+class BenefitGroupAdmin:
     def __init__(self, wecom: WeComApi, groups: GroupRepo, clock: Clock) -> None:
         self._wecom = wecom
         self._groups = groups

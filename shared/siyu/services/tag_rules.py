@@ -11,7 +11,7 @@ from siyu.ports import Clock, TagRuleRepo
 from siyu.services.tag_catalog import TagCatalog
 
 
-class TagRuleBook:
+class TagRuleSet:
     def __init__(
         self, repo: TagRuleRepo, catalog: TagCatalog, clock: Clock, refresh_s: float
     ) -> None:

@@ -44,7 +44,7 @@ from siyu.ports import (
     TagRepo,
     WeComApi,
 )
-from siyu.services.funnel import FunnelBook
+from siyu.services.funnel import FunnelTracker
 from siyu.services.welcome import WelcomeSender
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class WeComEventProcessor:
         bank_customers: BankCustomerRepo,
         clock: Clock,
         cadence: list[Cadence],
-        funnel: FunnelBook,
+        funnel: FunnelTracker,
     ) -> None:
         self._wecom = wecom
         self._customers = customers

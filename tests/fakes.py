@@ -1,11 +1,15 @@
-"""In-memory fakes of the ports, for unit tests of the services only."""
+"""In-memory fakes of the ports, answering as WeCom and Firestore do, and `fake_root()`: the
+production wiring (siyu.bootstrap) standing on them, for unit and function-tier tests."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from siyu.bootstrap import Root, Stores, bootstrap
+from siyu.config import Settings
 from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.calendar import OfficialYear
 from siyu.domain.campaigns import (
@@ -18,7 +22,7 @@ from siyu.domain.campaigns import (
 )
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
-from siyu.domain.errors import Conflict, TransientError
+from siyu.domain.errors import Conflict, TransientError, UpstreamError
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup, FollowupStatus
 from siyu.domain.funnel import MilestoneRecord
@@ -28,6 +32,7 @@ from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, InviteStatus, Reward
 from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
+from siyu.domain.transfers import Transfer
 from siyu.domain.wecom import (
     AppMessageResult,
     ExternalContact,
@@ -36,6 +41,7 @@ from siyu.domain.wecom import (
     GroupMsgTask,
     JoinWay,
     NoValidRecipient,
+    TransferResult,
     WelcomeOutcome,
 )
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, may_claim
@@ -134,26 +140,82 @@ class FakeLedger:
         self.docs.setdefault(code, {"owner": "", "claimed_at": self.clock.now()})["status"] = status
 
 
-class FakePublisher:
+class FakeGroupMessenger:
+    """WeCom's 群发 APIs: tasks by msgid; `confirm(msgid)` is the staff member pressing send."""
+
     def __init__(self) -> None:
-        self.published: list[WeComEvent] = []
-        self.dead: list[tuple[bytes, str]] = []
-        self.fail = False
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.reminded: list[str] = []
+        self.calls = 0
 
-    def publish(self, event: WeComEvent) -> str:
-        if self.fail:
-            raise TransientError("publish failed")
-        self.published.append(event)
-        return str(len(self.published))
+    def add_msg_template(
+        self,
+        chat_type: str,
+        sender: str,
+        targets: list[str],
+        text: str,
+        attachments: list[dict[str, Any]],
+    ) -> tuple[str, list[str]]:
+        self.calls += 1
+        msgid = f"msg{len(self.tasks)}"
+        self.tasks[msgid] = {"sender": sender, "targets": targets, "text": text, "status": 0}
+        return msgid, []
 
-    def dead_letter(self, payload: bytes, reason: str) -> None:
-        self.dead.append((payload, reason))
+    def confirm(self, msgid: str, failed: dict[str, int] | None = None) -> None:
+        """The staff member presses send; `failed` maps targets to WeCom's failure status
+        (2 not a contact, 3 already received a 群发 today)."""
+        self.tasks[msgid]["status"] = 2
+        self.tasks[msgid]["failed"] = failed or {}
+
+    def get_groupmsg_task(self, msgid: str) -> list[GroupMsgTask]:
+        task = self.tasks[msgid]
+        return [GroupMsgTask(userid=task["sender"], status=task["status"])]
+
+    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[GroupMsgSend]:
+        """93338: every target, status 0 until sent, then 1 or the failure (2, 3)."""
+        task = self.tasks[msgid]
+        if task["status"] != 2:
+            return [GroupMsgSend(external_userid=t, status=0) for t in task["targets"]]
+        failed = task["failed"]
+        return [GroupMsgSend(external_userid=t, status=failed.get(t, 1)) for t in task["targets"]]
+
+    def remind_groupmsg_send(self, msgid: str) -> None:
+        self.reminded.append(msgid)
 
 
-class FakeWeCom:
+class FakeTransferApi:
+    """94088/94081: transfers wait until `finish(ext, status)`; 1 done, 3 refused, 4 full."""
+
+    def __init__(self) -> None:
+        self.transfer_calls: list[list[str]] = []
+        self.transfer_states: dict[str, int] = {}
+        self.transfer_refusals: dict[str, int] = {}
+
+    def transfer_customer(
+        self, resigned: bool, handover: str, takeover: str, external_userids: list[str]
+    ) -> dict[str, int]:
+        assert len(external_userids) <= 100, "WeCom takes at most 100 customers a call"
+        self.transfer_calls.append(list(external_userids))
+        codes = {ext: self.transfer_refusals.get(ext, 0) for ext in external_userids}
+        self.transfer_states.update({ext: 2 for ext, code in codes.items() if not code})
+        return codes
+
+    def finish(self, external_userid: str, status: int = 1) -> None:
+        self.transfer_states[external_userid] = status
+
+    def transfer_result(self, resigned: bool, handover: str, takeover: str) -> list[TransferResult]:
+        return [
+            TransferResult(external_userid=ext, status=status)
+            for ext, status in self.transfer_states.items()
+        ]
+
+
+class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
     """Records calls; `fail_welcome` makes send_welcome_msg fail that many times first."""
 
     def __init__(self) -> None:
+        FakeGroupMessenger.__init__(self)
+        FakeTransferApi.__init__(self)
         self.welcomes: list[str] = []
         self.used: set[str] = set()
         self.fail_welcome = 0
@@ -172,9 +234,16 @@ class FakeWeCom:
         self.chat_reads: list[str] = []
         self.chat_errors: dict[str, Exception] = {}
 
+    def contact(self, external_userid: str, name: str = "客户", **answer: Any) -> None:
+        """Make WeCom know this contact (externalcontact/get answers it from now on)."""
+        contact = {"external_userid": external_userid, "name": name}
+        self.contacts[external_userid] = {"external_contact": contact, **answer}
+
     def get_external_contact(self, external_userid: str) -> ExternalContact:
-        default = {"external_contact": {"external_userid": external_userid, "name": "客户"}}
-        return ExternalContact.model_validate({**default, **self.contacts.get(external_userid, {})})
+        """92114: a contact WeCom does not know is errcode 84061, never an invented name."""
+        if external_userid not in self.contacts:
+            raise UpstreamError("externalcontact/get: errcode 84061 not external contact", 84061)
+        return ExternalContact.model_validate(self.contacts[external_userid])
 
     def send_welcome_msg(
         self, welcome_code: str, text: str, deadline: float | None = None
@@ -553,13 +622,29 @@ class FakeReferrals:
         self.rewards_by_id[reward_id] = reward.model_copy(update={"published_at": at})
 
 
-class FakeMessages:
+class FakeTopic:
+    """A topic: messages sent, events published, and its dead letters."""
+
     def __init__(self) -> None:
         self.sent: list[tuple[Any, dict[str, str]]] = []
+        self.published: list[WeComEvent] = []
+        self.dead: list[tuple[bytes, str]] = []
+        self.fail = False
 
     def send(self, message: Any, ordering_key: str = "", **attributes: str) -> str:
+        if self.fail:
+            raise TransientError("publish failed")
         self.sent.append((message, attributes))
         return str(len(self.sent))
+
+    def publish(self, event: WeComEvent) -> str:
+        if self.fail:
+            raise TransientError("publish failed")
+        self.published.append(event)
+        return str(len(self.published))
+
+    def dead_letter(self, payload: bytes, reason: str) -> None:
+        self.dead.append((payload, reason))
 
 
 class FakeCampaigns:
@@ -656,42 +741,6 @@ class FakeBatchRecords:
         return [r for r in self.docs.values() if r.run_id == run_id]
 
 
-class FakeGroupMessenger:
-    """WeCom's 群发 APIs: tasks by msgid; `confirm(msgid)` is the staff member pressing send."""
-
-    def __init__(self) -> None:
-        self.tasks: dict[str, dict[str, Any]] = {}
-        self.reminded: list[str] = []
-        self.calls = 0
-
-    def add_msg_template(
-        self,
-        chat_type: str,
-        sender: str,
-        targets: list[str],
-        text: str,
-        attachments: list[dict[str, Any]],
-    ) -> tuple[str, list[str]]:
-        self.calls += 1
-        msgid = f"msg{len(self.tasks)}"
-        self.tasks[msgid] = {"sender": sender, "targets": targets, "text": text, "status": 0}
-        return msgid, []
-
-    def confirm(self, msgid: str) -> None:
-        self.tasks[msgid]["status"] = 2
-
-    def get_groupmsg_task(self, msgid: str) -> list[GroupMsgTask]:
-        task = self.tasks[msgid]
-        return [GroupMsgTask(userid=task["sender"], status=task["status"])]
-
-    def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[GroupMsgSend]:
-        task = self.tasks[msgid]
-        return [GroupMsgSend(external_userid=t, status=1) for t in task["targets"]]
-
-    def remind_groupmsg_send(self, msgid: str) -> None:
-        self.reminded.append(msgid)
-
-
 class FakeCalendarYears:
     def __init__(self) -> None:
         self.docs: dict[int, OfficialYear] = {}
@@ -725,3 +774,94 @@ class FakeFunnel:
 
     def of(self, milestone: str) -> list[MilestoneRecord]:
         return [m for m in self.docs.values() if m.milestone == milestone]
+
+
+class FakeTransfers:
+    def __init__(self) -> None:
+        self.docs: dict[str, Transfer] = {}
+
+    def put(self, transfer: Transfer) -> None:
+        self.docs[transfer.id] = transfer
+
+    def get(self, transfer_id: str) -> Transfer | None:
+        return self.docs.get(transfer_id)
+
+
+class FakeDeliveries:
+    def __init__(self) -> None:
+        self.failures: dict[str, int] = {}
+
+    def failed(self, key: str) -> int:
+        self.failures[key] = self.failures.get(key, 0) + 1
+        return self.failures[key]
+
+
+@dataclass
+class FakeCloud:
+    """Every fake adapter of one test; `root()` is the production wiring standing on them."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    wecom: FakeWeCom = field(default_factory=FakeWeCom)
+    customers: FakeCustomers = field(default_factory=FakeCustomers)
+    groups: FakeGroups = field(default_factory=FakeGroups)
+    bank_customers: FakeBankCustomers = field(default_factory=FakeBankCustomers)
+    channels: FakeChannels = field(default_factory=FakeChannels)
+    tags: FakeTags = field(default_factory=FakeTags)
+    followups: FakeFollowups = field(default_factory=FakeFollowups)
+    ops_tasks: FakeOpsTasks = field(default_factory=FakeOpsTasks)
+    tag_rules: FakeTagRules = field(default_factory=FakeTagRules)
+    dedupe: FakeDedupe = field(default_factory=FakeDedupe)
+    deliveries: FakeDeliveries = field(default_factory=FakeDeliveries)
+    referrals: FakeReferrals = field(default_factory=FakeReferrals)
+    transfers: FakeTransfers = field(default_factory=FakeTransfers)
+    funnel: FakeFunnel = field(default_factory=FakeFunnel)
+    campaigns: FakeCampaigns = field(default_factory=FakeCampaigns)
+    runs: FakeRuns = field(default_factory=FakeRuns)
+    batches: FakeBatchRecords = field(default_factory=FakeBatchRecords)
+    audience: FakeAudience = field(default_factory=FakeAudience)
+    caps: FakeCaps = field(default_factory=FakeCaps)
+    years: FakeCalendarYears = field(default_factory=FakeCalendarYears)
+    topics: dict[str, FakeTopic] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.inbox = FakeInbox(self.clock)
+        self.welcomes = FakeLedger(self.clock)
+
+    def topic(self, name: str) -> FakeTopic:
+        return self.topics.setdefault(name, FakeTopic())
+
+    def stores(self) -> Stores:
+        return Stores(
+            customers=self.customers,
+            groups=self.groups,
+            bank_customers=self.bank_customers,
+            channels=self.channels,
+            tags=self.tags,
+            followups=self.followups,
+            ops_tasks=self.ops_tasks,
+            tag_rules=self.tag_rules,
+            inbox=self.inbox,
+            welcomes=self.welcomes,
+            dedupe=self.dedupe,
+            deliveries=self.deliveries,
+            referrals=self.referrals,
+            transfers=self.transfers,
+            funnel=self.funnel,
+            campaigns=self.campaigns,
+            campaign_runs=self.runs,
+            campaign_batches=self.batches,
+            audience=self.audience,
+            caps=self.caps,
+            calendar_years=self.years,
+        )
+
+    def root(self, **settings: Any) -> Root:
+        """siyu.bootstrap's wiring with these fakes and `settings` over the defaults."""
+        return bootstrap(
+            Settings(**settings),
+            stores=self.stores(),
+            wecom=self.wecom,
+            wecom_app=self.wecom,
+            topic=self.topic,
+            clock=self.clock,
+        )

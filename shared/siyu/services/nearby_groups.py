@@ -18,7 +18,7 @@ class Match:
     in_range: bool  # False: the city fallback, beyond the distance limit
 
 
-class GroupDirectory:
+class NearbyGroupIndex:
     """Nearest group with room, answered from memory.
 
     The first lookup loads every group; later lookups at most every `refresh_s` seconds ask
