@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from siyu import bootstrap as siyu_bootstrap
 from siyu.bootstrap import Root, Stores, bootstrap
 from siyu.config import Settings
 from siyu.domain.bank_customers import BankCustomer
@@ -39,6 +40,7 @@ from siyu.domain.wecom import (
     GroupChat,
     GroupMsgSend,
     GroupMsgTask,
+    GroupUnreadable,
     JoinWay,
     NoValidRecipient,
     TransferResult,
@@ -296,9 +298,13 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
         self.chat_reads.append(chat_id)
         if chat_id in self.chat_errors:
             raise self.chat_errors[chat_id]
-        return GroupChat.model_validate({"chat_id": chat_id, **self.chats.get(chat_id, {})})
+        if chat_id not in self.chats:  # 92122: a chat WeCom does not know is errcode 40050
+            raise GroupUnreadable("groupchat/get: errcode 40050 chat not found", 40050)
+        return GroupChat.model_validate({"chat_id": chat_id, **self.chats[chat_id]})
 
     def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
+        if chat_id not in self.chats:  # 92229: only a chat of the corp can get a join way
+            raise GroupUnreadable("groupchat/add_join_way: errcode 40050 chat not found", 40050)
         self.join_ways.append(chat_id)
         return f"cfg{len(self.join_ways)}"
 
@@ -865,3 +871,20 @@ class FakeCloud:
             topic=self.topic,
             clock=self.clock,
         )
+
+    def install(self, **settings: Any) -> Root:
+        """Make the root on these fakes the one every function entry point asks for."""
+        built = self.root(**settings)
+        siyu_bootstrap.install(built)
+        return built
+
+    def written(self) -> list[str]:
+        """Every document any fake store holds and every message sent, as `store/key`."""
+        found = [
+            f"{name}/{key}"
+            for name, fake in vars(self).items()
+            for key in getattr(fake, "docs", {})
+        ]
+        for name, topic in self.topics.items():
+            found += [f"topic:{name}/{n}" for n in range(len(topic.sent) + len(topic.published))]
+        return sorted(found)

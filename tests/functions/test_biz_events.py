@@ -46,6 +46,14 @@ def topics(cloud, monkeypatch) -> dict[str, str]:
     return names
 
 
+@pytest.fixture
+def refused(fakes, monkeypatch):
+    """biz_events on fakes: a refusal must leave `fakes.written()` empty."""
+    monkeypatch.setenv("SIYU_PARTNER_KEYS", f"{KEY_ID}:{SECRET}")
+    fakes.install()
+    return fakes
+
+
 def pull(subscription: str) -> list[Any]:
     subscriber = pubsub_v1.SubscriberClient()
     path = subscriber.subscription_path(PROJECT, subscription)
@@ -114,16 +122,19 @@ def test_a_signed_card_opening_is_queued_and_credits_the_referrer_once(topics) -
         ({**opened("bob", None), "extra": 1}, "extra"),
     ],
 )
-def test_bad_events_are_400_naming_the_field(topics, body, field) -> None:
+def test_bad_events_are_400_naming_the_field(refused, body, field) -> None:
     r = post(body)
     assert r.status_code == 400 and r.json["field"] == field
+    assert refused.written() == []
 
 
-def test_a_bad_signature_is_401_and_queues_nothing(topics) -> None:
+def test_a_bad_signature_is_401_and_queues_nothing(refused) -> None:
     data = json.dumps(opened("bob", None)).encode()
     forged = signed_headers(KEY_ID, b"wrong-secret-0123456789", data, time.time())
     assert post(None, raw=data, headers=forged).status_code == 401
-    assert pull(f"{topics['biz']}-sub") == []
+    assert refused.written() == []
+    assert post(None, raw=data).status_code == 202  # the same body, signed: queued
+    assert len(refused.topic("biz-events").sent) == 1
 
 
 def test_a_poison_message_goes_to_the_dead_letter_topic(topics) -> None:

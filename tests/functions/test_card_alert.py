@@ -8,14 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from functions_framework import create_app
 
 from siyu import bootstrap
-from siyu.devstack.registry import FUNCTIONS
 from siyu.domain.groups import GroupSpec
 from siyu.domain.partner_auth import signed_headers
 
-SOURCE = next(f for f in FUNCTIONS if f.name == "card_alert").source
+from .conftest import client
+
 KEY_ID, SECRET = "cards", "card-alert-secret-0123456789"
 
 
@@ -38,12 +37,7 @@ def alert(txn: str = "t1", customer: str = "c1", **merchant: Any) -> dict[str, A
     }
 
 
-@pytest.fixture
-def post(cloud, wecom_sim, monkeypatch):
-    monkeypatch.setenv("SIYU_PARTNER_KEYS", f"{KEY_ID}:{SECRET},other:another-secret-0123456")
-    monkeypatch.setenv("SIYU_GROUP_INDEX_REFRESH_S", "0")
-    client = create_app("card_alert", str(SOURCE), "http").test_client()
-
+def _sender(app: Any) -> Any:
     def send(body: Any, headers: dict[str, str] | None = None, raw: bytes | None = None):
         data = raw if raw is not None else json.dumps(body).encode()
         sent = (
@@ -51,9 +45,28 @@ def post(cloud, wecom_sim, monkeypatch):
             if headers is not None
             else signed_headers(KEY_ID, SECRET.encode(), data, time.time())
         )
-        return client.post("/card-alert", data=data, headers=sent)
+        return app.post("/card-alert", data=data, headers=sent)
 
     return send
+
+
+KEYS = f"{KEY_ID}:{SECRET},other:another-secret-0123456"
+
+
+@pytest.fixture
+def post(cloud, wecom_sim, monkeypatch):
+    """card_alert on the emulators and the WeCom simulator."""
+    monkeypatch.setenv("SIYU_PARTNER_KEYS", KEYS)
+    monkeypatch.setenv("SIYU_GROUP_INDEX_REFRESH_S", "0")
+    return _sender(client("card_alert"))
+
+
+@pytest.fixture
+def refused(fakes, monkeypatch):
+    """card_alert on fakes: a refusal must leave `fakes.written()` empty."""
+    monkeypatch.setenv("SIYU_PARTNER_KEYS", KEYS)
+    fakes.install()
+    return _sender(client("card_alert"))
 
 
 def register(sim, chat_id: str, lat: float, lng: float, **extra: Any) -> None:
@@ -128,20 +141,21 @@ def test_gcj02_merchant_coordinates_are_converted_before_routing(post, wecom_sim
         ({"currency": "yuan"}, "currency"),
     ],
 )
-def test_bad_input_is_400_naming_the_field(post, change, field) -> None:
-    r = post({**alert(), **change})
+def test_bad_input_is_400_naming_the_field(refused, fakes, change, field) -> None:
+    r = refused({**alert(), **change})
     assert r.status_code == 400 and r.json["field"] == field
+    assert fakes.written() == []
 
 
-def test_a_missing_field_is_400_naming_it(post) -> None:
+def test_a_missing_field_is_400_naming_it(refused) -> None:
     body = alert()
     del body["merchant"]["lng"]
-    r = post(body)
+    r = refused(body)
     assert r.status_code == 400 and r.json["field"] == "merchant.lng"
 
 
-def test_not_json_is_400(post) -> None:
-    assert post(None, raw=b"{not json").json["field"] == "body"
+def test_not_json_is_400(refused) -> None:
+    assert refused(None, raw=b"{not json").json["field"] == "body"
 
 
 def _forged(body: bytes) -> list[dict[str, str]]:
@@ -155,14 +169,12 @@ def _forged(body: bytes) -> list[dict[str, str]]:
     ]
 
 
-def test_bad_signatures_are_401_with_a_reason_and_write_nothing(post, wecom_sim) -> None:
-    register(wecom_sim, "wr_jingan", 31.2235, 121.4455)
+def test_bad_signatures_are_401_with_a_reason_and_write_nothing(refused, fakes) -> None:
     data = json.dumps(alert()).encode()
     for headers in _forged(data):
-        r = post(None, headers=headers, raw=data)
+        r = refused(None, headers=headers, raw=data)
         assert r.status_code == 401 and r.json["message"], headers
-    customer, _ = bootstrap.root().stores().bank_customers.get("c1")
-    assert customer is None
+    assert fakes.written() == [] and fakes.bank_customers.reads == 0
 
 
 def test_a_replayed_signature_is_401(post, wecom_sim) -> None:
@@ -174,7 +186,7 @@ def test_a_replayed_signature_is_401(post, wecom_sim) -> None:
     assert replay.status_code == 401 and "replayed" in replay.json["message"]
 
 
-def test_get_is_405(cloud, monkeypatch) -> None:
-    monkeypatch.setenv("SIYU_PARTNER_KEYS", f"{KEY_ID}:{SECRET}")
-    client = create_app("card_alert", str(SOURCE), "http").test_client()
-    assert client.get("/card-alert").status_code == 405
+def test_get_is_405(fakes, monkeypatch) -> None:
+    monkeypatch.setenv("SIYU_PARTNER_KEYS", KEYS)
+    fakes.install()
+    assert client("card_alert").get("/card-alert").status_code == 405

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from functions_framework import create_app
 
 from siyu import bootstrap
 from siyu.config import MissingSecret
-from siyu.devstack.registry import FUNCTIONS
 
-
-def start(name: str):
-    source = next(f for f in FUNCTIONS if f.name == name).source
-    signature = next(f for f in FUNCTIONS if f.name == name).signature
-    return create_app(name, str(source), signature)
+from .conftest import app as start
 
 
 @pytest.mark.parametrize(

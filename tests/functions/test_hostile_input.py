@@ -6,60 +6,55 @@ import json
 import time
 
 import pytest
-from functions_framework import create_app
-from google.cloud import firestore
 
-from siyu.devstack.registry import FUNCTIONS
 from siyu.domain.partner_auth import signed_headers
 from tests.callbacks import contact_event, crypto_from_env, sign
 
+from .conftest import client
 from .test_card_alert import KEY_ID, SECRET, alert
 
 AUTH = {"Authorization": "Bearer test-ops"}
 
 
-def app(name: str):
-    source = next(f for f in FUNCTIONS if f.name == name).source
-    return create_app(name, str(source), "http").test_client()
-
-
-def stored() -> list[str]:
-    db = firestore.Client()
-    return [d.reference.path for c in db.collections() for d in c.stream()]
+@pytest.fixture
+def wired(fakes, monkeypatch):
+    """Every function here on fakes: a refusal must leave `fakes.written()` empty."""
+    monkeypatch.setenv("SIYU_PARTNER_KEYS", f"{KEY_ID}:{SECRET}")
+    monkeypatch.setenv("SIYU_OPS_TOKEN", "test-ops")
+    fakes.install()
+    return fakes
 
 
 @pytest.fixture
-def cards(cloud, wecom_sim, monkeypatch):
-    monkeypatch.setenv("SIYU_PARTNER_KEYS", f"{KEY_ID}:{SECRET}")
-    client = app("card_alert")
+def cards(wired):
+    app = client("card_alert")
 
     def post(body: object, headers: dict[str, str] | None = None):
         data = json.dumps(body).encode() if not isinstance(body, bytes) else body
         sent = headers or signed_headers(KEY_ID, SECRET.encode(), data, time.time())
-        return client.post("/card-alert", data=data, headers=sent)
+        return app.post("/card-alert", data=data, headers=sent)
 
     return post
 
 
 @pytest.fixture
-def ops(cloud, wecom_sim, monkeypatch):
-    monkeypatch.setenv("SIYU_OPS_TOKEN", "test-ops")
-    return app("ops_api")
+def ops(wired):
+    return client("ops_api")
 
 
 @pytest.fixture
-def callback(cloud, wecom_sim):
-    return app("wecom_callback")
+def callback(wired):
+    return client("wecom_callback")
 
 
 # -- 1. identifiers that would become document ids --------------------------------------
 
 
 @pytest.mark.parametrize("bad", ["__x__", "__name__", ".", "..", "a" * 1501])
-def test_card_alert_ids_firestore_cannot_store_are_400(cards, bad: str) -> None:
+def test_card_alert_ids_firestore_cannot_store_are_400(cards, wired, bad: str) -> None:
     r = cards(alert(customer=bad))
     assert r.status_code == 400 and r.json["field"] == "bank_customer_id"
-    assert stored() == []
+    assert wired.written() == []
 
 
 @pytest.mark.parametrize(
@@ -73,20 +68,19 @@ def test_card_alert_ids_firestore_cannot_store_are_400(cards, bad: str) -> None:
         "/ops/campaigns/__x__",
     ],
 )
-def test_ops_path_ids_are_checked_before_anything_runs(ops, wecom_sim, path: str) -> None:
+def test_ops_path_ids_are_checked_before_anything_runs(ops, path: str) -> None:
     r = ops.get(path, headers=AUTH)
     assert r.status_code == 400 and r.json["message"].startswith(r.json["field"])
 
 
-def test_a_tag_rule_with_a_reserved_id_creates_nothing_in_wecom(ops, wecom_sim) -> None:
+def test_a_tag_rule_with_a_reserved_id_creates_nothing_in_wecom(ops, wired) -> None:
     rule = {
         "tag": {"group": "兴趣", "name": "基金"},
         "when": {"field": "aggregates.products", "op": "contains", "value": "fund"},
     }
     r = ops.put("/ops/tag-rules/__x__", headers=AUTH, json=rule)
     assert r.status_code == 400 and r.json["field"] == "rule_id"
-    assert wecom_sim.get("/_sim/calls?api=externalcontact/add_corp_tag") == []
-    assert stored() == []
+    assert wired.wecom.tags == [] and wired.written() == []
 
 
 def test_transfer_customers_with_a_slash_are_400(ops) -> None:
@@ -96,12 +90,12 @@ def test_transfer_customers_with_a_slash_are_400(ops) -> None:
 
 
 def test_a_callback_id_that_cannot_be_stored_is_acknowledged_and_stores_nothing(
-    callback, cloud
+    callback, wired
 ) -> None:
     cb = sign(contact_event(ExternalUserID="x/evil/pwned", WelcomeCode=""))
     r = callback.post("/", query_string=cb.params, data=cb.body)
     assert (r.status_code, r.data) == (200, b"success")  # WeCom would retry anything else
-    assert stored() == [] and cloud.pull(timeout=2) == []
+    assert wired.written() == []
 
 
 # -- 2. nothing crashes before the signature is checked ----------------------------------
@@ -119,12 +113,12 @@ def test_an_envelope_in_another_encoding_is_400(callback, encoding: str) -> None
 
 
 @pytest.mark.parametrize("stamp", ["²", "1" * 5000, "-5", "1e9", "１７００"])
-def test_a_partner_timestamp_that_is_not_unix_seconds_is_401(cards, stamp: str) -> None:
+def test_a_partner_timestamp_that_is_not_unix_seconds_is_401(cards, wired, stamp: str) -> None:
     data = json.dumps(alert()).encode()
     headers = {**signed_headers(KEY_ID, SECRET.encode(), data, time.time())}
     headers["X-Siyu-Timestamp"] = stamp
     r = cards(data, headers=headers)
-    assert r.status_code == 401 and stored() == []
+    assert r.status_code == 401 and wired.written() == []
 
 
 def test_an_unknown_key_id_reads_like_a_bad_signature(cards) -> None:
@@ -147,20 +141,20 @@ def test_json_nested_10000_deep_is_400(cards, ops) -> None:
     assert r.status_code == 400 and "nested" in r.json["message"]
 
 
-def test_a_tag_rule_condition_nests_at_most_8_levels(ops, wecom_sim) -> None:
+def test_a_tag_rule_condition_nests_at_most_8_levels(ops, wired) -> None:
     leaf: dict = {"field": "aggregates.purchase_count", "op": ">=", "value": 1}
     for _ in range(9):
         leaf = {"not": leaf}
     rule = {"tag": {"group": "兴趣", "name": "深"}, "when": leaf}
     r = ops.put("/ops/tag-rules/deep", headers=AUTH, json=rule)
     assert r.status_code == 400 and r.json["field"] == "when"
-    assert wecom_sim.get("/_sim/calls?api=externalcontact/add_corp_tag") == []
+    assert wired.wecom.tags == [] and wired.written() == []
 
 
-def test_a_4300_digit_integer_in_a_callback_is_acknowledged(callback, cloud) -> None:
+def test_a_4300_digit_integer_in_a_callback_is_acknowledged(callback, wired) -> None:
     cb = sign(contact_event(CreateTime="9" * 5000))
     assert callback.post("/", query_string=cb.params, data=cb.body).status_code == 200
-    assert stored() == []
+    assert wired.written() == []
 
 
 def test_an_echostr_that_is_not_utf8_is_400(callback) -> None:
@@ -186,7 +180,7 @@ def test_a_channel_tag_with_an_empty_name_is_400(ops) -> None:
     assert r.status_code == 400 and r.json["field"] == "tags.0.name"
 
 
-def test_an_unknown_chat_on_put_group_is_400(ops) -> None:
+def test_an_unknown_chat_on_put_group_is_400(ops, wired) -> None:
     body = {
         "name": "n",
         "owner_userid": "zhangsan",
@@ -198,7 +192,7 @@ def test_an_unknown_chat_on_put_group_is_400(ops) -> None:
     }
     r = ops.put("/ops/groups/wr_unknown_to_wecom", headers=AUTH, json=body)
     assert r.status_code == 400 and r.json["field"] == "chat_id"
-    assert stored() == []
+    assert wired.written() == []
 
 
 # -- 5. strictness ------------------------------------------------------------------------

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import pytest
-from functions_framework import create_app
 
-from siyu.devstack.registry import FUNCTIONS
+from .conftest import client as function_client
 
-SOURCE = next(f for f in FUNCTIONS if f.name == "ops_api").source
 AUTH = {"Authorization": "Bearer test-ops"}
 
 
 @pytest.fixture
-def client(cloud, wecom_sim, monkeypatch):
+def client(fakes, monkeypatch):
+    """ops_api on fakes: no emulator."""
     monkeypatch.setenv("SIYU_OPS_TOKEN", "test-ops")
-    return create_app("ops_api", str(SOURCE), "http").test_client()
+    fakes.install()
+    return function_client("ops_api")
+
+
+@pytest.fixture
+def stored(cloud, wecom_sim, monkeypatch):
+    """ops_api on the emulators and the WeCom simulator."""
+    monkeypatch.setenv("SIYU_OPS_TOKEN", "test-ops")
+    return function_client("ops_api")
 
 
 def test_missing_or_wrong_token_is_401(client) -> None:
@@ -26,15 +33,15 @@ def test_unknown_customer_is_404(client) -> None:
     assert client.get("/ops/customers/nobody", headers=AUTH).status_code == 404
 
 
-def test_channel_creates_missing_corp_tags_in_wecom(client, wecom_sim) -> None:
+def test_channel_creates_missing_corp_tags_in_wecom(stored, wecom_sim) -> None:
     body = {"name": "动账提醒", "welcome_text": "欢迎", "tags": [{"group": "渠道", "name": "动账"}]}
-    r = client.put("/ops/channels/card_alert", headers=AUTH, json=body)
+    r = stored.put("/ops/channels/card_alert", headers=AUTH, json=body)
     assert r.status_code == 200
-    again = client.put("/ops/channels/card_alert", headers=AUTH, json=body)
+    again = stored.put("/ops/channels/card_alert", headers=AUTH, json=body)
     assert again.json["tag_ids"] == r.json["tag_ids"]
     adds = wecom_sim.get("/_sim/calls?api=externalcontact/add_corp_tag")
     assert len(adds) == 1
-    assert client.get("/ops/channels/card_alert", headers=AUTH).json["name"] == "动账提醒"
+    assert stored.get("/ops/channels/card_alert", headers=AUTH).json["name"] == "动账提醒"
 
 
 @pytest.mark.parametrize(
@@ -45,17 +52,19 @@ def test_channel_creates_missing_corp_tags_in_wecom(client, wecom_sim) -> None:
         ("this_state_is_far_longer_than_thirty", {"name": "n", "welcome_text": "x"}, "state"),
     ],
 )
-def test_invalid_channel_is_400_naming_the_field(client, state, body, field) -> None:
+def test_invalid_channel_is_400_naming_the_field(client, fakes, state, body, field) -> None:
     r = client.put(f"/ops/channels/{state}", headers=AUTH, json=body)
     assert r.status_code == 400 and r.json["field"] == field
+    assert fakes.written() == [] and fakes.wecom.tags == []
 
 
-def test_behind_api_gateway_the_gateways_identity_header_is_required(cloud, monkeypatch) -> None:
+def test_behind_api_gateway_the_gateways_identity_header_is_required(fakes, monkeypatch) -> None:
     import base64
     import json
 
     monkeypatch.setenv("SIYU_OPS_AUTH", "gateway")
-    client = create_app("ops_api", str(SOURCE), "http").test_client()
+    fakes.install()
+    client = function_client("ops_api")
     assert client.get("/ops/tasks").status_code == 401  # not through the gateway
     claims = base64.urlsafe_b64encode(json.dumps({"email": "ops@bank.example"}).encode())
     r = client.get("/ops/tasks", headers={"X-Apigateway-Api-Userinfo": claims.decode().rstrip("=")})

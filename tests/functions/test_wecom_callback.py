@@ -9,23 +9,29 @@ import time
 from pathlib import Path
 
 import pytest
-from functions_framework import create_app
 from google.cloud import firestore
 
 from siyu.adapters.wecom.events import render_envelope
 from siyu.config import Settings
 from siyu.devstack.procs import free_port
-from siyu.devstack.registry import FUNCTIONS
 from siyu.domain.events import WeComEvent
 from tests.callbacks import contact_event, crypto_from_env, sign
 from tests.docs_examples import CUSTOMER_EVENTS, OTHER_MESSAGES, xml
 
-SOURCE = next(f for f in FUNCTIONS if f.name == "wecom_callback").source
+from .conftest import client as function_client
 
 
 @pytest.fixture
 def client(cloud, wecom_sim):
-    return create_app("wecom_callback", str(SOURCE), "http").test_client()
+    """The callback on the emulators and the WeCom simulator."""
+    return function_client("wecom_callback")
+
+
+@pytest.fixture
+def refusing(fakes):
+    """The callback on fakes: what it refuses must leave `fakes.written()` empty."""
+    fakes.install()
+    return function_client("wecom_callback")
 
 
 def documents() -> list[str]:
@@ -33,11 +39,11 @@ def documents() -> list[str]:
     return [d.reference.path for c in db.collections() for d in c.stream()]
 
 
-def test_url_verification_answers_the_plain_echo(client) -> None:
+def test_url_verification_answers_the_plain_echo(refusing, fakes) -> None:
     crypto = crypto_from_env()
     echo = crypto.encrypt(b"1616140317555161061")
     ts = str(int(time.time()))
-    r = client.get(
+    r = refusing.get(
         "/",
         query_string={
             "msg_signature": crypto.sign(ts, "n1", echo),
@@ -48,6 +54,7 @@ def test_url_verification_answers_the_plain_echo(client) -> None:
     )
     assert r.status_code == 200
     assert r.data == b"1616140317555161061"  # no quotes, BOM or newline
+    assert fakes.written() == []
 
 
 def test_event_is_published_once_and_acknowledged(client, cloud, wecom_sim) -> None:
@@ -64,49 +71,48 @@ def test_event_is_published_once_and_acknowledged(client, cloud, wecom_sim) -> N
     assert messages[0].attributes["correlation_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-def test_forged_signature_is_403_and_writes_nothing(client, cloud) -> None:
+def test_forged_signature_is_403_and_writes_nothing(refusing, fakes) -> None:
     cb = sign(contact_event())
     cb.params["msg_signature"] = "f" * 40
-    r = client.post("/", query_string=cb.params, data=cb.body)
+    r = refusing.post("/", query_string=cb.params, data=cb.body)
     assert r.status_code == 403
-    assert documents() == [] and cloud.pull(timeout=2) == []
+    assert fakes.written() == []
 
 
-def test_foreign_corp_is_403(client, cloud) -> None:
+def test_foreign_corp_is_403(refusing, fakes) -> None:
     from siyu.adapters.wecom.crypto import WeComCrypto
     from siyu.config import Settings
 
     s = Settings()
     other = WeComCrypto(s.secret("wecom_token"), s.secret("wecom_aes_key"), "ww_other_corp")
     cb = sign(contact_event(), crypto=other)
-    assert client.post("/", query_string=cb.params, data=cb.body).status_code == 403
-    assert documents() == []
+    assert refusing.post("/", query_string=cb.params, data=cb.body).status_code == 403
+    assert fakes.written() == []
 
 
-def test_stale_timestamp_is_403_unless_the_window_is_disabled(client, monkeypatch) -> None:
+def test_stale_timestamp_is_403_unless_the_window_is_disabled(refusing, fakes) -> None:
     cb = sign(contact_event(WelcomeCode=""), timestamp=int(time.time()) - 3600)
-    assert client.post("/", query_string=cb.params, data=cb.body).status_code == 403
-    monkeypatch.setenv("SIYU_WECOM_REPLAY_WINDOW_S", "0")
-    from siyu import bootstrap
+    assert refusing.post("/", query_string=cb.params, data=cb.body).status_code == 403
+    assert fakes.written() == []
+    fakes.install(wecom_replay_window_s=0)
+    assert refusing.post("/", query_string=cb.params, data=cb.body).status_code == 200
+    assert len(fakes.topic("wecom-events").published) == 1
 
-    bootstrap.reset()
-    assert client.post("/", query_string=cb.params, data=cb.body).status_code == 200
 
-
-def test_malformed_xml_is_400_naming_the_problem(client) -> None:
+def test_malformed_xml_is_400_naming_the_problem(refusing) -> None:
     cb = sign(contact_event())
-    r = client.post("/", query_string=cb.params, data=b"<xml><Encrypt>")
+    r = refusing.post("/", query_string=cb.params, data=b"<xml><Encrypt>")
     assert r.status_code == 400 and r.json["field"] == "body"
 
 
-def test_missing_query_field_is_400_naming_it(client) -> None:
-    r = client.post("/", query_string={"timestamp": "1", "nonce": "n"}, data=b"<xml/>")
+def test_missing_query_field_is_400_naming_it(refusing) -> None:
+    r = refusing.post("/", query_string={"timestamp": "1", "nonce": "n"}, data=b"<xml/>")
     assert r.status_code == 400 and r.json["field"] == "msg_signature"
 
 
-def test_body_over_one_mebibyte_is_413(client) -> None:
+def test_body_over_one_mebibyte_is_413(refusing) -> None:
     cb = sign(contact_event())
-    r = client.post("/", query_string=cb.params, data=b"<xml>" + b" " * (1024 * 1024) + b"</xml>")
+    r = refusing.post("/", query_string=cb.params, data=b"<xml>" + b" " * (1024 * 1024) + b"</xml>")
     assert r.status_code == 413
 
 

@@ -46,6 +46,7 @@ class World:
             coord_system="wgs84",
             **extra,
         )
+        self.wecom.chats.setdefault(chat_id, {"name": spec.name, "owner": spec.owner_userid})
         return self.registry.put(chat_id, spec)
 
     def alert(
