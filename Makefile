@@ -39,7 +39,7 @@ infra-schema: $(TFSCHEMA)
 ## make test: lint, then unit, function, integration and e2e tests on the real emulators
 test: $(STAMP) $(CHECKOV) $(TFSCHEMA)
 	$(BIN)/ruff check shared functions tests
-	$(BIN)/mypy shared/siyu
+	$(BIN)/mypy shared/siyu tests
 	$(BIN)/python -m siyu.devstack.openapi --check
 	$(BIN)/python -m siyu.devstack.preflight
 	$(BIN)/pytest
@@ -72,7 +72,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check shared functions tests
 	$(BIN)/ruff format --check shared functions tests
-	$(BIN)/mypy shared/siyu
+	$(BIN)/mypy shared/siyu tests
 
 fmt: $(STAMP)
 	$(BIN)/ruff format shared functions tests

@@ -108,7 +108,7 @@ class Cloud:
     subscription: str
 
     def pull(self, max_messages: int = 50, timeout: float = 5.0) -> list[object]:
-        from google.cloud import pubsub_v1
+        import google.cloud.pubsub_v1 as pubsub_v1
 
         subscriber = pubsub_v1.SubscriberClient()
         path = subscriber.subscription_path(PROJECT, self.subscription)
@@ -131,7 +131,7 @@ class Cloud:
 @pytest.fixture
 def cloud(emulators_running: Emulators, monkeypatch: pytest.MonkeyPatch) -> Cloud:
     """Point siyu at the emulators with a clean database and this test's own topics."""
-    from google.cloud import pubsub_v1
+    import google.cloud.pubsub_v1 as pubsub_v1
 
     for key, value in emulators_running.env().items():
         monkeypatch.setenv(key, value)

@@ -62,7 +62,7 @@ class Bus:
     def __init__(self, stack: StackConfig) -> None:
         import uuid
 
-        from google.cloud import pubsub_v1
+        import google.cloud.pubsub_v1 as pubsub_v1
 
         os.environ.update(stack.env())
         self._subscriber = pubsub_v1.SubscriberClient()

@@ -133,7 +133,7 @@ def test_thirty_percent_faults_still_give_exactly_one_welcome_per_add(sim, ops) 
 
 
 def test_a_poison_message_reaches_the_dead_letter_topic(stack: StackConfig, monkeypatch) -> None:
-    from google.cloud import pubsub_v1
+    import google.cloud.pubsub_v1 as pubsub_v1
 
     for key, value in stack.env().items():
         monkeypatch.setenv(key, value)
@@ -145,7 +145,7 @@ def test_a_poison_message_reaches_the_dead_letter_topic(stack: StackConfig, monk
     ).result(timeout=10)
     dlq = subscriber.subscription_path(stack.project, "wecom-events-dlq-ops")
     deadline = time.monotonic() + 30
-    found = []
+    found: list[Any] = []
     while time.monotonic() < deadline and not found:
         response = subscriber.pull(request={"subscription": dlq, "max_messages": 50}, timeout=5)
         found = [m for m in response.received_messages if marker in m.message.data]

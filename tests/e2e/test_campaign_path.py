@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
+import google.cloud.pubsub_v1 as pubsub_v1
 import httpx
 import pytest
-from google.cloud import pubsub_v1
 
 from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
@@ -137,7 +138,7 @@ def channel_customers(
             },
         ).raise_for_status()
     for ext in exts:
-        assert until(lambda e=ext: ops.get(f"/ops/customers/{e}").status_code == 200)
+        assert until(partial(known, ops, ext))
     return f"渠道/{state}", exts
 
 
@@ -203,3 +204,7 @@ def test_non_compliant_copy_is_400_with_the_words(ops) -> None:
     bad_schedule = {**spec, "content": {"text": "ok"}, "schedule": {"kind": "daily", "at": "25:00"}}
     r = ops.put(f"/ops/campaigns/{unique('bad')}", json=bad_schedule)
     assert r.status_code == 400 and r.json()["field"].startswith("schedule")
+
+
+def known(ops: Any, external_userid: str) -> bool:
+    return bool(ops.get(f"/ops/customers/{external_userid}").status_code == 200)

@@ -12,9 +12,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import google.cloud.pubsub_v1 as pubsub_v1
 import httpx
 import pytest
-from google.cloud import pubsub_v1
 
 from siyu.adapters.dead_letters import DeadLetter, list_dead
 from siyu.devstack import stack as stack_module

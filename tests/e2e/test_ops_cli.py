@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -36,7 +37,8 @@ def count(db: firestore.Client, collection: str, field: str, prefix: str) -> int
         .where(filter=FieldFilter(field, ">=", prefix))
         .where(filter=FieldFilter(field, "<", prefix + "\uf8ff"))
     )
-    [[result]] = query.count().get()
+    answer: Any = query.count().get()  # type: ignore[call-arg]  # the stubs miss get()'s defaults
+    [[result]] = answer
     return int(result.value)
 
 

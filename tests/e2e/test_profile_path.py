@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import google.cloud.pubsub_v1 as pubsub_v1
 import httpx
 import pytest
-from google.cloud import firestore, pubsub_v1
+from google.cloud import firestore
 
 from siyu.devstack.bank import BankSystems
 from siyu.devstack.scheduler import tick

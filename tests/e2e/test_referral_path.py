@@ -7,9 +7,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import google.cloud.pubsub_v1 as pubsub_v1
 import httpx
 import pytest
-from google.cloud import pubsub_v1
 
 from siyu.devstack.bank import BankSystems
 from siyu.devstack.registry import dead_letter

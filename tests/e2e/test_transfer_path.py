@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import httpx
@@ -34,7 +35,7 @@ def add_customers(sim: httpx.Client, ops: httpx.Client, staff: str, n: int) -> l
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(add, exts))
     for ext in exts:
-        assert until(lambda e=ext: ops.get(f"/ops/customers/{e}").status_code == 200, 60)
+        assert until(partial(known, ops, ext), 60)
     return exts
 
 
@@ -103,3 +104,7 @@ def test_a_serving_members_customer_moves_at_most_twice_in_90_days(sim, ops) -> 
         "/ops/transfers", json={"from_userid": first, "to_userid": first, "resigned": True}
     )
     assert bad.status_code == 400
+
+
+def known(ops: Any, external_userid: str) -> bool:
+    return bool(ops.get(f"/ops/customers/{external_userid}").status_code == 200)

@@ -8,11 +8,11 @@ import time
 import uuid
 from typing import Any
 
+import google.cloud.pubsub_v1 as pubsub_v1
 import pytest
 from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 from functions_framework import create_app
-from google.cloud import pubsub_v1
 
 from siyu import bootstrap
 from siyu.devstack.registry import FUNCTIONS

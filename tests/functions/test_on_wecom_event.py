@@ -157,11 +157,12 @@ def test_membership_without_a_member_list_is_read_from_wecom(client, wecom_sim) 
     headers, body = eventarc(chat_event("wr_old_cb", "add_member").model_dump_json().encode())
     assert client.post("/", headers=headers, data=body).status_code == 200
     customer, _ = bootstrap.root().stores().bank_customers.get("bc_old")
-    assert customer.groups == ["wr_old_cb"]
+    assert customer is not None and customer.groups == ["wr_old_cb"]
 
     sim.change_members(group, {"UpdateDetail": "del_member", "MemChangeList": ["wm_old"]}, 0)
     headers, body = eventarc(chat_event("wr_old_cb", "del_member").model_dump_json().encode())
     assert client.post("/", headers=headers, data=body).status_code == 200
     customer, _ = bootstrap.root().stores().bank_customers.get("bc_old")
-    assert customer.groups == []
-    assert bootstrap.root().stores().groups.get("wr_old_cb").member_count == 0
+    group = bootstrap.root().stores().groups.get("wr_old_cb")
+    assert customer is not None and customer.groups == []
+    assert group is not None and group.member_count == 0

@@ -7,6 +7,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google.cloud import firestore
@@ -116,8 +117,8 @@ def test_body_over_one_mebibyte_is_413(refusing) -> None:
     assert r.status_code == 413
 
 
-def documents_in(collection: str) -> list[dict]:
-    return [d.to_dict() for d in firestore.Client().collection(collection).stream()]
+def documents_in(collection: str) -> list[dict[str, Any]]:
+    return [d.to_dict() or {} for d in firestore.Client().collection(collection).stream()]
 
 
 def signed_example(name: str, **overrides: str) -> tuple[dict[str, str], bytes]:

@@ -264,12 +264,12 @@ def module_problems(module: Module, schemas: Schemas, root: Path) -> list[str]:
             found += _body_problems(body, schema, where)
     for ref in _REF.finditer(module.text):
         kind = "data" if ref["data"] else "resource"
-        body = declared.get((kind, ref["type"], ref["name"]))
+        referred = declared.get((kind, ref["type"], ref["name"]))
         where = f"{rel}: {ref.group(0)}"
-        if body is None:
+        if referred is None:
             found.append(f"{where}: refers to an undeclared {kind}")
             continue
-        schema = schemas.get(_provider_of(body), kind, ref["type"])
+        schema = schemas.get(_provider_of(referred), kind, ref["type"])
         if schema is not None:
             found += _path_problems(schema, ref["path"], where)
     found += _module_call_problems(module, root)
@@ -294,10 +294,10 @@ def _module_call_problems(module: Module, root: Path) -> list[str]:
             if "default" not in spec and var not in given:
                 found.append(f"{rel}: module {name} does not pass required `{var}`")
     for ref in _MODULE_REF.finditer(module.text):
-        child = called.get(ref["name"])
-        if child is None:
+        target = called.get(ref["name"])
+        if target is None:
             found.append(f"{rel}: module.{ref['name']} is not called here")
-        elif ref["out"] not in child.outputs:
+        elif ref["out"] not in target.outputs:
             found.append(f"{rel}: module.{ref['name']} has no output `{ref['out']}`")
     return found
 

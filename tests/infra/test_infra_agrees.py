@@ -321,7 +321,7 @@ def test_every_terraform_file_parses_and_envs_differ_only_in_tfvars() -> None:
             assert hcl2.load(handle) is not None, path
     dev, prod = (ROOT / "infra" / "envs" / env / "main.tf" for env in ("dev", "prod"))
     assert dev.read_text() == prod.read_text()
-    variables = {}
+    variables: dict[str, Any] = {}
     for path in [*(ROOT / "infra").glob("*.tf"), *(ROOT / "infra").rglob("modules/*/*.tf")]:
         with open(path) as handle:
             parsed = hcl2.load(handle)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from siyu import bootstrap
 from siyu.adapters.clock import SystemClock
@@ -87,9 +88,7 @@ def test_birthday_audiences_come_from_bank_customers(cloud) -> None:
         repo.update_once(
             f"seed-{bcid}",
             bcid,
-            lambda _c, i=bcid, e=ext, b=birthday: BankCustomer(
-                bank_customer_id=i, external_userid=e, profile=KnownProfile(birthday=b)
-            ),
+            partial(seeded, bcid, ext, birthday),
         )
     source = AudienceSource(bootstrap.root().db())
     found = [
@@ -156,3 +155,9 @@ def test_runs_are_created_once_and_batch_records_follow_their_results(cloud) -> 
     assert [r.msgid for r in records.following(10)] == ["m1"]
     records.save(record.model_copy(update={"msgid": "m1", "final": True}))
     assert records.following(10) == [] and len(records.for_run(run.id)) == 1
+
+
+def seeded(bcid: str, ext: str, birthday: date, _current: object) -> BankCustomer:
+    return BankCustomer(
+        bank_customer_id=bcid, external_userid=ext, profile=KnownProfile(birthday=birthday)
+    )

@@ -32,7 +32,8 @@ def test_dedupe_claim_is_exclusive_under_concurrency(cloud) -> None:
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: dedupe.claim("cb-same"), range(8)))
     assert results.count(True) == 1
-    assert dedupe.get("cb-same")["expire_at"] > dedupe.get("cb-same")["created_at"]
+    marker = dedupe.get("cb-same")
+    assert marker is not None and marker["expire_at"] > marker["created_at"]
 
 
 def test_welcome_ledger_hand_off(cloud) -> None:
@@ -55,10 +56,15 @@ def test_bank_customer_writes_are_conditional_on_the_version_read(cloud) -> None
     assert repo.save_if_unchanged(fresh, None) is True
     assert repo.save_if_unchanged(fresh, None) is False  # someone created it first
     customer, version = repo.get("bc1")
+    assert customer is not None
     repo.set_membership(["bc1"], "wr1", member=True)  # another writer
     assert repo.save_if_unchanged(customer, version) is False
     customer, version = repo.get("bc1")
-    assert customer.groups == ["wr1"] and repo.save_if_unchanged(customer, version) is True
+    assert (
+        customer is not None
+        and customer.groups == ["wr1"]
+        and repo.save_if_unchanged(customer, version) is True
+    )
     assert repo.in_group("wr1") == ["bc1"]
     repo.link("bc1", "wm_x", "un_x")
     assert repo.find_linked(["wm_x"], []) == ["bc1"] == repo.find_linked([], ["un_x"])

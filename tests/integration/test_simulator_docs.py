@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from siyu import bootstrap
+from tests import clients
 from tests.docs_examples import example
 
 
@@ -31,7 +31,7 @@ def undocumented(answer: Any, documented: Any, path: str = "") -> list[str]:
 
 
 def call(sim, api: str, body: dict[str, Any] | None = None, **params: str) -> dict[str, Any]:
-    token = bootstrap.root().wecom()._access_token(None)  # noqa: SLF001 (raw protocol test)
+    token = clients.wecom()._access_token(None)  # noqa: SLF001 (raw protocol test)
     url = f"{sim.url}/cgi-bin/{api}"
     query = {"access_token": token, **params}
     r = (
@@ -79,7 +79,7 @@ def test_groupchat_get_has_the_documented_fields(wecom_sim) -> None:
 
 def test_groupmsg_results_have_the_documented_fields(wecom_sim) -> None:
     add_contact(wecom_sim, "wm_d3")
-    msgid, _ = bootstrap.root().wecom().add_msg_template("single", "zhangsan", ["wm_d3"], "hi", [])
+    msgid, _ = clients.wecom().add_msg_template("single", "zhangsan", ["wm_d3"], "hi", [])
     httpx.post(f"{wecom_sim.url}/_sim/groupmsg/confirm", json={"msgid": msgid})
     tasks = call(wecom_sim, "externalcontact/get_groupmsg_task", {"msgid": msgid})
     sent = call(
@@ -106,7 +106,7 @@ def test_transfers_have_the_documented_fields(wecom_sim) -> None:
 
 def test_the_third_in_service_transfer_within_90_days_is_40128(wecom_sim) -> None:
     add_contact(wecom_sim, "wm_d5")
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     for staff in ("lisi", "wangwu"):
         add_contact(wecom_sim, "wm_d5", staff)
     assert client.transfer_customer(False, "zhangsan", "lisi", ["wm_d5"]) == {"wm_d5": 0}
@@ -118,7 +118,7 @@ def test_the_third_in_service_transfer_within_90_days_is_40128(wecom_sim) -> Non
 
 
 def test_message_send_has_the_documented_fields(wecom_sim) -> None:
-    token = bootstrap.root().wecom_app()._access_token(None)  # noqa: SLF001
+    token = clients.wecom_app()._access_token(None)  # noqa: SLF001
     answer = httpx.post(
         f"{wecom_sim.url}/cgi-bin/message/send",
         params={"access_token": token},
@@ -135,7 +135,7 @@ def test_message_send_has_the_documented_fields(wecom_sim) -> None:
 def test_join_way_limits_and_unknown_chats(wecom_sim) -> None:
     for n in range(6):
         wecom_sim.sim.ensure_group(f"wr_j{n}")
-    token = bootstrap.root().wecom()._access_token(None)  # noqa: SLF001
+    token = clients.wecom()._access_token(None)  # noqa: SLF001
     url = f"{wecom_sim.url}/cgi-bin/externalcontact/groupchat/add_join_way"
 
     def add(chats: list[str]) -> int:
@@ -151,7 +151,7 @@ def test_mass_messages_are_limited_per_month_by_default_and_per_day_as_a_setting
     wecom_sim,
 ) -> None:
     add_contact(wecom_sim, "wm_m1")
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
 
     def send_on(day: str) -> int:
         msgid, _ = client.add_msg_template("single", "zhangsan", ["wm_m1"], "hi", [])
@@ -168,7 +168,7 @@ def test_mass_messages_are_limited_per_month_by_default_and_per_day_as_a_setting
 
 def test_attachment_limits_are_bytes(wecom_sim) -> None:
     add_contact(wecom_sim, "wm_m2")
-    token = bootstrap.root().wecom()._access_token(None)  # noqa: SLF001
+    token = clients.wecom()._access_token(None)  # noqa: SLF001
 
     def with_title(title: str) -> int:
         body = {

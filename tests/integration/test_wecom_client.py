@@ -7,7 +7,6 @@ import time
 import httpx
 import pytest
 
-from siyu import bootstrap
 from siyu.adapters.wecom.client import RetryableWeComError
 from siyu.domain.errors import InvalidInput
 from siyu.domain.wecom import (
@@ -17,6 +16,7 @@ from siyu.domain.wecom import (
     ReminderLimit,
     WelcomeOutcome,
 )
+from tests import clients
 
 
 def configure(sim, **config) -> None:
@@ -37,7 +37,7 @@ def emit_contact(sim, ext: str) -> str:
 
 def test_token_is_cached_across_calls(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_c1")
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     for _ in range(5):
         client.get_external_contact("wm_c1")
     assert len(wecom_sim.get("/_sim/calls?api=gettoken")) == 1
@@ -45,7 +45,7 @@ def test_token_is_cached_across_calls(wecom_sim) -> None:
 
 def test_expired_token_is_refetched_once_and_the_call_succeeds(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_c2")
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     client.get_external_contact("wm_c2")
     configure(wecom_sim, expire_tokens=True)
     assert client.get_external_contact("wm_c2").external_contact.external_userid == "wm_c2"
@@ -56,7 +56,7 @@ def test_expired_token_is_refetched_once_and_the_call_succeeds(wecom_sim) -> Non
 
 def test_busy_and_limit_codes_are_retried_with_backoff(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_c3")
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     client.get_external_contact("wm_c3")  # token cached
     configure(wecom_sim, fail_next=3)
     assert client.get_external_contact("wm_c3").external_contact.external_userid == "wm_c3"
@@ -68,12 +68,12 @@ def test_busy_and_limit_codes_are_retried_with_backoff(wecom_sim) -> None:
 def test_persistent_faults_surface_as_retryable_errors(wecom_sim) -> None:
     configure(wecom_sim, fail_next=4)  # one more than the client's attempts
     with pytest.raises(RetryableWeComError):
-        bootstrap.root().wecom().get_external_contact("wm_nobody")
+        clients.wecom().get_external_contact("wm_nobody")
 
 
 def test_a_welcome_code_works_once_and_41051_means_delivered(wecom_sim) -> None:
     code = emit_contact(wecom_sim, "wm_c4")
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     assert client.send_welcome_msg(code, "欢迎") is WelcomeOutcome.SENT
     assert client.send_welcome_msg(code, "欢迎") is WelcomeOutcome.SENT  # 41051 (92137)
     assert [w["text"] for w in wecom_sim.get("/_sim/welcomes")] == ["欢迎"]
@@ -87,17 +87,15 @@ def test_an_expired_code_is_41050_and_never_sent(wecom_sim) -> None:
     configure(wecom_sim, welcome_window_s=0.2)
     code = emit_contact(wecom_sim, "wm_c5")
     time.sleep(0.3)
-    assert bootstrap.root().wecom().send_welcome_msg(code, "欢迎") is WelcomeOutcome.EXPIRED
-    assert (
-        bootstrap.root().wecom().send_welcome_msg("never-issued", "欢迎") is WelcomeOutcome.EXPIRED
-    )
+    assert clients.wecom().send_welcome_msg(code, "欢迎") is WelcomeOutcome.EXPIRED
+    assert clients.wecom().send_welcome_msg("never-issued", "欢迎") is WelcomeOutcome.EXPIRED
     assert wecom_sim.get("/_sim/welcomes") == []
 
 
 def test_41096_is_busy_not_sent_and_a_later_try_delivers(wecom_sim) -> None:
     code = emit_contact(wecom_sim, "wm_c7")
     configure(wecom_sim, welcome_busy_next=1)
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     assert client.send_welcome_msg(code, "欢迎") is WelcomeOutcome.BUSY
     assert client.send_welcome_msg(code, "欢迎") is WelcomeOutcome.SENT
     assert len(wecom_sim.get("/_sim/welcomes")) == 1
@@ -106,9 +104,9 @@ def test_41096_is_busy_not_sent_and_a_later_try_delivers(wecom_sim) -> None:
 def test_welcome_text_is_counted_in_utf8_bytes(wecom_sim) -> None:
     code = emit_contact(wecom_sim, "wm_c8")
     with pytest.raises(InvalidInput) as err:  # 1,334 characters, 4,002 bytes
-        bootstrap.root().wecom().send_welcome_msg(code, "欢" * 1334)
+        clients.wecom().send_welcome_msg(code, "欢" * 1334)
     assert err.value.field == "text.content" and "bytes" in err.value.reason
-    assert bootstrap.root().wecom().send_welcome_msg(code, "欢" * 1333) is WelcomeOutcome.SENT
+    assert clients.wecom().send_welcome_msg(code, "欢" * 1333) is WelcomeOutcome.SENT
 
 
 def test_followers_beyond_a_page_are_joined_by_next_cursor(wecom_sim) -> None:
@@ -123,7 +121,7 @@ def test_followers_beyond_a_page_are_joined_by_next_cursor(wecom_sim) -> None:
                 "ExternalUserID": "wm_many",
             }
         )
-    contact = bootstrap.root().wecom().get_external_contact("wm_many")
+    contact = clients.wecom().get_external_contact("wm_many")
     assert [f.userid for f in contact.follow_user] == [
         "zhangsan",
         "lisi",
@@ -135,7 +133,7 @@ def test_followers_beyond_a_page_are_joined_by_next_cursor(wecom_sim) -> None:
 
 
 def test_group_errors_are_typed(wecom_sim) -> None:
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     with pytest.raises(GroupUnreadable):  # 40050 chatid不存在
         client.get_group_chat("wr_nobody")
     chat = wecom_sim.sim.ensure_group("wr_gone")
@@ -146,7 +144,7 @@ def test_group_errors_are_typed(wecom_sim) -> None:
 
 def test_app_messages_report_unreachable_members(wecom_sim) -> None:
     configure(wecom_sim, invalid_users=["Gone"])
-    app = bootstrap.root().wecom_app()
+    app = clients.wecom_app()
     assert app.send_text("zhangsan", "提醒").unreached == ()
     with pytest.raises(NoValidRecipient):  # 81013: every recipient invalid
         app.send_text("Gone", "提醒")
@@ -156,7 +154,7 @@ def test_app_messages_report_unreachable_members(wecom_sim) -> None:
 
 def test_reminders_over_the_limit_are_41094(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_r1")
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     msgid, _ = client.add_msg_template("single", "zhangsan", ["wm_r1"], "hi", [])
     for _ in range(3):
         client.remind_groupmsg_send(msgid)
@@ -168,7 +166,7 @@ def test_reminders_over_the_limit_are_41094(wecom_sim) -> None:
 def test_a_task_still_being_dispatched_is_transient(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_r2")
     configure(wecom_sim, groupmsg_dispatch_s=30)
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     msgid, _ = client.add_msg_template("single", "zhangsan", ["wm_r2"], "hi", [])
     with pytest.raises(RetryableWeComError) as err:
         client.get_groupmsg_task(msgid)
@@ -176,14 +174,14 @@ def test_a_task_still_being_dispatched_is_transient(wecom_sim) -> None:
 
 
 def test_transfer_result_sends_only_documented_fields(wecom_sim) -> None:
-    bootstrap.root().wecom().transfer_result(False, "zhangsan", "lisi")
+    clients.wecom().transfer_result(False, "zhangsan", "lisi")
     [call] = [c for c in wecom_sim.sim.state.calls if c["api"] == "externalcontact/transfer_result"]
     assert set(call["fields"]) <= {"handover_userid", "takeover_userid", "cursor"}
 
 
 def test_tags_round_trip_through_the_catalogue(wecom_sim) -> None:
     emit_contact(wecom_sim, "wm_c6")
-    client = bootstrap.root().wecom()
+    client = clients.wecom()
     [tag] = client.add_corp_tag("等级", ["VIP"])
     assert [t.id for t in client.get_corp_tag_list([tag.id])] == [tag.id]
     client.mark_tag("zhangsan", "wm_c6", add=[tag.id])
@@ -194,7 +192,7 @@ def test_tags_round_trip_through_the_catalogue(wecom_sim) -> None:
 def test_app_messages_stay_under_30_a_minute_to_one_member(wecom_sim) -> None:
     from siyu.domain.errors import TransientError
 
-    app = bootstrap.root().wecom_app()
+    app = clients.wecom_app()
     for n in range(30):
         app.send_text("zhangsan", f"第{n}条")
     with pytest.raises(TransientError):  # WeCom would silently drop the 31st
@@ -208,7 +206,7 @@ def test_app_messages_stay_under_30_a_minute_to_one_member(wecom_sim) -> None:
 def test_the_simulator_drops_what_wecom_drops_and_forbids_the_contact_secret(wecom_sim) -> None:
     from siyu.domain.errors import UpstreamError
 
-    token = bootstrap.root().wecom_app()._access_token(None)  # noqa: SLF001 (raw protocol test)
+    token = clients.wecom_app()._access_token(None)  # noqa: SLF001 (raw protocol test)
     for n in range(31):
         r = httpx.post(
             f"{wecom_sim.url}/cgi-bin/message/send",
@@ -223,7 +221,7 @@ def test_the_simulator_drops_what_wecom_drops_and_forbids_the_contact_secret(wec
         assert r.json()["errcode"] == 0
     sent = httpx.get(f"{wecom_sim.url}/_sim/messages", params={"touser": "ww"}).json()
     assert [m["delivered"] for m in sent][-2:] == [True, False]
-    contact = bootstrap.root().wecom()
+    contact = clients.wecom()
     with pytest.raises(ValueError):  # no agent id: not the app that sends messages
         contact.send_text("zhangsan", "x")
     with pytest.raises(UpstreamError) as refused:

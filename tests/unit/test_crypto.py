@@ -26,7 +26,9 @@ def test_url_verification_vector_decrypts_to_the_published_echo() -> None:
 
 def test_message_vector_signature_and_plaintext() -> None:
     v = VECTORS["message"]
-    encrypted = re.search(r"<Encrypt><!\[CDATA\[(.+?)\]\]>", v["body"]).group(1)
+    found = re.search(r"<Encrypt><!\[CDATA\[(.+?)\]\]>", v["body"])
+    assert found is not None
+    encrypted = found.group(1)
     assert signature(VECTORS["token"], v["timestamp"], v["nonce"], encrypted) == v["msg_signature"]
     plain = (
         official()

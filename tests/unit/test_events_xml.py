@@ -21,8 +21,15 @@ def event(**fields: str | int) -> bytes:
     return render_event({**base, **fields})
 
 
+def event_of(xml: bytes) -> WeComEvent:
+    """A customer event (what is not one is Acknowledged and fails here)."""
+    parsed = parse_event(xml)
+    assert isinstance(parsed, WeComEvent), parsed
+    return parsed
+
+
 def test_fields_map_to_the_model() -> None:
-    parsed = parse_event(event())
+    parsed = event_of(event())
     assert (
         parsed.event,
         parsed.change_type,
@@ -43,7 +50,7 @@ def test_fields_map_to_the_model() -> None:
 
 
 def test_chat_fields_and_integers() -> None:
-    parsed = parse_event(
+    parsed = event_of(
         render_event(
             {
                 "Event": "change_external_chat",
@@ -66,10 +73,10 @@ def test_chat_fields_and_integers() -> None:
 
 
 def test_customers_added_in_the_same_second_get_different_keys() -> None:
-    a = parse_event(event(ExternalUserID="wm1"))
-    b = parse_event(event(ExternalUserID="wm2"))
+    a = event_of(event(ExternalUserID="wm1"))
+    b = event_of(event(ExternalUserID="wm2"))
     assert a.dedupe_key != b.dedupe_key
-    assert a.dedupe_key == parse_event(event(ExternalUserID="wm1")).dedupe_key
+    assert a.dedupe_key == event_of(event(ExternalUserID="wm1")).dedupe_key
     assert a.ordering_key == "customer:wm1"
 
 
@@ -78,13 +85,13 @@ def test_a_missing_required_field_is_named(missing: str) -> None:
     fields = {"Event": "change_external_contact", "ChangeType": "x", "CreateTime": 1}
     del fields[missing]
     with pytest.raises(InvalidInput) as err:
-        parse_event(render_event(fields))
+        event_of(render_event(fields))
     assert err.value.field == missing
 
 
 def test_a_non_integer_create_time_is_named() -> None:
     with pytest.raises(InvalidInput) as err:
-        parse_event(event(CreateTime="soon"))
+        event_of(event(CreateTime="soon"))
     assert err.value.field == "CreateTime"
 
 
@@ -103,7 +110,7 @@ def test_what_is_not_a_customer_event_is_acknowledged(fields: dict[str, str]) ->
 
 
 def test_an_empty_element_reads_as_absent() -> None:
-    parsed = parse_event(
+    parsed = event_of(
         b"<xml><Event>change_external_chat</Event><ChangeType>update</ChangeType>"
         b"<CreateTime>1</CreateTime><ChatId>wr1</ChatId><UpdateDetail>del_member</UpdateDetail>"
         b"<QuitScene></QuitScene><JoinScene/><MemChangeCnt>1</MemChangeCnt></xml>"
@@ -115,7 +122,7 @@ def test_an_empty_element_reads_as_absent() -> None:
 @pytest.mark.parametrize("value", ["²", "1" * 19, "1.5", "-"])
 def test_what_is_not_a_wecom_integer_is_named(value: str) -> None:
     with pytest.raises(InvalidInput) as err:
-        parse_event(event(CreateTime=value))
+        event_of(event(CreateTime=value))
     assert err.value.field == "CreateTime"
 
 

@@ -28,7 +28,8 @@ def test_wgs84_to_gcj02_matches_reference(wgs, gcj) -> None:
 
 @pytest.mark.parametrize(("wgs", "gcj"), WGS_GCJ)
 def test_gcj02_input_comes_back_to_wgs84_within_a_centimetre(wgs, gcj) -> None:
-    back = geo.to_wgs84(*gcj, CoordSystem.GCJ02)
+    lat, lng = gcj
+    back = geo.to_wgs84(lat, lng, CoordSystem.GCJ02)
     assert geo.haversine_m(*back, *wgs) < 0.01
 
 

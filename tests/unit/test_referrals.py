@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -33,7 +34,7 @@ class World:
         )
         self.code = self.service.code_for("alice")
 
-    def open(self, referee: str, code: str | None = None, day: int = 0, **extra) -> None:
+    def open(self, referee: str, code: str | None = None, day: int = 0, **extra: Any) -> None:
         self.service.card_opened(
             CardOpened(
                 event_id=extra.pop("event_id", f"ev-{referee}"),
@@ -124,7 +125,7 @@ def test_an_unknown_but_well_formed_code_is_rejected() -> None:
 def test_a_hash_shared_by_a_fourth_referee_is_rejected(field, reason) -> None:
     w = World()
     for i in range(4):
-        w.open(f"f{i}", **{field: "a" * 32})
+        w.open(f"f{i}", None, 0, **{field: "a" * 32})
     assert [w.status(f"f{i}")[0] for i in range(3)] == [InviteStatus.CREDITED] * 3
     assert w.status("f3") == (InviteStatus.REJECTED, reason)
 
