@@ -13,6 +13,7 @@ from siyu.domain.errors import Forbidden, TransientError
 from siyu.domain.events import Acknowledged, WeComEvent, WelcomeState
 from siyu.domain.followups import DEFAULT_CADENCE, FollowupReason
 from siyu.domain.groups import Group, Location
+from siyu.domain.inbox import InboxStatus
 from siyu.domain.intake import CallbackQuery, Outcome
 from siyu.domain.welcome import WelcomeStatus
 from siyu.services.funnel import FunnelTracker
@@ -391,3 +392,29 @@ def test_a_join_of_a_benefit_group_is_noted_in_the_groups_city() -> None:
     p.handle(WeComEvent.model_validate(join))
     [joined] = w.funnel.of("joined_group")
     assert (joined.channel, joined.staff, joined.city) == ("动账提醒", "zhangsan", "深圳")
+
+
+def test_a_duplicate_while_the_first_delivery_is_in_flight_publishes_the_stored_event() -> None:
+    """WeCom retries after 5 s; the first delivery may have claimed the inbox and still be
+    publishing (or have died). The retry publishes what the inbox holds; later ones do not."""
+    w = World()
+    first = w.event(welcome_code="")
+    in_flight = first.model_copy(update={"welcome": WelcomeState.NONE})
+    assert w.inbox.claim(f"cb-{first.dedupe_key}", in_flight)  # claimed, never published
+    intake = w.intake(FakeCodec(first))
+    result = intake.receive(QUERY, b"")
+    assert result.outcome is Outcome.DUPLICATE and result.message_id == "1"
+    assert w.publisher.published == [in_flight]
+    assert w.inbox.docs[f"cb-{first.dedupe_key}"].status is InboxStatus.PUBLISHED
+    assert intake.receive(QUERY, b"").outcome is Outcome.DUPLICATE
+    assert len(w.publisher.published) == 1  # published once: later retries are absorbed
+
+
+def test_a_contact_wecom_cannot_read_is_still_added_without_a_name() -> None:
+    """84061 on externalcontact/get (92114): the add is recorded; the name is enrichment."""
+    w = World()
+    assert "wm1" not in w.wecom.contacts
+    assert w.processor().handle(w.event(welcome_code="")) is True
+    customer = w.customers.get("wm1")
+    assert customer is not None and customer.name == ""
+    assert customer.relation("zhangsan").status is RelationStatus.ACTIVE
