@@ -11,7 +11,8 @@ import argparse
 import json
 import os
 import sys
-import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -194,46 +195,79 @@ def _dlq(cfg: Any, args: argparse.Namespace) -> int:
 
 
 def _import(cfg: Any, args: argparse.Namespace) -> int:
+    """Validate every row, write the good ones resumably; each failure is one line."""
     from siyu.devstack import stack
 
     if stack.load(cfg.state_dir) and "FIRESTORE_EMULATOR_HOST" not in os.environ:
         os.environ.update(cfg.env())  # the running local stack
-    from siyu import bootstrap
     from siyu.adapters.firestore.bulk_import import BulkImporter, Checkpoint
+    from siyu.adapters.spreadsheets import SheetError, read_table
+    from siyu.bootstrap import root
     from siyu.services.imports import run_import
 
-    text = Path(args.file).read_text(encoding="utf-8-sig")
-    started = time.monotonic()
-
-    def show(done: int, total: int) -> None:
-        elapsed = max(time.monotonic() - started, 1e-6)
-        rate = done / elapsed
-        eta = (total - done) / rate if rate else 0.0
-        bar = "#" * int(30 * done / total) if total else ""
-        print(
-            f"\r[{bar:<30}] {done:,}/{total:,} rows  {rate:,.0f} rows/s  ETA {eta:,.1f} s",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    result = run_import(
-        args.kind,
-        text,
-        BulkImporter(bootstrap.root().db(), bootstrap.root().clock),
-        Checkpoint(cfg.state_dir / "imports", text),
-        show,
-        batch_size=args.batch,
-    )
-    print(file=sys.stderr)
+    path = Path(args.file)
+    try:
+        table = read_table(path)
+    except SheetError as exc:
+        print(f"siyu: {exc}", file=sys.stderr)
+        return 2
+    with _progress(f"importing {path.name}") as show:
+        try:
+            result = run_import(
+                args.kind,
+                table,
+                BulkImporter(root().db(), root().clock),
+                Checkpoint(cfg.state_dir / "imports", path.read_bytes()),
+                show,
+                batch_size=args.batch,
+            )
+        except Exception as exc:  # Firestore unreachable, credentials, quota: one line
+            print(
+                f"siyu: {path}: writing stopped: {_first_line(exc)}; run again to resume",
+                file=sys.stderr,
+            )
+            return 2
     for error in result.errors:
-        print(f"siyu: {error}", file=sys.stderr)
+        print(f"siyu: {path}: {error}", file=sys.stderr)
     print(
         f"{args.kind}: {result.rows} rows, {result.written} written, "
         f"{result.skipped_as_done} already written by an interrupted run, "
         f"{len(result.errors)} refused"
     )
     return 1 if result.errors else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+@contextmanager
+def _progress(what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal; nothing when stderr is a pipe or a file (CI, logs)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda _done, _total: None
+        return
+    with Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 if __name__ == "__main__":

@@ -124,13 +124,21 @@ def _table(titles: list[str], rows: list[list[str]], fmt: str) -> str:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows([titles, *rows])
         return out.getvalue().rstrip("\n")
-    widths = [max(_width(c) for c in col) for col in zip(titles, *rows, strict=True)]
-    return "\n".join(
-        "  ".join(c + " " * (w - _width(c)) for c, w in zip(line, widths, strict=True)).rstrip()
-        for line in [titles, *rows]
-    )
+    return table_text(titles, rows)
 
 
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+def table_text(titles: list[str], rows: list[list[str]]) -> str:
+    """A plain table through rich: cell widths by display cells (CJK two, combining marks
+    none), no colour or box characters, so it pipes and diffs cleanly."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="", padding=(0, 2, 0, 0))
+    for title in titles:
+        table.add_column(Text(title), no_wrap=True, overflow="ignore")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))  # text as is: "[b]" is not markup here
+    out = io.StringIO()
+    Console(file=out, width=100_000, color_system=None, highlight=False, emoji=False).print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import date
 from typing import Any, Literal
@@ -35,6 +33,13 @@ MODELS: dict[str, type[BaseModel]] = {"groups": GroupRow, "customers": CustomerR
 LIST_COLUMNS = {"tags"}  # "美食|早餐"
 
 
+class Table(BaseModel):
+    """A sheet as read from a file: column names from row 1, then one dict per data row."""
+
+    columns: list[str]
+    rows: list[dict[str, str]]
+
+
 class RowError(BaseModel):
     row: int  # 1-based, the header being row 1
     column: str
@@ -44,19 +49,18 @@ class RowError(BaseModel):
         return f"row {self.row}, column {self.column}: {self.message}"
 
 
-def parse(kind: Kind, text: str) -> Iterator[tuple[int, BaseModel | RowError]]:
+def parse(kind: Kind, table: Table) -> Iterator[tuple[int, BaseModel | RowError]]:
     """Each data row as a model, or as the first error in it (nothing partial is kept)."""
     model = MODELS[kind]
-    reader = csv.DictReader(io.StringIO(text))
-    unknown = set(reader.fieldnames or []) - set(model.model_fields)
-    for number, raw in enumerate(reader, start=2):
+    unknown = set(table.columns) - set(model.model_fields)
+    for number, raw in enumerate(table.rows, start=2):
         if unknown:
             yield number, RowError(row=number, column=sorted(unknown)[0], message="unknown column")
             continue
         values: dict[str, Any] = {
             k: ([v for v in value.split("|") if v] if k in LIST_COLUMNS else value)
             for k, value in raw.items()
-            if value not in ("", None)
+            if value.strip()
         }
         try:
             yield number, model.model_validate(values)

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from siyu.domain.imports import Kind, RowError, parse
+from siyu.domain.imports import Kind, RowError, Table, parse
 
 
 class RowWriter(Protocol):
@@ -33,14 +33,14 @@ class ImportResult(BaseModel):
 
 def run_import(
     kind: Kind,
-    text: str,
+    table: Table,
     writer: RowWriter,
     progress: Progress,
     on_progress: Callable[[int, int], None],
     batch_size: int = 500,
 ) -> ImportResult:
     """Rows with an error are reported and not written at all; the rest are written."""
-    parsed = list(parse(kind, text))
+    parsed = list(parse(kind, table))
     errors = [str(item) for _, item in parsed if isinstance(item, RowError)]
     good = [item for _, item in parsed if not isinstance(item, RowError)]
     already = min(progress.done(), len(good))

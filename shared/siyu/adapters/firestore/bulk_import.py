@@ -21,8 +21,8 @@ from siyu.ports import Clock
 class Checkpoint:
     """`<dir>/<sha256 of the file>.json`: how many data rows are safely written."""
 
-    def __init__(self, directory: Path, content: str) -> None:
-        digest = hashlib.sha256(content.encode()).hexdigest()[:24]
+    def __init__(self, directory: Path, content: bytes) -> None:
+        digest = hashlib.sha256(content).hexdigest()[:24]
         self.path = directory / f"{digest}.json"
 
     def done(self) -> int:
