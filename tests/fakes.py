@@ -26,7 +26,7 @@ from siyu.domain.customers import Customer
 from siyu.domain.errors import Conflict, TransientError, UpstreamError
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup, FollowupStatus
-from siyu.domain.funnel import MilestoneRecord
+from siyu.domain.funnel import Dimension, MilestoneRecord
 from siyu.domain.groups import Group
 from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.ops_tasks import OpsTask
@@ -771,7 +771,9 @@ class FakeFunnel:
     def values(self, by: str) -> list[str]:
         return sorted({str(getattr(m, by)) for m in self.docs.values()})
 
-    def count(self, milestone: str, by: str, value: str, start: datetime, end: datetime) -> int:
+    def count(
+        self, milestone: str, by: Dimension, value: str, start: datetime, end: datetime
+    ) -> int:
         return sum(
             1
             for m in self.docs.values()

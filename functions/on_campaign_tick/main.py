@@ -5,7 +5,7 @@ from cloudevents.http import CloudEvent
 
 from siyu.adapters.pubsub import consume
 from siyu.bootstrap import root
-from siyu.services.campaigns import CampaignTick
+from siyu.services.ticks import Tick
 
 # Fail closed: without its secrets the instance does not start.
 root().settings.require("wecom_secret")
@@ -15,7 +15,7 @@ root().settings.require("wecom_secret")
 def on_campaign_tick(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
-        CampaignTick,
+        Tick,
         root().campaign_planner().tick,
         root().topic(root().settings.topic_campaign_ticks).dead_letter,
         root().deliveries(),

@@ -5,7 +5,7 @@ from cloudevents.http import CloudEvent
 
 from siyu.adapters.pubsub import consume
 from siyu.bootstrap import root
-from siyu.services.followups import FollowupTick
+from siyu.services.ticks import Tick
 
 # Fail closed: without its secrets the instance does not start.
 root().settings.require("wecom_agent_secret")
@@ -15,7 +15,7 @@ root().settings.require("wecom_agent_secret")
 def on_followup_tick(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
-        FollowupTick,
+        Tick,
         root().followup_notifier().tick,
         root().topic(root().settings.topic_followup_ticks).dead_letter,
         root().deliveries(),

@@ -5,14 +5,14 @@ from cloudevents.http import CloudEvent
 
 from siyu.adapters.pubsub import consume
 from siyu.bootstrap import root
-from siyu.domain.inbox import SweepTick
+from siyu.services.ticks import Tick
 
 
 @functions_framework.cloud_event
 def on_inbox_sweep(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
-        SweepTick,
+        Tick,
         root().inbox_sweeper().sweep,
         root().topic(root().settings.topic_inbox_sweep_ticks).dead_letter,
         root().deliveries(),

@@ -22,7 +22,7 @@ from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup
-from siyu.domain.funnel import MilestoneRecord
+from siyu.domain.funnel import Dimension, MilestoneRecord
 from siyu.domain.groups import Group
 from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.ops_tasks import OpsTask
@@ -284,7 +284,9 @@ class FunnelStore(Protocol):
     def values(self, by: str) -> list[str]:
         """Every value of a dimension seen so far."""
 
-    def count(self, milestone: str, by: str, value: str, start: datetime, end: datetime) -> int:
+    def count(
+        self, milestone: str, by: Dimension, value: str, start: datetime, end: datetime
+    ) -> int:
         """An aggregation query: milestones of `value` with start <= at < end."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -179,45 +180,125 @@ def openapi_problems(root: Path) -> list[str]:
 def composite_queries(root: Path) -> set[tuple[str, tuple[str, ...]]]:
     """(collection, fields) of each adapter method whose query touches more than one field.
 
-    Collections come from `self.<attr> = db.collection("<name>")` in the repository's
-    __init__; fields from FieldFilter("<field>", ...) and .order_by("<field>") in a method.
+    Collections come from `self.<attr> = db.collection(<name>)` in a repository's or its
+    base's __init__, the name a string or a class attribute (`collection = "customers"`);
+    methods are the class's own and its bases'. Fields come from FieldFilter(<field>, ...)
+    and .order_by(<field>): a string, or a parameter annotated with a Literal alias (each
+    value is its own query).
     """
+    literals = _literal_aliases(root / "shared/siyu")
     found: set[tuple[str, tuple[str, ...]]] = set()
     for source in (root / "shared/siyu/adapters/firestore").glob("*.py"):
         tree = ast.parse(source.read_text())
-        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
-            collections = _collections_of(cls)
-            for method in (n for n in cls.body if isinstance(n, ast.FunctionDef)):
-                named: list[tuple[int, int, str]] = []  # source position, field
-                receivers: set[str] = set()
-                for call in (n for n in ast.walk(method) if isinstance(n, ast.Call)):
-                    name = getattr(call.func, "attr", getattr(call.func, "id", ""))
-                    if name in {"FieldFilter", "order_by"} and call.args:
-                        first = call.args[0]
-                        if isinstance(first, ast.Constant):
-                            named.append((first.lineno, first.col_offset, str(first.value)))
-                    if name in {"where", "order_by"}:
-                        receivers |= _root_attrs(call.func) & set(collections)
-                fields = list(dict.fromkeys(field for *_pos, field in sorted(named)))
-                if len(fields) > 1:
-                    for attr in receivers:
-                        found.add((collections[attr], tuple(fields)))
+        classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+        for cls in classes.values():
+            collections = _collections_of(cls, classes)
+            for klass in _lineage(cls, classes):
+                for method in (n for n in klass.body if isinstance(n, ast.FunctionDef)):
+                    for attr, fields in _method_queries(method, set(collections), literals):
+                        found.add((collections[attr], fields))
     return found
 
 
-def _collections_of(cls: ast.ClassDef) -> dict[str, str]:
+def _method_queries(
+    method: ast.FunctionDef, collection_attrs: set[str], literals: dict[str, tuple[str, ...]]
+) -> list[tuple[str, tuple[str, ...]]]:
+    choices = {
+        arg.arg: literals[arg.annotation.id]
+        for arg in method.args.args
+        if isinstance(arg.annotation, ast.Name) and arg.annotation.id in literals
+    }
+    named: list[tuple[int, int, str]] = []  # source position, field or parameter
+    receivers: set[str] = set()
+    for call in (n for n in ast.walk(method) if isinstance(n, ast.Call)):
+        name = getattr(call.func, "attr", getattr(call.func, "id", ""))
+        if name in {"FieldFilter", "order_by"} and call.args:
+            first = call.args[0]
+            if isinstance(first, ast.Constant):
+                named.append((first.lineno, first.col_offset, str(first.value)))
+            elif isinstance(first, ast.Name) and first.id in choices:
+                named.append((first.lineno, first.col_offset, first.id))
+            else:  # a field this check cannot know must not pass unseen
+                named.append((first.lineno, first.col_offset, f"<unknown: {ast.unparse(first)}>"))
+        if name in {"where", "order_by"}:
+            receivers |= _root_attrs(call.func) & collection_attrs
+    ordered = [field for *_pos, field in sorted(named)]
+    params = sorted({f for f in ordered if f in choices})
+    queries = []
+    for values in itertools.product(*(choices[p] for p in params)):
+        chosen = dict(zip(params, values, strict=True))
+        fields = tuple(dict.fromkeys(chosen.get(f, f) for f in ordered))
+        if len(fields) > 1:
+            queries += [(attr, fields) for attr in receivers]
+    return queries
+
+
+def _literal_aliases(package: Path) -> dict[str, tuple[str, ...]]:
+    """`Name = Literal["a", "b"]` anywhere in the package: Name → ("a", "b")."""
+    found: dict[str, tuple[str, ...]] = {}
+    for source in package.rglob("*.py"):
+        for node in ast.parse(source.read_text()).body:
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Subscript)
+                and getattr(node.value.value, "id", "") == "Literal"
+            ):
+                items = node.value.slice
+                elements = items.elts if isinstance(items, ast.Tuple) else [items]
+                values = tuple(str(e.value) for e in elements if isinstance(e, ast.Constant))
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        found[target.id] = values
+    return found
+
+
+def _lineage(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> list[ast.ClassDef]:
+    """The class, then its bases defined in the same module, nearest first."""
+    line = [cls]
+    for base in cls.bases:
+        if isinstance(base, ast.Name) and base.id in classes:
+            line += _lineage(classes[base.id], classes)
+    return line
+
+
+def _class_constant(cls: ast.ClassDef, name: str, classes: dict[str, ast.ClassDef]) -> str | None:
+    for klass in _lineage(cls, classes):
+        for node in klass.body:
+            value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
+            if isinstance(value, ast.Constant) and any(
+                isinstance(t, ast.Name) and t.id == name for t in targets
+            ):
+                return str(value.value)
+    return None
+
+
+def _collections_of(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> dict[str, str]:
     out: dict[str, str] = {}
-    for node in ast.walk(cls):
-        if (
-            isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Call)
-            and getattr(node.value.func, "attr", "") == "collection"
-            and node.value.args
-            and isinstance(node.value.args[0], ast.Constant)
-        ):
+    for klass in _lineage(cls, classes):
+        for node in ast.walk(klass):
+            if not (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "attr", "") == "collection"
+                and node.value.args
+            ):
+                continue
+            arg = node.value.args[0]
+            name: str | None = None
+            if isinstance(arg, ast.Constant):
+                name = str(arg.value)
+            elif isinstance(arg, ast.Attribute) and getattr(arg.value, "id", "") == "self":
+                name = _class_constant(cls, arg.attr, classes)
             for target in node.targets:
-                if isinstance(target, ast.Attribute):
-                    out[target.attr] = str(node.value.args[0].value)
+                if name is not None and isinstance(target, ast.Attribute):
+                    out.setdefault(target.attr, name)
     return out
 
 

@@ -16,6 +16,7 @@ import yaml
 from siyu.devstack.registry import ROOT
 
 from .infra_check import (
+    composite_queries,
     gateway_problems,
     index_problems,
     openapi_problems,
@@ -254,8 +255,8 @@ resource "google_firestore_index" "followups_due" {
 
 
 def test_a_composite_query_without_an_index_is_caught(broken: Path) -> None:
+    shutil.copytree(ROOT / "shared" / "siyu", broken / "shared" / "siyu")
     adapters = broken / "shared" / "siyu" / "adapters" / "firestore"
-    shutil.copytree(ROOT / "shared" / "siyu" / "adapters" / "firestore", adapters)
     (adapters / "store.py").write_text((adapters / "store.py").read_text() + COMPOSITE)
     assert index_problems(broken) == [
         "composite query on followups over ('staff_userid', 'due_at') has no google_firestore_index"
@@ -263,6 +264,36 @@ def test_a_composite_query_without_an_index_is_caught(broken: Path) -> None:
     firestore_tf = broken / "infra" / "firestore.tf"
     firestore_tf.write_text(firestore_tf.read_text() + INDEX)
     assert index_problems(broken) == []
+
+
+THROUGH_NAMES = """
+
+Tier = Literal["gold", "silver"]
+
+
+class TieredCustomers(CustomerRepo):
+    def by_tier(self, tier: Tier, staff: str):
+        query = self._col.where(filter=FieldFilter(tier, "==", True))
+        return query.where(filter=FieldFilter("staff", "==", staff))
+"""
+
+
+def test_collections_and_fields_named_through_names_are_seen(broken: Path) -> None:
+    """`collection = "customers"` on a _OnceRepo subclass, and a field that is a parameter
+    annotated with a Literal alias: one query per value."""
+    shutil.copytree(ROOT / "shared" / "siyu", broken / "shared" / "siyu")
+    store = broken / "shared" / "siyu" / "adapters" / "firestore" / "store.py"
+    store.write_text("from typing import Literal\n" + store.read_text() + THROUGH_NAMES)
+    assert index_problems(broken) == [
+        f"composite query on customers over ('{tier}', 'staff') has no google_firestore_index"
+        for tier in ("gold", "silver")
+    ]
+    assert ("funnel", ("milestone", "city", "at")) in composite_queries(ROOT)
+    store.write_text(store.read_text().replace("tier: Tier", "tier: str"))
+    assert index_problems(broken) == [
+        "composite query on customers over ('<unknown: tier>', 'staff') has no "
+        "google_firestore_index"
+    ]
 
 
 def checkov(infra: Path) -> dict[str, Any]:

@@ -20,9 +20,7 @@ from siyu.domain.campaigns import (
 )
 from siyu.domain.compliance import DEFAULT_BANNED, NotCompliant
 from siyu.domain.errors import TransientError
-from siyu.services.campaigns import (
-    CampaignTick,
-)
+from siyu.services.ticks import Tick
 from tests.fakes import (
     FakeClock,
     FakeCloud,
@@ -127,7 +125,7 @@ def test_copy_that_became_non_compliant_is_stopped_before_fan_out() -> None:
     w.book.put("c1", spec())
     w.book._banned.append("立减")  # the list changed after the campaign was saved
     w.planner._banned.append("立减")
-    w.planner.tick(CampaignTick())
+    w.planner.tick(Tick())
     [run] = w.runs.docs.values()
     assert run.status == "rejected" and "立减" in run.reason and w.batches() == []
 
@@ -136,8 +134,8 @@ def test_a_tick_delivered_twice_makes_one_run() -> None:
     w = World()
     w.customers(25, 5, REPEAT)
     w.book.put("c1", spec())
-    assert w.planner.tick(CampaignTick())["planned"] == 1
-    assert w.planner.tick(CampaignTick())["planned"] == 0
+    assert w.planner.tick(Tick())["planned"] == 1
+    assert w.planner.tick(Tick())["planned"] == 0
     [run] = w.runs.docs.values()
     assert run.id == "c1@2026-11-25" and (run.audience, run.batches) == (25, 5)
     assert sorted(len(b.targets) for b in w.batches()) == [5] * 5
@@ -149,7 +147,7 @@ def test_a_late_tick_still_plans_within_the_lookback_but_not_after() -> None:
     w.customers(1, 1, REPEAT)
     w.book.put("c1", spec())
     w.clock.advance(40 * 60)  # 10:42: the 10:00 occurrence is older than 30 minutes
-    assert w.planner.tick(CampaignTick())["due"] == 0
+    assert w.planner.tick(Tick())["due"] == 0
 
 
 def test_the_higher_priority_campaign_wins_the_day_and_the_loser_is_recorded() -> None:
@@ -157,7 +155,7 @@ def test_the_higher_priority_campaign_wins_the_day_and_the_loser_is_recorded() -
     w.customers(10, 2, REPEAT)
     w.book.put("low", spec(priority=10))
     w.book.put("high", spec(priority=90, name="会员日"))
-    w.planner.tick(CampaignTick())
+    w.planner.tick(Tick())
     high, low = w.runs.docs["high@2026-11-25"], w.runs.docs["low@2026-11-25"]
     assert (high.audience, high.capped) == (10, 0)
     assert (low.audience, low.capped, low.batches) == (10, 10, 0)
@@ -165,11 +163,11 @@ def test_the_higher_priority_campaign_wins_the_day_and_the_loser_is_recorded() -
     # A third campaign later the same day finds them all taken, too.
     w.book.put("late", spec(schedule={"kind": "daily", "at": "12:00"}))
     w.clock.advance(2 * 3600)
-    w.planner.tick(CampaignTick())
+    w.planner.tick(Tick())
     assert w.runs.docs["late@2026-11-25"].capped == 10
     # The next day they can receive again.
     w.clock.advance(24 * 3600)
-    w.planner.tick(CampaignTick())
+    w.planner.tick(Tick())
     assert w.runs.docs["late@2026-11-26"].capped == 0
 
 
@@ -212,7 +210,7 @@ def test_a_redelivered_batch_makes_one_wecom_task() -> None:
     w = World()
     w.customers(4, 2, REPEAT)
     w.book.put("c1", spec())
-    w.planner.tick(CampaignTick())
+    w.planner.tick(Tick())
     batch = w.batches()[0]
     first = w.sender.send(batch)
     assert w.sender.send(batch) == first
@@ -223,7 +221,7 @@ def test_a_batch_in_flight_elsewhere_is_retried_later_then_taken_over() -> None:
     w = World()
     w.customers(2, 1, REPEAT)
     w.book.put("c1", spec())
-    w.planner.tick(CampaignTick())
+    w.planner.tick(Tick())
     [batch] = w.batches()
     # Another delivery claimed it and has not answered yet.
     w.records.claim(
@@ -246,7 +244,7 @@ def test_results_are_followed_reminders_capped_and_runs_report_them() -> None:
     w = World()
     w.customers(6, 2, REPEAT)
     w.book.put("c1", spec())
-    w.planner.tick(CampaignTick())
+    w.planner.tick(Tick())
     w.deliver_all()
     first_msg = next(iter(w.wecom.tasks))
     targets = w.wecom.tasks[first_msg]["targets"]
@@ -255,7 +253,7 @@ def test_results_are_followed_reminders_capped_and_runs_report_them() -> None:
     w.wecom.confirm(first_msg, failed={targets[0]: 2})
     for _hour in range(30):  # a day and a bit of ticks, one an hour
         w.clock.advance(3600)
-        w.planner.tick(CampaignTick())
+        w.planner.tick(Tick())
     [report] = w.book.runs("c1")
     assert (report.tasks_created, report.confirmed, report.delivered) == (2, 1, 2)
     # The unconfirmed task was reminded 2 h apart, never more than 3 times in 24 h:
@@ -272,7 +270,7 @@ def test_a_birthday_campaign_reaches_that_days_birthdays() -> None:
     w.book.put(
         "bday", spec(schedule={"kind": "birthday", "at": "10:00"}, audience={"kind": "customers"})
     )
-    w.planner.tick(CampaignTick())
+    w.planner.tick(Tick())
     [batch] = w.batches()
     assert batch.targets == ["wm_bday"]
 
@@ -282,7 +280,7 @@ def test_a_holiday_campaign_in_a_year_without_a_calendar_raises_an_ops_task() ->
     w.book.put(
         "spring", spec(schedule={"kind": "holiday", "holidays": ["spring_festival"], "at": "09:00"})
     )
-    w.planner.tick(CampaignTick())
+    w.planner.tick(Tick())
     assert w.runs.docs == {} and list(w.ops_tasks.docs) == ["calendar_missing-2027"]
     preview = w.book.preview("spring")
     assert preview.next_occurrence is None and "2027" in preview.note

@@ -20,7 +20,8 @@ from siyu.domain.layering import Stage
 from siyu.domain.tag_rules import TagRuleSpec
 from siyu.services.biz_events import BizEventRouter
 from siyu.services.customer_profile import TagSyncRequest
-from siyu.services.followups import FollowupNotifier, FollowupTick
+from siyu.services.followups import FollowupNotifier
+from siyu.services.ticks import Tick
 from tests.fakes import (
     FakeCloud,
 )
@@ -207,14 +208,14 @@ def test_each_staff_member_gets_one_message_per_tick_and_tasks_are_sent_once() -
         w.followups.create(due_task(fid, staff, w))
     w.followups.create(due_task("later", "lisi", w, minutes=60))
     n = notifier(w)
-    assert n.tick(FollowupTick()) == {"lisi": 1, "zhangsan": 2}
-    assert n.tick(FollowupTick()) == {}  # a redelivered tick
+    assert n.tick(Tick()) == {"lisi": 1, "zhangsan": 2}
+    assert n.tick(Tick()) == {}  # a redelivered tick
     assert sorted(to for to, _ in w.wecom.texts) == ["lisi", "zhangsan"]
     assert "您有2个待跟进客户" in dict(w.wecom.texts)["zhangsan"]
     w.clock.advance(15 * 60)
-    assert n.tick(FollowupTick()) == {}  # next slot: nothing new is due
+    assert n.tick(Tick()) == {}  # next slot: nothing new is due
     w.clock.advance(45 * 60)
-    assert n.tick(FollowupTick()) == {"lisi": 1}
+    assert n.tick(Tick()) == {"lisi": 1}
     assert w.followups.docs["later"].status is FollowupStatus.SENT
 
 
@@ -225,9 +226,9 @@ def test_a_failed_message_is_retried_without_resending_the_others() -> None:
     w.wecom.fail_text_to = {"lisi"}
     n = notifier(w)
     with pytest.raises(TransientError):
-        n.tick(FollowupTick())
+        n.tick(Tick())
     w.wecom.fail_text_to = set()
-    assert n.tick(FollowupTick()) == {"lisi": 1}  # the redelivery, same slot
+    assert n.tick(Tick()) == {"lisi": 1}  # the redelivery, same slot
     assert [to for to, _ in w.wecom.texts] == ["zhangsan", "lisi"]
 
 
@@ -238,20 +239,20 @@ def test_an_unreachable_member_keeps_their_tasks_open_and_ops_are_told() -> None
     w.followups.create(due_task("b", "lisi", w))
     w.wecom.invalid_users = {"gone"}
     n = notifier(w)
-    assert n.tick(FollowupTick()) == {"lisi": 1}
+    assert n.tick(Tick()) == {"lisi": 1}
     assert w.followups.docs["a"].status is FollowupStatus.OPEN
     assert w.followups.docs["b"].status is FollowupStatus.SENT
     [task] = w.ops_tasks.docs.values()
     assert task.kind == "staff_unreachable" and "gone" in task.detail
     w.clock.advance(15 * 60)
-    n.tick(FollowupTick())
+    n.tick(Tick())
     assert len(w.ops_tasks.docs) == 1  # one open task per member, however many ticks
 
 
 def test_only_the_local_stack_may_play_time_forward() -> None:
     w = World()
     w.followups.create(due_task("a", "zhangsan", w, minutes=3 * 24 * 60))
-    future = FollowupTick(as_of=w.clock.now() + timedelta(days=3))
+    future = Tick(as_of=w.clock.now() + timedelta(days=3))
     assert notifier(w).tick(future) == {}
     assert notifier(w, allow_as_of=True).tick(future) == {"zhangsan": 1}
 

@@ -29,10 +29,10 @@ from siyu.domain.compliance import DEFAULT_BANNED
 from siyu.services.campaigns import (
     BatchSender,
     CampaignPlanner,
-    CampaignTick,
     HolidayCalendar,
     ResultTracker,
 )
+from siyu.services.ticks import Tick
 
 CUSTOMERS = 1_000_000
 STAFF = 500
@@ -169,7 +169,7 @@ def report() -> str:
     )
     tracemalloc.start()
     started = time.perf_counter()
-    planner.tick(CampaignTick())
+    planner.tick(Tick())
     plan_s = time.perf_counter() - started
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from siyu.domain.events import WeComEvent
 
@@ -28,9 +28,3 @@ class InboxEntry(BaseModel):
     created_at: datetime
     message_id: str = ""
     reason: str = ""
-
-
-class SweepTick(BaseModel):
-    """Cloud Scheduler's message for the sweeper; its content does not matter."""
-
-    model_config = ConfigDict(extra="allow")

@@ -9,12 +9,11 @@ due in the same tick claim in priority order, so the higher priority wins.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from siyu.domain import compliance
 from siyu.domain.calendar import CalendarGap, OfficialCalendar, OfficialYear
@@ -51,19 +50,13 @@ from siyu.ports import (
     MessagePublisher,
     OpsTaskRepo,
 )
+from siyu.services.cached import Cached
+from siyu.services.ticks import Tick
 
 logger = logging.getLogger(__name__)
 
 PREVIEW_HORIZON = timedelta(days=62)
 STALE_PLANNING = timedelta(minutes=10)  # a run still "planning" this long was abandoned
-
-
-class CampaignTick(BaseModel):
-    """Cloud Scheduler's message. `as_of` (local stack only) runs the tick as of a later time."""
-
-    model_config = ConfigDict(extra="allow")
-
-    as_of: datetime | None = None
 
 
 class HolidayCalendar:
@@ -74,27 +67,19 @@ class HolidayCalendar:
     ) -> None:
         self._package = package
         self._repo = repo
-        self._clock = clock
-        self._refresh_s = refresh_s
-        self._lock = threading.Lock()
-        self._cached: tuple[float, OfficialCalendar] | None = None
+        self._cached = Cached(self._load, clock, refresh_s)
 
     def put(self, year: OfficialYear) -> OfficialYear:
         self._repo.put(year)
-        with self._lock:
-            self._cached = None
+        self._cached.forget()
         return year
 
     def calendar(self) -> OfficialCalendar:
-        now = self._clock.monotonic()
-        with self._lock:
-            if self._cached and now - self._cached[0] < self._refresh_s:
-                return self._cached[1]
+        return self._cached.get()
+
+    def _load(self) -> OfficialCalendar:
         years = {y.year: y for y in self._package} | {y.year: y for y in self._repo.all()}
-        built = OfficialCalendar(list(years.values()))
-        with self._lock:
-            self._cached = (now, built)
-        return built
+        return OfficialCalendar(list(years.values()))
 
 
 def audience_of(
@@ -250,12 +235,8 @@ class CampaignPlanner:
         self._lookback = lookback
         self._allow_as_of = allow_as_of
 
-    def tick(self, tick: CampaignTick) -> dict[str, int]:
-        now = self._clock.now()
-        if tick.as_of is not None and self._allow_as_of:
-            now = max(now, tick.as_of)
-        elif tick.as_of is not None:
-            log(logger, logging.WARNING, "as_of ignored: only the local stack plays time forward")
+    def tick(self, tick: Tick) -> dict[str, int]:
+        now = tick.now(self._clock.now(), self._allow_as_of)
         due: list[tuple[Campaign, Occurrence]] = []
         official = self._calendars.calendar()
         for campaign in self._campaigns.enabled():

@@ -6,27 +6,18 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
-
 from siyu.domain.errors import TransientError
 from siyu.domain.followups import Followup, reminder_text
 from siyu.domain.ops_tasks import staff_unreachable
 from siyu.domain.wecom import NoValidRecipient
 from siyu.logging import log
 from siyu.ports import AppMessenger, Clock, CustomerRepo, Dedupe, FollowupRepo, OpsTaskRepo
+from siyu.services.ticks import Tick
 
 logger = logging.getLogger(__name__)
 
 SLOT = timedelta(minutes=15)
 MAX_DUE = 2_000  # per tick; the rest wait for the next one
-
-
-class FollowupTick(BaseModel):
-    """Cloud Scheduler's message. `as_of` (local stack only) runs the tick as of a later time."""
-
-    model_config = ConfigDict(extra="allow")
-
-    as_of: datetime | None = None
 
 
 class FollowupNotifier:
@@ -48,13 +39,9 @@ class FollowupNotifier:
         self._clock = clock
         self._allow_as_of = allow_as_of
 
-    def tick(self, tick: FollowupTick) -> dict[str, int]:
+    def tick(self, tick: Tick) -> dict[str, int]:
         """Remind each staff member once per 15-minute slot; returns tasks sent per staff."""
-        now = self._clock.now()
-        if tick.as_of is not None and self._allow_as_of:
-            now = max(now, tick.as_of)
-        elif tick.as_of is not None:
-            log(logger, logging.WARNING, "as_of ignored: only the local stack plays time forward")
+        now = tick.now(self._clock.now(), self._allow_as_of)
         slot = datetime.fromtimestamp(
             now.timestamp() // SLOT.total_seconds() * SLOT.total_seconds()
         )

@@ -9,11 +9,12 @@ from typing import Protocol
 
 from siyu.domain.errors import Forbidden, TransientError
 from siyu.domain.events import Acknowledged, WeComEvent, WelcomeState
-from siyu.domain.inbox import InboxStatus, SweepTick
+from siyu.domain.inbox import InboxStatus
 from siyu.domain.intake import CallbackQuery, IntakeResult, Outcome
 from siyu.domain.welcome import WelcomeStatus
 from siyu.logging import log
 from siyu.ports import CallbackInbox, Clock, EventPublisher
+from siyu.services.ticks import Tick
 from siyu.services.welcome import WelcomeSender
 
 logger = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ class InboxSweeper:
         self._min_age = timedelta(seconds=min_age_s)
         self._limit = limit
 
-    def sweep(self, _tick: SweepTick | None = None) -> int:
+    def sweep(self, _tick: Tick | None = None) -> int:
         """Entries younger than min_age may still be in their callback's hands: left alone."""
         published = 0
         for entry in self._inbox.unpublished(self._clock.now() - self._min_age, self._limit):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 from siyu.domain.tag_rules import RuleSet, TagRule, TagRuleSpec
 from siyu.ports import Clock, TagRuleRepo
+from siyu.services.cached import Cached
 from siyu.services.tag_catalog import TagCatalog
 
 
@@ -17,18 +17,14 @@ class TagRuleSet:
     ) -> None:
         self._repo = repo
         self._catalog = catalog
-        self._clock = clock
-        self._refresh_s = refresh_s
-        self._lock = threading.Lock()
-        self._cached: tuple[float, RuleSet] | None = None
+        self._cached = Cached(lambda: RuleSet(self._repo.all()), clock, refresh_s)
 
     def put(self, rule_id: str, spec: TagRuleSpec) -> TagRule:
         """Save a rule; its tag is created in WeCom if missing, so a sync never fails on it."""
         [tag_id] = self._catalog.ids([spec.tag])
         rule = TagRule(id=rule_id, tag_id=tag_id, **spec.model_dump(by_alias=True))
         self._repo.put(rule)
-        with self._lock:
-            self._cached = None
+        self._cached.forget()
         return rule
 
     def get(self, rule_id: str) -> TagRule | None:
@@ -36,14 +32,7 @@ class TagRuleSet:
 
     def rules(self) -> RuleSet:
         """The enabled rules, re-read at most every `refresh_s` seconds."""
-        now = self._clock.monotonic()
-        with self._lock:
-            if self._cached and now - self._cached[0] < self._refresh_s:
-                return self._cached[1]
-        ruleset = RuleSet(self._repo.all())
-        with self._lock:
-            self._cached = (now, ruleset)
-        return ruleset
+        return self._cached.get()
 
 
 def load_seed(path: Path) -> list[tuple[str, TagRuleSpec]]:

@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.bulk_writer import BulkWriteFailure, BulkWriter
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from siyu.adapters.firestore.store import as_document, translated
+from siyu.adapters.firestore.store import as_document, create_once, translated
 from siyu.domain.calendar import OfficialYear
 from siyu.domain.campaigns import (
     BatchRecord,
@@ -62,12 +61,7 @@ class CampaignRunRepo:
         self._col = db.collection("campaign_runs")
 
     def create(self, run: CampaignRun) -> bool:
-        with translated():
-            try:
-                self._col.document(run.id).create(as_document(run))
-            except gexc.AlreadyExists:
-                return False
-        return True
+        return create_once(self._col.document(run.id), as_document(run))
 
     def get(self, run_id: str) -> CampaignRun | None:
         with translated():
@@ -147,12 +141,10 @@ class CampaignBatchRepo:
 
     def claim(self, record: BatchRecord) -> BatchRecord | None:
         ref = self._col.document(record.id)
+        if create_once(ref, self._doc(record)):
+            return None
         with translated():
-            try:
-                ref.create(self._doc(record))
-                return None
-            except gexc.AlreadyExists:
-                return BatchRecord.model_validate(ref.get().to_dict())
+            return BatchRecord.model_validate(ref.get().to_dict())
 
     def save(self, record: BatchRecord) -> None:
         with translated():

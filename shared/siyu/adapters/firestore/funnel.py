@@ -13,7 +13,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from siyu.adapters.firestore.store import as_document, translated
-from siyu.domain.funnel import MilestoneRecord
+from siyu.domain.funnel import Dimension, MilestoneRecord
 
 
 class FunnelStore:
@@ -51,33 +51,13 @@ class FunnelStore:
         with translated():
             return sorted(str((s.to_dict() or {}).get("value", "")) for s in query.stream())
 
-    def count(self, milestone: str, by: str, value: str, start: datetime, end: datetime) -> int:
-        counters = {"channel": self._by_channel, "staff": self._by_staff, "city": self._by_city}
-        return counters[by](milestone, value, start, end)
-
-    # One method per dimension, so the index check sees each query's fields.
-    def _by_channel(self, milestone: str, value: str, start: datetime, end: datetime) -> int:
+    def count(
+        self, milestone: str, by: Dimension, value: str, start: datetime, end: datetime
+    ) -> int:
+        """One COUNT aggregation; `by` is a Literal, so the index check sees each query."""
         query = (
             self._col.where(filter=FieldFilter("milestone", "==", milestone))
-            .where(filter=FieldFilter("channel", "==", value))
-            .where(filter=FieldFilter("at", ">=", start))
-            .where(filter=FieldFilter("at", "<", end))
-        )
-        return _count(query)
-
-    def _by_staff(self, milestone: str, value: str, start: datetime, end: datetime) -> int:
-        query = (
-            self._col.where(filter=FieldFilter("milestone", "==", milestone))
-            .where(filter=FieldFilter("staff", "==", value))
-            .where(filter=FieldFilter("at", ">=", start))
-            .where(filter=FieldFilter("at", "<", end))
-        )
-        return _count(query)
-
-    def _by_city(self, milestone: str, value: str, start: datetime, end: datetime) -> int:
-        query = (
-            self._col.where(filter=FieldFilter("milestone", "==", milestone))
-            .where(filter=FieldFilter("city", "==", value))
+            .where(filter=FieldFilter(by, "==", value))
             .where(filter=FieldFilter("at", ">=", start))
             .where(filter=FieldFilter("at", "<", end))
         )

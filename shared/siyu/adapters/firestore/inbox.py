@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from siyu.adapters.firestore.store import translated
+from siyu.adapters.firestore.store import create_once, translated
 from siyu.domain.events import WeComEvent
 from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.ports import Clock
@@ -37,12 +36,7 @@ class InboxRepo:
             "created_at": now,
             "expire_at": now + self._ttl,
         }
-        with translated():
-            try:
-                self._col.document(key).create(doc, retry=_RETRY, timeout=_TIMEOUT_S)
-            except gexc.AlreadyExists:
-                return False
-        return True
+        return create_once(self._col.document(key), doc, retry=_RETRY, timeout=_TIMEOUT_S)
 
     def get(self, key: str) -> InboxEntry | None:
         with translated():

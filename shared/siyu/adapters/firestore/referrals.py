@@ -15,7 +15,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from siyu.adapters.firestore.store import translated
+from siyu.adapters.firestore.store import create_once, translated
 from siyu.domain.errors import Conflict
 from siyu.domain.referrals import Invite, InviteAttempt, InviteStatus, Reward
 from siyu.ports import Clock
@@ -75,12 +75,10 @@ class ReferralRepo:
 
     def first_card_event(self, bank_customer_id: str, event_id: str, opened_at: datetime) -> str:
         ref = self._cardholders.document(bank_customer_id)
+        if create_once(ref, {"event_id": event_id, "opened_at": opened_at}):
+            return event_id
         with translated():
-            try:
-                ref.create({"event_id": event_id, "opened_at": opened_at})
-                return event_id
-            except gexc.AlreadyExists:
-                return str((ref.get().to_dict() or {}).get("event_id", ""))
+            return str((ref.get().to_dict() or {}).get("event_id", ""))
 
     def claim_hash(self, kind: str, value: str, referee: str, limit: int) -> bool:
         refs = [self._slots.document(f"{kind}-{value}-{k}") for k in range(1, limit + 1)]
@@ -113,12 +111,7 @@ class ReferralRepo:
         return Invite.model_validate(snap.to_dict()), snap.update_time
 
     def create_invite(self, invite: Invite) -> bool:
-        with translated():
-            try:
-                self._invites.document(invite.referee).create(_doc(invite))
-            except gexc.AlreadyExists:
-                return False
-        return True
+        return create_once(self._invites.document(invite.referee), _doc(invite))
 
     def _day_increment(self, batch: Any, invite: Invite) -> None:
         batch.set(

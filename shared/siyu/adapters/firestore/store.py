@@ -57,6 +57,17 @@ def translated() -> Iterator[None]:
         raise TransientError(f"firestore: {type(exc).__name__}") from exc
 
 
+def create_once(ref: firestore.DocumentReference, doc: dict[str, Any], **options: Any) -> bool:
+    """Create the document unless it exists: True if this call created it. Firestore decides
+    atomically, so of any number of concurrent callers exactly one gets True."""
+    with translated():
+        try:
+            ref.create(doc, **options)
+        except gexc.AlreadyExists:
+            return False
+    return True
+
+
 def as_document(model: BaseModel) -> dict[str, Any]:
     """Firestore stores datetimes but not dates: a date (birthday, campaign day) is stored
     as its ISO text, which pydantic reads back as a date."""
@@ -83,14 +94,8 @@ class Dedupe:
 
     def claim(self, key: str, **fields: Any) -> bool:
         now = self._clock.now()
-        with translated():
-            try:
-                self._col.document(key).create(
-                    {**fields, "created_at": now, "expire_at": now + self._ttl}
-                )
-            except gexc.AlreadyExists:
-                return False
-        return True
+        doc = {**fields, "created_at": now, "expire_at": now + self._ttl}
+        return create_once(self._col.document(key), doc)
 
     def get(self, key: str) -> dict[str, Any] | None:
         with translated():
@@ -343,12 +348,7 @@ class OpsTaskRepo:
         self._col = db.collection("ops_tasks")
 
     def create(self, task: OpsTask) -> bool:
-        with translated():
-            try:
-                self._col.document(task.id).create(as_document(task))
-            except gexc.AlreadyExists:
-                return False
-        return True
+        return create_once(self._col.document(task.id), as_document(task))
 
     def list_open(self) -> list[OpsTask]:
         query = self._col.where(filter=FieldFilter("status", "==", "open")).limit(500)
@@ -406,12 +406,7 @@ class FollowupRepo:
         self._col = db.collection("followups")
 
     def create(self, followup: Followup) -> bool:
-        with translated():
-            try:
-                self._col.document(followup.id).create(as_document(followup))
-            except gexc.AlreadyExists:
-                return False
-        return True
+        return create_once(self._col.document(followup.id), as_document(followup))
 
     def due(self, now: datetime, limit: int) -> list[Followup]:
         query = (
