@@ -359,6 +359,10 @@ class FakeGroups(_Once):
         self.writes += 1
         self.revision[key] = self.writes
 
+    def listed(self, city: str, after: str, limit: int) -> list[Group]:
+        keys = sorted(k for k, g in self.docs.items() if k > after and (not city or g.city == city))
+        return [self.docs[k] for k in keys[:limit]]
+
     def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
         since = watermark or 0
         changed = [self.docs[k] for k, rev in self.revision.items() if rev > since]

@@ -5,7 +5,6 @@ from typing import TypeVar
 
 import functions_framework
 from flask import Request, Response
-from pydantic import BaseModel, Field
 
 from siyu.adapters.http import Route, Router, gateway_caller, handle, require_bearer
 from siyu.bootstrap import root
@@ -15,13 +14,12 @@ from siyu.domain.campaigns import Campaign, CampaignSpec
 from siyu.domain.channels import Channel, ChannelSpec
 from siyu.domain.customers import Customer
 from siyu.domain.errors import InvalidInput, NotFound
-from siyu.domain.followups import Followup, FollowupStatus
+from siyu.domain.followups import Followup, FollowupQuery
 from siyu.domain.funnel import FunnelQuery, FunnelReport, to_csv
-from siyu.domain.groups import Group, GroupSpec
-from siyu.domain.ids import DocId
+from siyu.domain.groups import Group, GroupQuery, GroupSpec
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite as ReferralInvite
-from siyu.domain.referrals import ReferrerView
+from siyu.domain.referrals import ReferralCode, ReferralCodeRequest, ReferrerView
 from siyu.domain.tag_rules import TagRule, TagRuleSpec
 from siyu.domain.transfers import TransferSpec, TransferView
 from siyu.logging import log
@@ -41,18 +39,9 @@ def _group(chat_id: str) -> Group:
     return _found(root().stores().groups.get(chat_id), f"group {chat_id}")
 
 
-class GroupQuery(BaseModel):
-    city: str = ""
-
-
 def _groups(query: GroupQuery) -> list[Group]:
-    """Every benefit group, optionally of one city, by chat id."""
-    groups, _watermark = root().stores().groups.changed_since(None)
-    return sorted((g for g in groups if not query.city or g.city == query.city), key=_chat_id)
-
-
-def _chat_id(group: Group) -> str:
-    return group.chat_id
+    """Benefit groups by chat id, optionally of one city; a page of `limit` after `after`."""
+    return root().stores().groups.listed(query.city, query.after, query.limit)
 
 
 def _put_group(chat_id: str, body: GroupSpec) -> Group:
@@ -81,15 +70,6 @@ def _open_tasks() -> list[OpsTask]:
     return root().stores().ops_tasks.list_open()
 
 
-class ReferralCodeRequest(BaseModel):
-    bank_customer_id: DocId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class ReferralCode(BaseModel):
-    bank_customer_id: str
-    code: str
-
-
 def _referral_code(body: ReferralCodeRequest) -> ReferralCode:
     """The customer's referral code: created on the first request, the same one ever after."""
     code = root().referrals().code_for(body.bank_customer_id)
@@ -103,8 +83,7 @@ def _referrer(bank_customer_id: str) -> ReferrerView:
 
 def _invite(referee: str) -> ReferralInvite:
     """Who invited this referee, and how far the referral went."""
-    invite, _version = root().stores().referrals.get_invite(referee)
-    return _found(invite, f"no referral for {referee}")
+    return root().referrals().invite(referee)
 
 
 def _put_channel(state: str, body: ChannelSpec) -> Channel:
@@ -125,12 +104,6 @@ def _put_tag_rule(rule_id: str, body: TagRuleSpec) -> TagRule:
 def _get_tag_rule(rule_id: str) -> TagRule:
     """One tag rule."""
     return _found(root().tag_rules().get(rule_id), f"tag rule {rule_id}")
-
-
-class FollowupQuery(BaseModel):
-    staff: str = Field(min_length=1, max_length=64)
-    status: FollowupStatus = FollowupStatus.OPEN
-    limit: int = Field(100, ge=1, le=500)
 
 
 def _followups(query: FollowupQuery) -> list[Followup]:

@@ -145,12 +145,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _all_groups(ops: OpsClient, city: str, page: int = 500) -> list[Any]:
+    """Every group of the city, page after page (the API answers at most `page` at once)."""
+    found: list[Any] = []
+    while True:
+        params = {"city": city, "limit": page, "after": found[-1]["chat_id"] if found else ""}
+        batch = ops.call("GET", "/ops/groups", params=params)
+        found += batch
+        if len(batch) < page:
+            return found
+
+
 def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
     noun, verb, fmt = args.command, args.verb, args.format
     if noun == "customers":
         return render(ops.call("GET", f"/ops/customers/{args.external_userid}"), "customer", fmt)
     if noun == "groups" and verb == "list":
-        return render(ops.call("GET", "/ops/groups", params={"city": args.city}), "groups", fmt)
+        return render(_all_groups(ops, args.city), "groups", fmt)
     if noun == "groups":
         body = json.loads(Path(args.file).read_text())
         return render(ops.call("PUT", f"/ops/groups/{args.chat_id}", json=body), "groups", fmt)

@@ -116,6 +116,9 @@ class GroupRepo(Protocol):
     def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
         """Groups written at or after `watermark` (None: all) and the watermark to pass next."""
 
+    def listed(self, city: str, after: str, limit: int) -> list[Group]:
+        """Up to `limit` groups by chat id after `after`, of `city` unless it is empty."""
+
 
 class BankCustomerRepo(Protocol):
     """`bank_customers/{id}`: the card-alert path writes conditionally on the version read;

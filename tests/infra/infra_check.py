@@ -218,6 +218,8 @@ def _method_queries(
                 named.append((first.lineno, first.col_offset, str(first.value)))
             elif isinstance(first, ast.Name) and first.id in choices:
                 named.append((first.lineno, first.col_offset, first.id))
+            elif ast.unparse(first) == "FieldPath.document_id()":
+                pass  # ordering by id after equality filters needs no composite index
             else:  # a field this check cannot know must not pass unseen
                 named.append((first.lineno, first.col_offset, f"<unknown: {ast.unparse(first)}>"))
         if name in {"where", "order_by"}:

@@ -80,3 +80,15 @@ def test_groups_changed_since_returns_only_later_writes(cloud) -> None:
     repo.put(Group(chat_id="b", updated_at=AT))
     later, _ = repo.changed_since(mark)
     assert "b" in [g.chat_id for g in later] and len(later) <= 2
+
+
+def test_groups_are_listed_by_chat_id_a_page_at_a_time(cloud) -> None:
+    from siyu.domain.groups import Group
+
+    repo = bootstrap.root().stores().groups
+    now = bootstrap.root().clock.now()
+    for n, city in enumerate(["上海", "北京", "上海", "上海", "北京"]):
+        repo.put(Group(chat_id=f"wr{n}", name=f"群{n}", city=city, kind="food", updated_at=now))
+    assert [g.chat_id for g in repo.listed("上海", "", 2)] == ["wr0", "wr2"]
+    assert [g.chat_id for g in repo.listed("上海", "wr2", 2)] == ["wr3"]
+    assert [g.chat_id for g in repo.listed("", "wr1", 10)] == ["wr2", "wr3", "wr4"]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from siyu.domain import referrals as ref
-from siyu.domain.errors import TransientError
+from siyu.domain.errors import NotFound, TransientError
 from siyu.domain.referrals import CardOpened, InviteStatus, RejectReason
 from siyu.services.referrals import ReferralService
 from tests.fakes import FakeClock, FakeReferrals, FakeTopic
@@ -190,3 +190,12 @@ def test_the_day_is_the_banks_day_in_shanghai() -> None:
 def test_tiers_must_increase() -> None:
     with pytest.raises(ValueError):
         ref.check_tiers([ref.Tier(invites=3, points=1), ref.Tier(invites=1, points=1)])
+
+
+def test_an_invite_is_read_through_the_service_and_an_unknown_one_is_not_found() -> None:
+    w = World()
+    code = w.service.code_for("alice")
+    w.open("bob", code=code)
+    assert w.service.invite("bob").referrer == "alice"
+    with pytest.raises(NotFound, match="no referral for carol"):
+        w.service.invite("carol")

@@ -97,3 +97,11 @@ def reminder_text(tasks: list[Followup], names: dict[str, str], limit_bytes: int
 def reach_back_staff(lost_staff: str, active_staff: list[str]) -> str:
     """Re-reach through another active relation if any, else ask the lost staff member."""
     return active_staff[0] if active_staff else lost_staff
+
+
+class FollowupQuery(BaseModel):
+    """GET /ops/followups: a staff member's tasks by status."""
+
+    staff: str = Field(min_length=1, max_length=64)
+    status: FollowupStatus = FollowupStatus.OPEN
+    limit: int = Field(100, ge=1, le=500)

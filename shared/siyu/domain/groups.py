@@ -129,3 +129,11 @@ def trusts_delta(stored: Group | None, last_version: str) -> bool:
     if stored is None:
         return False
     return not last_version or stored.member_version == last_version
+
+
+class GroupQuery(BaseModel):
+    """GET /ops/groups: a page of groups by chat id, optionally of one city."""
+
+    city: str = Field("", max_length=32)
+    after: str = Field("", max_length=128, description="the last chat id of the previous page")
+    limit: int = Field(500, ge=1, le=1000)

@@ -187,3 +187,14 @@ class ReferrerView(BaseModel):
     successful_invites: int
     rewards: list[dict[str, object]]
     next_tier: Tier | None
+
+
+class ReferralCodeRequest(BaseModel):
+    """POST /ops/referral-codes."""
+
+    bank_customer_id: DocId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ReferralCode(BaseModel):
+    bank_customer_id: str
+    code: str

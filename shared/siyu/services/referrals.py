@@ -14,7 +14,7 @@ from typing import Any
 
 from siyu.domain import referrals as ref
 from siyu.domain.biz_events import BizEvent
-from siyu.domain.errors import Conflict, TransientError
+from siyu.domain.errors import Conflict, NotFound, TransientError
 from siyu.domain.referrals import (
     CardOpened,
     Invite,
@@ -66,6 +66,13 @@ class ReferralService:
             except Conflict:
                 continue  # 40 random bits collided with another customer's code
         raise TransientError("could not allocate a unique referral code")
+
+    def invite(self, referee: str) -> Invite:
+        """Who invited this referee, and how far the referral went."""
+        invite, _version = self._repo.get_invite(referee)
+        if invite is None:
+            raise NotFound(f"no referral for {referee}")
+        return invite
 
     def view(self, referrer: str) -> ReferrerView:
         count = self._repo.successful_invites(referrer)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.field_path import FieldPath
 from pydantic import BaseModel
 
 from siyu.domain.bank_customers import BankCustomer
@@ -250,6 +251,16 @@ class GroupRepo(_OnceRepo):
     def put(self, group: Group) -> None:
         with translated():
             self._col.document(group.chat_id).set(self._stored(group))
+
+    def listed(self, city: str, after: str, limit: int) -> list[Group]:
+        """By document id (the chat id), which needs no composite index beside `city`."""
+        query = self._col.order_by(FieldPath.document_id())
+        if city:
+            query = query.where(filter=FieldFilter("city", "==", city))
+        if after:
+            query = query.start_after({FieldPath.document_id(): after})
+        with translated():
+            return [Group.model_validate(s.to_dict()) for s in query.limit(limit).stream()]
 
     def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
         query = self._col.order_by("revised_at")
