@@ -479,7 +479,7 @@ def _resources(tf: Path, rtype: str) -> dict[str, dict[str, Any]]:
     )
 
 
-# What each alert policy must watch: a word of its filter, and the README's runbook heading.
+# What each alert policy must watch: a word of its filter (docs/operations.md explains it).
 ALERTS = {
     "dead_letters": ("-dlq-ops", "num_undelivered_messages"),
     "server_errors": ("response_code_class", "5xx", "denominator_filter"),
@@ -491,10 +491,10 @@ ALERTS = {
 def operations_problems(root: Path) -> list[str]:
     """Production is watched and its data recoverable: the four alert policies notify
     var.notification_channels and carry a runbook; Firestore has point-in-time recovery,
-    delete protection and daily backups; the README explains every alert."""
+    delete protection and daily backups; docs/operations.md explains every alert."""
     infra, found = root / "infra", []
     policies = _resources(infra / "monitoring.tf", "google_monitoring_alert_policy")
-    readme = (root / "README.md").read_text()
+    readme = (root / "docs" / "operations.md").read_text()
     for name, words in ALERTS.items():
         body = policies.get(name)
         if body is None:
@@ -507,7 +507,7 @@ def operations_problems(root: Path) -> list[str]:
         if not body.get("documentation"):
             found.append(f"alert {name} has no documentation for the on-call")
         if f"`{name}`" not in readme:
-            found.append(f"README does not explain alert {name}")
+            found.append(f"docs/operations.md does not explain alert {name}")
     latency = str(policies.get("callback_latency", {}).get("conditions"))
     if "var.alert_callback_p99_ms" not in latency:
         found.append("callback_latency does not use var.alert_callback_p99_ms")

@@ -74,13 +74,15 @@ def test_a_gateway_region_without_api_gateway_is_caught(broken: Path) -> None:
 
 def test_nothing_that_starts_a_function_is_planned_before_the_secrets_have_versions() -> None:
     assert staging_problems(ROOT) == []
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "operations.md").read_text()
     first, second = (
         readme.find("-var deploy_functions=false"),
         readme.find("-var deploy_functions=true"),
     )
     versions = readme.find("gcloud secrets versions add")
-    assert 0 <= first < versions < second, "README's Deploy must order: stage 1, versions, stage 2"
+    assert 0 <= first < versions < second, (
+        "the Deploy steps in docs/operations.md must order: stage 1, versions, stage 2"
+    )
 
 
 def test_an_ungated_function_or_gateway_is_caught(broken: Path) -> None:
@@ -108,7 +110,7 @@ def test_terraform_files_are_formatted() -> None:
 
 @pytest.fixture
 def broken(tmp_path: Path) -> Path:
-    for part in ("infra", "functions"):
+    for part in ("infra", "functions", "docs"):
         shutil.copytree(ROOT / part, tmp_path / part)
     return tmp_path
 
@@ -368,7 +370,6 @@ def test_production_is_watched_and_recoverable() -> None:
 
 
 def test_a_missing_alert_or_an_unprotected_database_is_caught(broken: Path) -> None:
-    (broken / "README.md").write_text((ROOT / "README.md").read_text())
     monitoring = broken / "infra" / "monitoring.tf"
     text = monitoring.read_text()
     text = text.replace(
@@ -390,10 +391,14 @@ def test_a_missing_alert_or_an_unprotected_database_is_caught(broken: Path) -> N
     assert "Firestore has no daily backup schedule with a retention" in found
 
 
-def test_an_alert_the_readme_does_not_explain_is_caught(broken: Path) -> None:
-    readme = (ROOT / "README.md").read_text().replace("`scheduler_failures`", "scheduler")
-    (broken / "README.md").write_text(readme)
-    assert operations_problems(broken) == ["README does not explain alert scheduler_failures"]
+def test_an_alert_the_runbook_does_not_explain_is_caught(broken: Path) -> None:
+    runbook = (ROOT / "docs" / "operations.md").read_text()
+    (broken / "docs" / "operations.md").write_text(
+        runbook.replace("`scheduler_failures`", "scheduler")
+    )
+    assert operations_problems(broken) == [
+        "docs/operations.md does not explain alert scheduler_failures"
+    ]
 
 
 def test_placement_is_deliberate() -> None:
