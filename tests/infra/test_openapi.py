@@ -38,7 +38,7 @@ def test_the_document_is_valid_openapi_2(doc: dict[str, Any]) -> None:
 
 
 def test_every_json_body_and_answer_names_its_route_model(doc: dict[str, Any]) -> None:
-    for (method, path), (_fn, route) in openapi.routes().items():
+    for (method, path), (_fn, route, _signed) in openapi.routes().items():
         if route is None:
             continue
         operation = doc["paths"][path][method.lower()]
@@ -67,9 +67,9 @@ def test_a_changed_model_changes_the_document(monkeypatch: pytest.MonkeyPatch) -
         something_else: int
 
     table = openapi.routes()
-    fn, route = table[("POST", "/card-alert")]
-    assert route is not None
-    table[("POST", "/card-alert")] = (fn, replace(route, returns=Renamed))
+    fn, route, signed = table[("POST", "/card-alert")]
+    assert route is not None and signed
+    table[("POST", "/card-alert")] = openapi.Operation(fn, replace(route, returns=Renamed), signed)
     monkeypatch.setattr(openapi, "routes", lambda: table)
     text = openapi.render()
     assert "something_else" in text and "CardAlertAnswer" not in text
@@ -120,3 +120,8 @@ def test_terraform_template_sequences_are_refused(monkeypatch: pytest.MonkeyPatc
 def test_the_document_lives_where_terraform_reads_it() -> None:
     assert openapi.DOCUMENT == ROOT / "infra/api/openapi.yaml"
     assert "api/openapi.yaml" in (ROOT / "infra/api.tf").read_text()
+
+
+def test_signed_operations_are_the_ones_whose_router_checks_partner_signatures() -> None:
+    signed = {path for (_m, path), op in openapi.routes().items() if op.signed}
+    assert signed == {"/card-alert", "/events"}

@@ -139,13 +139,18 @@ def gateway_caller(request: Request) -> str:
 Guard = Callable[[Request, bytes], None]
 
 
-def partner_signed(auth: Callable[[], PartnerAuth]) -> Guard:
+@dataclass(frozen=True)
+class PartnerSigned:
     """A guard that checks the partner's HMAC over the raw body before anything parses it."""
 
-    def guard(request: Request, body: bytes) -> None:
-        auth().verify(cast(Mapping[str, str], request.headers), body, time.time())
+    auth: Callable[[], PartnerAuth]
 
-    return guard
+    def __call__(self, request: Request, body: bytes) -> None:
+        self.auth().verify(cast(Mapping[str, str], request.headers), body, time.time())
+
+
+def partner_signed(auth: Callable[[], PartnerAuth]) -> Guard:
+    return PartnerSigned(auth)
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,11 @@ class Router:
         self._routes = {f"{m} {p}": route for (m, p), route in rules.items()}
         self._map = Map([Rule(p, endpoint=f"{m} {p}", methods=[m]) for (m, p) in rules])
         self._guard = guard
+
+    @property
+    def partner_signed(self) -> bool:
+        """Whether callers must sign with a partner key (the OpenAPI document says so)."""
+        return isinstance(self._guard, PartnerSigned)
 
     def routes(self) -> list[tuple[str, str]]:
         """(method, path) with werkzeug's <name> as OpenAPI's {name}."""

@@ -16,7 +16,7 @@ import re
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any, get_args, get_origin
+from typing import Any, NamedTuple, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, TypeAdapter
@@ -101,17 +101,24 @@ def load_function(source: Path) -> ModuleType:
     return module
 
 
-def routes() -> dict[tuple[str, str], tuple[FunctionSpec, Route | None]]:
+class Operation(NamedTuple):
+    fn: FunctionSpec
+    route: Route | None  # None: the WeCom callback, which speaks XML, not a Route
+    signed: bool  # the Router's guard checks a partner signature
+
+
+def routes() -> dict[tuple[str, str], Operation]:
     """(METHOD, /path/{param}) of every HTTP operation, with its function and its Route."""
-    found: dict[tuple[str, str], tuple[FunctionSpec, Route | None]] = {}
+    found: dict[tuple[str, str], Operation] = {}
     for fn in FUNCTIONS:
         if not fn.path:
             continue
         router = getattr(load_function(fn.source), "ROUTES", None)
         if router is None:
-            found.update({(m, fn.path): (fn, None) for m in fn.methods})
+            found.update({(m, fn.path): Operation(fn, None, False) for m in fn.methods})
         else:
-            found.update({key: (fn, route) for key, route in router.rules.items()})
+            signed = router.partner_signed
+            found.update({key: Operation(fn, route, signed) for key, route in router.rules.items()})
     return found
 
 
@@ -198,8 +205,9 @@ def _operation_id(route: Route) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def _json_operation(path: str, route: Route, fn: FunctionSpec, names: Names) -> dict[str, Any]:
-    signed = fn.name != "ops_api"
+def _json_operation(
+    path: str, route: Route, fn: FunctionSpec, signed: bool, names: Names
+) -> dict[str, Any]:
     model, many = _model(route.returns)
     answer: dict[str, Any] = {"$ref": f"#/definitions/{names[(model, 'serialization')]}"}
     error = {"$ref": f"#/definitions/{names[(ErrorBody, 'serialization')]}"}
@@ -237,7 +245,7 @@ def document() -> dict[str, Any]:
     """The whole OpenAPI 2.0 document, deterministic for a given code base."""
     table = routes()
     models: set[tuple[type[BaseModel], JsonSchemaMode]] = {(ErrorBody, "serialization")}
-    for _fn, route in table.values():
+    for _fn, route, _signed in table.values():
         if route is None:
             continue
         if route.body:
@@ -247,11 +255,13 @@ def document() -> dict[str, Any]:
     keys, schemas = models_json_schema(ordered, ref_template="#/definitions/{model}")
     names = {pair: keys[pair]["$ref"].rsplit("/", 1)[-1] for pair in ordered}
     paths: dict[str, dict[str, Any]] = {}
-    for (method, path), (fn, route) in sorted(table.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (method, path), (fn, route, signed) in sorted(
+        table.items(), key=lambda kv: (kv[0][1], kv[0][0])
+    ):
         if route is None:
             operation = dict(_WECOM_OPERATIONS[method.lower()])
         else:
-            operation = _json_operation(path, route, fn, names)
+            operation = _json_operation(path, route, fn, signed, names)
         backend = {
             "address": f"${{{fn.name}_url}}",
             "path_translation": "APPEND_PATH_TO_ADDRESS",
