@@ -64,7 +64,7 @@ def problems(root: Path) -> list[str]:
         if f"def {name}(" not in source:
             found.append(f"{name}: main.py defines no entry point {name}()")
         wired = set(declared[name].get("secrets", []))
-        for call in re.findall(r"settings\(\)\.require\(([^)]*)\)", source):
+        for call in re.findall(r"settings(?:\(\))?\.require\(([^)]*)\)", source):
             for secret in re.findall(r'"([a-z_]+)"', call):
                 if f"SIYU_{secret.upper()}" not in wired:
                     found.append(
