@@ -74,6 +74,8 @@ from siyu.services.welcome import WelcomeSender
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+    from siyu.adapters.wecom.client import WeComClient
+
 
 @dataclass(frozen=True)
 class Stores:
@@ -195,35 +197,31 @@ class Root:
 
     @_once
     def wecom(self) -> WeCom:
-        if self._given["wecom"] is not None:
-            return self._given["wecom"]  # type: ignore[no-any-return]
-        from siyu.adapters.wecom.client import WeComClient
-
-        s = self.settings
-        return WeComClient(
-            s.wecom_api_base,
-            s.wecom_corp_id,
-            s.secret("wecom_secret"),
-            timeout_s=s.wecom_timeout_s,
-            max_attempts=s.wecom_max_attempts,
-            mark_tag_per_min=s.mark_tag_per_min,
+        """The customer-contact client (its secret: contacts, tags, groups, 群发, transfers)."""
+        given: WeCom | None = self._given["wecom"]
+        return given or self._wecom_client(
+            "wecom_secret", mark_tag_per_min=self.settings.mark_tag_per_min
         )
 
     @_once
     def wecom_app(self) -> AppMessenger:
         """The self-built app's client: its own secret and token, for application messages."""
-        if self._given["wecom_app"] is not None:
-            return self._given["wecom_app"]  # type: ignore[no-any-return]
+        given: AppMessenger | None = self._given["wecom_app"]
+        return given or self._wecom_client(
+            "wecom_agent_secret", agent_id=self.settings.wecom_agent_id
+        )
+
+    def _wecom_client(self, secret: str, **options: Any) -> WeComClient:
         from siyu.adapters.wecom.client import WeComClient
 
         s = self.settings
         return WeComClient(
             s.wecom_api_base,
             s.wecom_corp_id,
-            s.secret("wecom_agent_secret"),
+            s.secret(secret),
             timeout_s=s.wecom_timeout_s,
             max_attempts=s.wecom_max_attempts,
-            agent_id=s.wecom_agent_id,
+            **options,
         )
 
     @_once

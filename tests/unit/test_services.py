@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -11,28 +10,15 @@ from siyu.domain.channels import Channel
 from siyu.domain.customers import RelationStatus, TagSource
 from siyu.domain.errors import Forbidden, TransientError
 from siyu.domain.events import Acknowledged, WeComEvent, WelcomeState
-from siyu.domain.followups import DEFAULT_CADENCE, FollowupReason
+from siyu.domain.followups import FollowupReason
 from siyu.domain.groups import Group, Location
 from siyu.domain.inbox import InboxStatus
 from siyu.domain.intake import CallbackQuery, Outcome
 from siyu.domain.welcome import WelcomeStatus
-from siyu.services.funnel import FunnelTracker
 from siyu.services.intake import CallbackIntake, InboxSweeper
 from siyu.services.wecom_events import WeComEventProcessor
-from siyu.services.welcome import WelcomeSender
 from tests.fakes import (
-    FakeBankCustomers,
-    FakeChannels,
-    FakeClock,
-    FakeCustomers,
-    FakeFollowups,
-    FakeFunnel,
-    FakeGroups,
-    FakeInbox,
-    FakeLedger,
-    FakeTags,
-    FakeTopic,
-    FakeWeCom,
+    FakeCloud,
 )
 
 QUERY = CallbackQuery(msg_signature="a" * 40, timestamp="0", nonce="n")
@@ -53,31 +39,29 @@ class FakeCodec:
         return self.event
 
 
-@dataclass
 class World:
-    clock: FakeClock = field(default_factory=FakeClock)
-    wecom: FakeWeCom = field(default_factory=FakeWeCom)
-    publisher: FakeTopic = field(default_factory=FakeTopic)
-    customers: FakeCustomers = field(default_factory=FakeCustomers)
-    groups: FakeGroups = field(default_factory=FakeGroups)
-    tags: FakeTags = field(default_factory=FakeTags)
-    channels: FakeChannels = field(default_factory=FakeChannels)
-    followups: FakeFollowups = field(default_factory=FakeFollowups)
-    bank_customers: FakeBankCustomers = field(default_factory=FakeBankCustomers)
-    funnel: FakeFunnel = field(default_factory=FakeFunnel)
+    """The production wiring (siyu.bootstrap) on fakes; only the callback codec is faked."""
 
-    def __post_init__(self) -> None:
-        self.inbox = FakeInbox(self.clock)
-        self.ledger = FakeLedger(self.clock)
-        self.welcome = WelcomeSender(
-            self.wecom,
-            self.ledger,
-            self.channels,
-            self.clock,
-            default_text="默认欢迎语",
-            window_s=20,
-            stale_after_s=3.5,
+    def __init__(self) -> None:
+        c = self.cloud = FakeCloud()
+        self.clock, self.wecom, self.customers, self.groups = (
+            c.clock,
+            c.wecom,
+            c.customers,
+            c.groups,
         )
+        self.tags, self.channels, self.followups = c.tags, c.channels, c.followups
+        self.bank_customers, self.funnel, self.inbox, self.ledger = (
+            c.bank_customers,
+            c.funnel,
+            c.inbox,
+            c.welcomes,
+        )
+        self.root = c.root(
+            default_welcome_text="默认欢迎语", welcome_window_s=20, welcome_budget_s=1.5
+        )
+        self.publisher = c.topic(self.root.settings.topic_wecom_events)
+        self.welcome = self.root.welcome_sender()
 
     def intake(
         self, codec: FakeCodec, replay_window_s: int = 0, budget_s: float = 1.5
@@ -93,19 +77,7 @@ class World:
         )
 
     def processor(self) -> WeComEventProcessor:
-        return WeComEventProcessor(
-            self.wecom,
-            self.customers,
-            self.groups,
-            self.tags,
-            self.channels,
-            self.followups,
-            self.welcome,
-            self.bank_customers,
-            self.clock,
-            DEFAULT_CADENCE,
-            FunnelTracker(self.funnel, self.channels, self.customers),
-        )
+        return self.root.processor()
 
     def event(self, change_type: str = "add_external_contact", **fields: object) -> WeComEvent:
         values = {
