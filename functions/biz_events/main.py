@@ -4,7 +4,7 @@ import functions_framework
 from flask import Request, Response
 from pydantic import BaseModel
 
-from siyu.adapters.http import Route, Router, handle, partner_signed
+from siyu.adapters.http import PartnerSigned, Route, Router, handle
 from siyu.bootstrap import root
 from siyu.domain.biz_events import BizEvent
 
@@ -23,7 +23,7 @@ def _queue_event(body: BizEvent) -> Queued:
 
 ROUTES = Router(
     {("POST", "/events"): Route(_queue_event, Queued, body=BizEvent, status=202)},
-    guard=partner_signed(lambda: root().partner_auth()),
+    guard=PartnerSigned(lambda: root().partner_auth()),
 )
 
 

@@ -3,7 +3,7 @@
 import functions_framework
 from flask import Request, Response
 
-from siyu.adapters.http import Route, Router, handle, partner_signed
+from siyu.adapters.http import PartnerSigned, Route, Router, handle
 from siyu.bootstrap import root
 from siyu.domain.card_alerts import CardAlert, CardAlertAnswer
 
@@ -15,7 +15,7 @@ def _answer_card_alert(body: CardAlert) -> CardAlertAnswer:
 
 ROUTES = Router(
     {("POST", "/card-alert"): Route(_answer_card_alert, CardAlertAnswer, body=CardAlert)},
-    guard=partner_signed(lambda: root().partner_auth()),
+    guard=PartnerSigned(lambda: root().partner_auth()),
 )
 
 

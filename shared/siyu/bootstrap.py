@@ -161,7 +161,7 @@ class Root:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | None = None,
         *,
         stores: Stores | None = None,
         wecom: WeCom | None = None,
@@ -170,7 +170,7 @@ class Root:
         clock: Clock | None = None,
         official_years: Callable[[], list[OfficialYear]] | None = None,
     ) -> None:
-        self.settings = settings
+        self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
         self._given: dict[str, Any] = {
             "stores": stores,
@@ -462,26 +462,7 @@ class Root:
         return PartnerAuth(keys, s.partner_window_s)
 
 
-def bootstrap(
-    settings: Settings | None = None,
-    *,
-    stores: Stores | None = None,
-    wecom: WeCom | None = None,
-    wecom_app: AppMessenger | None = None,
-    topic: Callable[[str], Topic] | None = None,
-    clock: Clock | None = None,
-    official_years: Callable[[], list[OfficialYear]] | None = None,
-) -> Root:
-    """Wire the services; every adapter left out is the production one, built when first used."""
-    return Root(
-        settings or Settings(),
-        stores=stores,
-        wecom=wecom,
-        wecom_app=wecom_app,
-        topic=topic,
-        clock=clock,
-        official_years=official_years,
-    )
+bootstrap = Root  # bootstrap(settings, stores=…, wecom=…): the wiring over those adapters
 
 
 _root: Root | None = None

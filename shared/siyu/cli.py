@@ -228,7 +228,7 @@ def _import(cfg: Any, args: argparse.Namespace) -> int:
                 args.kind,
                 table,
                 BulkImporter(root().db(), root().clock),
-                Checkpoint(cfg.state_dir / "imports", path.read_bytes()),
+                Checkpoint(cfg.state_dir / "imports", table.model_dump_json().encode()),
                 show,
                 batch_size=args.batch,
             )

@@ -149,10 +149,6 @@ class PartnerSigned:
         self.auth().verify(cast(Mapping[str, str], request.headers), body, time.time())
 
 
-def partner_signed(auth: Callable[[], PartnerAuth]) -> Guard:
-    return PartnerSigned(auth)
-
-
 @dataclass(frozen=True)
 class Route:
     """One operation: its view and the models it takes and answers.

@@ -19,7 +19,7 @@ from siyu.ports import Clock
 
 
 class Checkpoint:
-    """`<dir>/<sha256 of the file>.json`: how many data rows are safely written."""
+    """`<dir>/<sha256 of the rows read>.json`: how many data rows are safely written."""
 
     def __init__(self, directory: Path, content: bytes) -> None:
         digest = hashlib.sha256(content).hexdigest()[:24]
