@@ -11,7 +11,8 @@ from typing import Any
 from siyu import bootstrap as siyu_bootstrap
 from siyu.bootstrap import Root, Stores, bootstrap
 from siyu.config import Settings
-from siyu.domain.bank_customers import BankCustomer
+from siyu.domain.backfills import Backfill, BackfillStatus
+from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.calendar import OfficialYear
 from siyu.domain.campaigns import (
     BatchRecord,
@@ -25,7 +26,7 @@ from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.errors import Conflict, TransientError, UpstreamError
 from siyu.domain.events import WeComEvent
-from siyu.domain.followups import Followup, FollowupStatus
+from siyu.domain.followups import CLOSED, Followup, FollowupReason, FollowupStatus
 from siyu.domain.funnel import Dimension, MilestoneRecord
 from siyu.domain.groups import Group
 from siyu.domain.inbox import InboxEntry, InboxStatus
@@ -410,16 +411,30 @@ class FakeBankCustomers:
         self.applied.add(event_key)
         return True
 
-    def link(self, bank_customer_id: str, external_userid: str, unionid: str) -> BankCustomer:
+    def link(self, bank_customer_id: str, link: BankCustomerLink, at: datetime) -> BankCustomer:
         current = self.docs.get(bank_customer_id) or BankCustomer(bank_customer_id=bank_customer_id)
-        linked = current.model_copy(
-            update={
-                "external_userid": external_userid or current.external_userid,
-                "unionid": unionid or current.unionid,
-            }
-        )
+        update: dict[str, Any] = {
+            "external_userid": link.external_userid or current.external_userid,
+            "unionid": link.unionid or current.unionid,
+        }
+        if link.marketing_opt_out is not None:
+            update |= {"marketing_opt_out": link.marketing_opt_out, "consent_at": at}
+        linked = current.model_copy(update=update)
         self._write(linked)
         return linked
+
+    def due(self, now: datetime, limit: int) -> list[tuple[BankCustomer, Any]]:
+        due = sorted(
+            (c for c in self.docs.values() if c.next_relayer_at and c.next_relayer_at <= now),
+            key=lambda c: c.next_relayer_at or now,
+        )[:limit]
+        self.reads += len(due)
+        return [(c, self.version[c.bank_customer_id]) for c in due]
+
+    def page(self, after: str, limit: int) -> list[tuple[BankCustomer, Any]]:
+        ids = sorted(i for i in self.docs if i > after)[:limit]
+        self.reads += len(ids)
+        return [(self.docs[i], self.version[i]) for i in ids]
 
     def find_linked(self, external_userids: list[str], unionids: list[str]) -> list[str]:
         return sorted(
@@ -508,6 +523,31 @@ class FakeFollowups:
                 update={"status": FollowupStatus.SENT, "sent_at": at}
             )
 
+    def get(self, followup_id: str) -> Followup | None:
+        return self.docs.get(followup_id)
+
+    def save(self, followup: Followup) -> None:
+        self.docs[followup.id] = followup
+
+    def open_of(
+        self, external_userid: str, staff_userid: str, reason: FollowupReason
+    ) -> list[Followup]:
+        return [
+            f
+            for f in self.docs.values()
+            if (f.external_userid, f.staff_userid, f.reason)
+            == (external_userid, staff_userid, reason)
+            and f.status not in CLOSED
+        ]
+
+    def open_journey(self, bank_customer_id: str, journey: str) -> list[Followup]:
+        return [
+            f
+            for f in self.docs.values()
+            if (f.bank_customer_id, f.journey) == (bank_customer_id, journey)
+            and f.status not in CLOSED
+        ]
+
 
 class FakeTagRules:
     def __init__(self) -> None:
@@ -520,9 +560,37 @@ class FakeTagRules:
     def get(self, rule_id: str) -> TagRule | None:
         return self.docs.get(rule_id)
 
+    def delete(self, rule_id: str) -> bool:
+        return self.docs.pop(rule_id, None) is not None
+
     def all(self) -> list[TagRule]:
         self.reads += 1
         return list(self.docs.values())
+
+
+class FakeBackfills:
+    def __init__(self) -> None:
+        self.docs: dict[str, Backfill] = {}
+
+    def start(self, backfill: Backfill) -> None:
+        self.docs[backfill.rule_id] = backfill
+
+    def get(self, rule_id: str) -> Backfill | None:
+        return self.docs.get(rule_id)
+
+    def running(self) -> list[Backfill]:
+        return [b for b in self.docs.values() if b.status is BackfillStatus.RUNNING]
+
+    def advance(self, before: Backfill, after: Backfill) -> bool:
+        stored = self.docs.get(before.rule_id)
+        if stored is None or (stored.generation, stored.cursor, stored.status) != (
+            before.generation,
+            before.cursor,
+            BackfillStatus.RUNNING,
+        ):
+            return False
+        self.docs[before.rule_id] = after
+        return True
 
 
 class FakeReferrals:
@@ -822,6 +890,7 @@ class FakeCloud:
     followups: FakeFollowups = field(default_factory=FakeFollowups)
     ops_tasks: FakeOpsTasks = field(default_factory=FakeOpsTasks)
     tag_rules: FakeTagRules = field(default_factory=FakeTagRules)
+    backfills: FakeBackfills = field(default_factory=FakeBackfills)
     dedupe: FakeDedupe = field(default_factory=FakeDedupe)
     deliveries: FakeDeliveries = field(default_factory=FakeDeliveries)
     referrals: FakeReferrals = field(default_factory=FakeReferrals)
@@ -852,6 +921,7 @@ class FakeCloud:
             followups=self.followups,
             ops_tasks=self.ops_tasks,
             tag_rules=self.tag_rules,
+            backfills=self.backfills,
             inbox=self.inbox,
             welcomes=self.welcomes,
             dedupe=self.dedupe,

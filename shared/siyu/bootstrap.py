@@ -23,6 +23,7 @@ from siyu.domain.partner_auth import PartnerAuth, parse_keys
 from siyu.ports import (
     AppMessenger,
     AudienceSource,
+    BackfillRepo,
     BankCustomerRepo,
     CalendarRepo,
     CallbackInbox,
@@ -58,12 +59,15 @@ from siyu.services.campaigns import (
 from siyu.services.card_alerts import CardAlertService
 from siyu.services.channels import ChannelService
 from siyu.services.customer_profile import ProfileService
-from siyu.services.followups import FollowupNotifier
+from siyu.services.followups import FollowupBook, FollowupNotifier
 from siyu.services.funnel import FunnelTracker
 from siyu.services.groups import BenefitGroupAdmin
 from siyu.services.intake import CallbackIntake, InboxSweeper
+from siyu.services.layering import CustomerLayering
 from siyu.services.nearby_groups import NearbyGroupIndex
 from siyu.services.referrals import ReferralService
+from siyu.services.relayering import Relayering
+from siyu.services.tag_backfill import TagBackfill
 from siyu.services.tag_catalog import TagCatalog
 from siyu.services.tag_rules import TagRuleSet
 from siyu.services.tag_sync import TagSyncService
@@ -89,6 +93,7 @@ class Stores:
     followups: FollowupRepo
     ops_tasks: OpsTaskRepo
     tag_rules: TagRuleRepo
+    backfills: BackfillRepo
     inbox: CallbackInbox
     welcomes: WelcomeLedger
     dedupe: Dedupe
@@ -107,6 +112,7 @@ class Stores:
 def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Stores:
     """The production stores, all on one Firestore client."""
     from siyu.adapters.firestore import campaigns, store
+    from siyu.adapters.firestore.backfills import BackfillRepo as FirestoreBackfills
     from siyu.adapters.firestore.deliveries import DeliveryAttempts
     from siyu.adapters.firestore.funnel import FunnelStore as FirestoreFunnel
     from siyu.adapters.firestore.inbox import InboxRepo
@@ -121,6 +127,7 @@ def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Store
         followups=store.FollowupRepo(db),
         ops_tasks=store.OpsTaskRepo(db),
         tag_rules=store.TagRuleRepo(db),
+        backfills=FirestoreBackfills(db),
         inbox=InboxRepo(db, clock, ttl_days),
         welcomes=store.WelcomeLedger(db, clock),
         dedupe=store.Dedupe(db, clock, ttl_days),
@@ -294,6 +301,8 @@ class Root:
             self.clock,
             self.settings.followup_cadence,
             self.funnel(),
+            self.followup_book(),
+            self.topic(self.settings.topic_tag_sync),
         )
 
     @_once
@@ -331,26 +340,65 @@ class Root:
 
     @_once
     def tag_rules(self) -> TagRuleSet:
+        s = self.settings
         return TagRuleSet(
             self.stores().tag_rules,
             self.tag_catalog(),
+            self.stores().backfills,
+            self.topic(s.topic_tag_backfill_ticks),
             self.clock,
-            self.settings.tag_rules_refresh_s,
+            s.tag_rules_refresh_s,
+        )
+
+    @_once
+    def layering(self) -> CustomerLayering:
+        return CustomerLayering(self.tag_rules(), self.tag_catalog(), self.settings.layering)
+
+    @_once
+    def tag_backfill(self) -> TagBackfill:
+        s = self.settings
+        return TagBackfill(
+            self.stores().backfills,
+            self.stores().bank_customers,
+            self.tag_rules(),
+            self.layering(),
+            self.topic(s.topic_tag_sync),
+            self.clock,
+            page_size=s.backfill_page_size,
+            budget_s=s.backfill_budget_s,
+            preview_limit=s.preview_limit,
+        )
+
+    @_once
+    def relayering(self) -> Relayering:
+        s = self.settings
+        return Relayering(
+            self.stores().bank_customers,
+            self.layering(),
+            self.topic(s.topic_tag_sync),
+            self.topic(s.topic_relayer_ticks),
+            self.clock,
+            allow_as_of=s.tick_allow_as_of,
+            page_size=s.relayer_page_size,
+            budget_s=s.relayer_budget_s,
         )
 
     @_once
     def profiles(self) -> ProfileService:
-        s, st = self.settings, self.stores()
+        st = self.stores()
         return ProfileService(
             st.bank_customers,
             st.customers,
             st.followups,
-            self.tag_rules(),
-            self.tag_catalog(),
-            self.topic(s.topic_tag_sync),
+            self.followup_book(),
+            self.layering(),
+            self.topic(self.settings.topic_tag_sync),
             self.clock,
-            s.layering,
         )
+
+    @_once
+    def followup_book(self) -> FollowupBook:
+        return FollowupBook(self.stores().followups, self.clock)
 
     @_once
     def tag_sync(self) -> TagSyncService:

@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     )
     mark_tag_per_min: int = Field(2_000, gt=0, description="mark_tag calls per instance/minute")
     layering: LayeringConfig = Field(default_factory=LayeringConfig)
+    # Time-based segments: the daily re-layering job, and tag-rule backfills.
+    topic_relayer_ticks: str = "relayer-ticks"
+    relayer_page_size: int = Field(500, gt=0, le=1000)
+    relayer_budget_s: float = Field(
+        420, gt=0, description="then a new tick carries on (inside the 600-s ack deadline)"
+    )
+    topic_tag_backfill_ticks: str = "tag-backfill-ticks"
+    backfill_page_size: int = Field(300, gt=0, le=1000)
+    backfill_budget_s: float = Field(45, gt=0, description="per tick (every minute)")
+    preview_limit: int = Field(100_000, gt=0, description="customers a rule preview reads at most")
     followup_cadence: list[Cadence] = Field(default_factory=lambda: list(DEFAULT_CADENCE))
     # Local stack only: a follow-up or campaign tick may carry `as_of` to play days forward.
     tick_allow_as_of: bool = False

@@ -8,7 +8,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from siyu.domain.bank_customers import BankCustomer
+from siyu.domain.backfills import Backfill
+from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.calendar import OfficialYear
 from siyu.domain.campaigns import (
     BatchRecord,
@@ -21,7 +22,7 @@ from siyu.domain.campaigns import (
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.events import WeComEvent
-from siyu.domain.followups import Followup
+from siyu.domain.followups import Followup, FollowupReason
 from siyu.domain.funnel import Dimension, MilestoneRecord
 from siyu.domain.groups import Group
 from siyu.domain.inbox import InboxEntry, InboxStatus
@@ -137,7 +138,15 @@ class BankCustomerRepo(Protocol):
     def save_if_unchanged(self, customer: BankCustomer, version: Any) -> bool:
         """Write only if nobody wrote since `version` was read; False otherwise."""
 
-    def link(self, bank_customer_id: str, external_userid: str, unionid: str) -> BankCustomer: ...
+    def link(self, bank_customer_id: str, link: BankCustomerLink, at: datetime) -> BankCustomer:
+        """Set the fields the link names (an opt-out change is stamped `at`)."""
+
+    def due(self, now: datetime, limit: int) -> list[tuple[BankCustomer, Any]]:
+        """Customers whose next_relayer_at is at or before `now`, earliest first, with
+        their versions."""
+
+    def page(self, after: str, limit: int) -> list[tuple[BankCustomer, Any]]:
+        """Up to `limit` customers by id after `after`, with their versions."""
 
     def find_linked(self, external_userids: list[str], unionids: list[str]) -> list[str]:
         """Ids of bank customers linked to any of these WeCom identities."""
@@ -179,13 +188,41 @@ class FollowupRepo(Protocol):
 
     def mark_sent(self, ids: list[str], at: datetime) -> None: ...
 
+    def get(self, followup_id: str) -> Followup | None: ...
+
+    def save(self, followup: Followup) -> None: ...
+
+    def open_of(
+        self, external_userid: str, staff_userid: str, reason: FollowupReason
+    ) -> list[Followup]:
+        """Open or sent (not closed) tasks of one relation and reason."""
+
+    def open_journey(self, bank_customer_id: str, journey: str) -> list[Followup]:
+        """Open or sent journey_abandoned tasks of one customer's journey."""
+
 
 class TagRuleRepo(Protocol):
     def put(self, rule: TagRule) -> None: ...
 
     def get(self, rule_id: str) -> TagRule | None: ...
 
+    def delete(self, rule_id: str) -> bool:
+        """False when there was no such rule."""
+
     def all(self) -> list[TagRule]: ...
+
+
+class BackfillRepo(Protocol):
+    def start(self, backfill: Backfill) -> None:
+        """Store the backfill, replacing (and so stopping) any earlier one of the rule."""
+
+    def get(self, rule_id: str) -> Backfill | None: ...
+
+    def running(self) -> list[Backfill]: ...
+
+    def advance(self, before: Backfill, after: Backfill) -> bool:
+        """Replace `before` with `after` if the stored one is still `before` (same generation
+        and cursor); False when another run moved it or a new generation started."""
 
 
 class CampaignRepo(Protocol):

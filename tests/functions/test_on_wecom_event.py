@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from cloudevents.conversion import to_structured
@@ -13,6 +14,7 @@ from functions_framework import create_app
 
 from siyu import bootstrap
 from siyu.devstack.registry import FUNCTIONS
+from siyu.domain.bank_customers import BankCustomerLink
 from siyu.domain.events import WeComEvent
 
 SOURCE = next(f for f in FUNCTIONS if f.name == "on_wecom_event").source
@@ -151,7 +153,9 @@ def test_membership_without_a_member_list_is_read_from_wecom(client, wecom_sim) 
         "coord_system": "wgs84",
     }
     bootstrap.root().group_admin().put("wr_old_cb", GroupSpec.model_validate(spec))
-    bootstrap.root().stores().bank_customers.link("bc_old", "wm_old", "")
+    bootstrap.root().stores().bank_customers.link(
+        "bc_old", BankCustomerLink(external_userid="wm_old"), datetime.now(UTC)
+    )
     # An older callback: WeCom's member list changes, the event does not say who joined.
     sim.change_members(group, {"UpdateDetail": "add_member", "MemChangeList": ["wm_old"]}, 0)
     headers, body = eventarc(chat_event("wr_old_cb", "add_member").model_dump_json().encode())

@@ -9,6 +9,7 @@ from siyu import bootstrap
 from siyu.adapters.clock import SystemClock
 from siyu.adapters.firestore.store import Dedupe, WelcomeLedger
 from siyu.domain import customers as cust
+from siyu.domain.bank_customers import BankCustomerLink
 from siyu.domain.welcome import WelcomeStatus
 
 AT = datetime(2026, 11, 23, tzinfo=UTC)
@@ -66,7 +67,7 @@ def test_bank_customer_writes_are_conditional_on_the_version_read(cloud) -> None
         and repo.save_if_unchanged(customer, version) is True
     )
     assert repo.in_group("wr1") == ["bc1"]
-    repo.link("bc1", "wm_x", "un_x")
+    repo.link("bc1", BankCustomerLink(external_userid="wm_x", unionid="un_x"), datetime.now(UTC))
     assert repo.find_linked(["wm_x"], []) == ["bc1"] == repo.find_linked([], ["un_x"])
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from siyu.domain import customers as cust
+from siyu.domain.bank_customers import BankCustomerLink
 from siyu.domain.biz_events import BizEvent
 from siyu.domain.customers import CustomerTag, TagSource
 from siyu.domain.errors import TransientError, UpstreamError
@@ -52,7 +53,7 @@ class World:
             at = self.clock.now() + timedelta(seconds=n)
             customer = cust.add_relation(customer, userid, "", at)
         self.customers.docs[ext] = customer
-        self.bank.link(f"b-{ext}", ext, "")
+        self.bank.link(f"b-{ext}", BankCustomerLink(external_userid=ext), self.clock.now())
 
     def rule(self, rule_id: str, group: str, name: str, when: dict[str, Any]) -> None:
         spec = {"tag": {"group": group, "name": name}, "when": when}
@@ -188,6 +189,10 @@ def test_an_abandoned_journey_asks_the_owning_staff_member_to_call_back() -> Non
 
 
 def due_task(fid: str, staff: str, w: World, minutes: int = 0) -> Followup:
+    """A revisit of wm1's active relation with `staff`."""
+    customer = w.customers.docs.get("wm1") or cust.new_customer("wm1", w.clock.now())
+    if customer.relation(staff) is None:
+        w.customers.docs["wm1"] = cust.add_relation(customer, staff, "", w.clock.now())
     return Followup(
         id=fid,
         external_userid="wm1",

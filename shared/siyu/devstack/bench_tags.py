@@ -21,6 +21,8 @@ from siyu.domain.layering import Aggregates, LayeringConfig
 from siyu.domain.tag_rules import RuleSet, TagRule, TagRuleSpec
 from siyu.domain.tags import CorpTag
 from siyu.services.customer_profile import ProfileService, TagSyncRequest
+from siyu.services.followups import FollowupBook
+from siyu.services.layering import CustomerLayering
 from siyu.services.tag_catalog import TagCatalog
 from siyu.services.tag_rules import TagRuleSet
 from siyu.services.tag_sync import TagSyncService
@@ -182,6 +184,11 @@ class _Nothing:
     def create(self, followup: Any) -> bool:
         return True
 
+    def start(self, backfill: Any) -> None: ...
+
+    def send(self, message: Any, ordering_key: str = "", **attributes: str) -> str:
+        return ""
+
 
 def coalescing(burst: int, customers: int = 100, relations: int = 2) -> tuple[int, int, int]:
     """1,000 events over `customers`, `burst` at a time per customer, each burst's sync
@@ -195,21 +202,15 @@ def coalescing(burst: int, customers: int = 100, relations: int = 2) -> tuple[in
     contacts: Any = _Docs()
     nothing: Any = _Nothing()
     catalog = TagCatalog(wecom, nothing, clock, refresh_s=3600)
-    rules = TagRuleSet(nothing, catalog, clock, refresh_s=3600)
+    rules = TagRuleSet(nothing, catalog, nothing, nothing, clock, refresh_s=3600)
     for rule in fifty_rules(random.Random(50))[:10]:
         rules.put(
             rule.id,
             TagRuleSpec.model_validate(rule.model_dump(by_alias=True, exclude={"id", "tag_id"})),
         )
+    layering = CustomerLayering(rules, catalog, LayeringConfig())
     profiles = ProfileService(
-        bank,
-        contacts,
-        nothing,
-        rules,
-        catalog,
-        queue,
-        clock,
-        LayeringConfig(),
+        bank, contacts, nothing, FollowupBook(nothing, clock), layering, queue, clock
     )
     sync = TagSyncService(bank, contacts, catalog, wecom, clock)
     for c in range(customers):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -66,6 +66,20 @@ class JourneyAbandoned(_Payload):
     occurred_at: Aware
 
 
+class JourneyCompleted(_Payload):
+    """The journey went through after all: its abandoned follow-up is cancelled."""
+
+    journey: str = Field(pattern=_KEY)
+    occurred_at: Aware
+
+
+class MarketingConsent(_Payload):
+    """The customer's choice about marketing, from the bank's consent records."""
+
+    opt_out: bool
+    occurred_at: Aware
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -95,14 +109,33 @@ class JourneyAbandonedEvent(_Envelope):
     payload: JourneyAbandoned
 
 
-KINDS = ("card_opened", "purchase", "profile", "questionnaire", "journey_abandoned")
+class JourneyCompletedEvent(_Envelope):
+    type: Literal["journey_completed"]
+    payload: JourneyCompleted
+
+
+class MarketingConsentEvent(_Envelope):
+    type: Literal["marketing_consent"]
+    payload: MarketingConsent
+
+
+Kind = Literal[
+    "card_opened",
+    "purchase",
+    "profile",
+    "questionnaire",
+    "journey_abandoned",
+    "journey_completed",
+    "marketing_consent",
+]
+KINDS: tuple[str, ...] = get_args(Kind)
 
 
 class _UnknownType(_Envelope):
     """Only reached for an unknown `type`, so that the error names the `type` field."""
 
     model_config = ConfigDict(extra="allow")
-    type: Literal["card_opened", "purchase", "profile", "questionnaire", "journey_abandoned"]
+    type: Kind
 
 
 def _kind(value: Any) -> str:
@@ -118,6 +151,8 @@ class BizEvent(
             | Annotated[ProfileEvent, Tag("<profile>")]
             | Annotated[QuestionnaireEvent, Tag("<questionnaire>")]
             | Annotated[JourneyAbandonedEvent, Tag("<journey_abandoned>")]
+            | Annotated[JourneyCompletedEvent, Tag("<journey_completed>")]
+            | Annotated[MarketingConsentEvent, Tag("<marketing_consent>")]
             | Annotated[_UnknownType, Tag("<unknown>")],
             Discriminator(_kind),
         ]

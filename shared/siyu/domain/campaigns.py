@@ -239,6 +239,7 @@ class Target(BaseModel):
 
     id: str  # external_userid or chat_id
     owner: str
+    opted_out: bool = False  # a customer who wants no marketing: counted, never sent to
 
 
 # -- content ---------------------------------------------------------------------------
@@ -390,6 +391,7 @@ class CampaignRun(BaseModel):
     audience: int = 0
     capped: int = 0  # targets that already had their 群发 of the day
     capped_by: dict[str, int] = Field(default_factory=dict)  # winning run → count
+    opted_out: int = 0  # customers of the audience skipped because they refuse marketing
     batches: int = 0
     created_at: datetime
     planned_at: datetime | None = None

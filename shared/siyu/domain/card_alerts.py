@@ -40,6 +40,7 @@ class Reason(StrEnum):
     MEMBER = "already_in_a_benefit_group"
     COOLDOWN = "invited_recently"
     NO_GROUP = "no_group_with_room"
+    OPTED_OUT = "marketing_opt_out"  # the customer wants no marketing: the alert carries none
 
 
 class Merchant(Coordinates):

@@ -7,6 +7,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, computed_field
 
+# The corp tag that marks a customer who wants no marketing, whoever applies it.
+OPT_OUT_TAG = "营销偏好/拒绝营销"
+
 
 class RelationStatus(StrEnum):
     ACTIVE = "active"
@@ -55,6 +58,8 @@ class Customer(BaseModel):
     tags: list[CustomerTag] = Field(default_factory=list)
     # Rule tags last pushed to WeCom, per staff member: a relation added later gets them all.
     rule_tags_pushed: dict[str, list[str]] = Field(default_factory=dict)
+    # Mirrored from the linked bank customer by tag-sync; with OPT_OUT_TAG, campaigns skip.
+    marketing_opt_out: bool = False
     transfers: list[datetime] = Field(default_factory=list)  # successful transfers (转接)
     transfer_failures: list[TransferFailure] = Field(default_factory=list)
     created_at: datetime
@@ -88,6 +93,11 @@ class Customer(BaseModel):
     def tag_names(self) -> list[str]:
         return sorted({f"{t.group}/{t.name}" for t in self.tags if t.group and t.name})
 
+    @property
+    def refuses_marketing(self) -> bool:
+        """Opted out at the bank, or tagged so (by staff in WeCom, a channel or a rule)."""
+        return self.marketing_opt_out or OPT_OUT_TAG in self.tag_names
+
 
 def new_customer(external_userid: str, at: datetime) -> Customer:
     return Customer(external_userid=external_userid, created_at=at, updated_at=at)
@@ -107,7 +117,13 @@ def add_relation(
         changed_at=at,
         remark=previous.remark if previous else "",
     )
-    return customer.model_copy(update={"relations": [*others, relation], "updated_at": at})
+    pushed = customer.rule_tags_pushed
+    if previous is None or previous.status is not RelationStatus.ACTIVE:
+        # Whatever was pushed to an ended relation is not known to be there now.
+        pushed = {k: v for k, v in pushed.items() if k != staff_userid}
+    return customer.model_copy(
+        update={"relations": [*others, relation], "rule_tags_pushed": pushed, "updated_at": at}
+    )
 
 
 def set_status(
@@ -140,7 +156,11 @@ def replace_manual_tags(customer: Customer, manual: list[CustomerTag], at: datet
 
 
 def set_rule_tags(
-    customer: Customer, earned: list[CustomerTag], pushed: dict[str, list[str]], at: datetime
+    customer: Customer,
+    earned: list[CustomerTag],
+    pushed: dict[str, list[str]],
+    at: datetime,
+    marketing_opt_out: bool,
 ) -> Customer:
     """Rule tags are replaced as a set; manual and channel tags are never touched."""
     kept = [t for t in customer.tags if t.source is not TagSource.RULE]
@@ -150,6 +170,7 @@ def set_rule_tags(
         update={
             "tags": [*kept, *rule_tags],
             "rule_tags_pushed": {**customer.rule_tags_pushed, **pushed},
+            "marketing_opt_out": marketing_opt_out,
             "updated_at": at,
         }
     )

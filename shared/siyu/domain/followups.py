@@ -6,7 +6,9 @@ import hashlib
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from siyu.domain.errors import Conflict, InvalidInput
 
 
 class FollowupReason(StrEnum):
@@ -29,6 +31,11 @@ REASON_LABELS = {
 class FollowupStatus(StrEnum):
     OPEN = "open"
     SENT = "sent"  # the staff member was reminded in WeCom
+    DONE = "done"  # staff or ops closed it
+    CANCELLED = "cancelled"  # its cause went away (journey completed, relation ended)
+
+
+CLOSED = (FollowupStatus.DONE, FollowupStatus.CANCELLED)
 
 
 class Followup(BaseModel):
@@ -41,6 +48,63 @@ class Followup(BaseModel):
     window_end: datetime | None = None  # e.g. the second revisit: +7 to +10 days
     status: FollowupStatus = FollowupStatus.OPEN
     sent_at: datetime | None = None
+    # journey_abandoned: which customer and journey, so that its completion cancels it.
+    bank_customer_id: str = ""
+    journey: str = ""
+    closed_at: datetime | None = None
+    note: str = ""  # why it was closed or snoozed
+
+
+class Snooze(BaseModel):
+    """POST /ops/followups/{id}:snooze: due again at `until`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    until: datetime
+    note: str = Field("", max_length=200)
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a time zone offset")
+        return value
+
+
+class Done(BaseModel):
+    """POST /ops/followups/{id}:done."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field("", max_length=200)
+
+
+MAX_SNOOZE = timedelta(days=90)
+
+
+def snoozed(task: Followup, snooze: Snooze, now: datetime) -> Followup:
+    """Due again at `until` (open, so the tick reminds again); refused once closed."""
+    if task.status in CLOSED:
+        raise Conflict(f"follow-up {task.id} is {task.status.value}")
+    if snooze.until <= now:
+        raise InvalidInput("until", "not in the future")
+    if snooze.until - now > MAX_SNOOZE:
+        raise InvalidInput("until", f"at most {MAX_SNOOZE.days} days ahead")
+    return task.model_copy(
+        update={
+            "status": FollowupStatus.OPEN,
+            "due_at": snooze.until,
+            "window_end": None,
+            "note": snooze.note,
+        }
+    )
+
+
+def closed(task: Followup, status: FollowupStatus, now: datetime, note: str = "") -> Followup:
+    """Done or cancelled; closing again keeps the first close."""
+    if task.status in CLOSED:
+        return task
+    return task.model_copy(update={"status": status, "closed_at": now, "note": note})
 
 
 class Cadence(BaseModel):

@@ -23,6 +23,7 @@ class Milestone(StrEnum):
     REPEAT = "repeat"  # a second purchase
     LOST = "lost"  # deleted the staff member
     REFERRAL_CREDITED = "referral_credited"  # a friend opened a card with their code
+    DELETED = "deleted"  # the staff member deleted the customer (not counted as lost)
 
 
 Dimension = Literal["channel", "staff", "city"]

@@ -6,12 +6,17 @@ A rule is `{"id", "tag": {"group", "name"}, "when": <condition>}` where a condit
 customer's facts (profile, purchase aggregates, lifecycle stage, RFM segment, abandoned
 journeys) and questionnaire answers as `answers.<questionnaire_id>.<question>`.
 Rules are validated when saved; an error names its path (e.g. `when.all.1.op`).
+
+Two facts move with time alone: `aggregates.days_since_last_purchase` and
+`profile.birthday_this_month`. A RuleSet knows the moments a rule over them can flip, so the
+daily re-layering job wakes only the customers due (see bank_customers.next_change).
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -34,6 +39,7 @@ FIELDS: dict[str, str] = {
     "profile.age": "number",
     "profile.aum_band": "text",
     "profile.birthday_month": "number",
+    "profile.birthday_this_month": "flag",
     "aggregates.purchase_count": "number",
     "aggregates.total_amount": "number",
     "aggregates.days_since_last_purchase": "number",
@@ -42,6 +48,8 @@ FIELDS: dict[str, str] = {
     "segment": "text",
     "journeys_abandoned": "list",
 }
+DAYS_SINCE_PURCHASE = "aggregates.days_since_last_purchase"
+BIRTHDAY_THIS_MONTH = "profile.birthday_this_month"
 ANSWER_FIELD = re.compile(r"^answers\.[A-Za-z0-9_-]{1,40}\.[A-Za-z0-9_-]{1,40}$")
 _ORDERED = {">", ">=", "<", "<="}
 
@@ -65,6 +73,8 @@ class Test(BaseModel):
             return self
         if self.value is None:
             raise ValueError(f"op {self.op!r} needs a value")
+        if kind == "flag" and not (self.op in {"==", "!="} and isinstance(self.value, bool)):
+            raise ValueError(f"{self.field} is true or false: use == or != with a boolean")
         if self.op in {"in", "not_in"} and not isinstance(self.value, list):
             raise ValueError(f"op {self.op!r} needs a list value")
         if self.op in _ORDERED and (
@@ -199,12 +209,49 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def tests_of(condition: Test | All | AnyOf | Not) -> Iterator[Test]:
+    """Every test inside a condition."""
+    if isinstance(condition, All | AnyOf):
+        for part in condition.all if isinstance(condition, All) else condition.any:
+            yield from tests_of(part)
+    elif isinstance(condition, Not):
+        yield from tests_of(condition.not_)
+    else:
+        yield condition
+
+
+def day_thresholds(rules: list[TagRule]) -> list[int]:
+    """The day counts at which a test of days_since_last_purchase can change its answer.
+
+    The fact is whole days, so a test of value v can only flip when the count reaches
+    floor(v), floor(v) + 1 or ceil(v): a superset, which at worst wakes a customer whose
+    tags then stay as they were."""
+    found: set[int] = set()
+    for rule in rules:
+        for test in tests_of(rule.when):
+            if test.field != DAYS_SINCE_PURCHASE:
+                continue
+            values = test.value if isinstance(test.value, list) else [test.value]
+            for v in values:
+                if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+                    found |= {math.floor(v), math.floor(v) + 1, math.ceil(v)}
+    return sorted(k for k in found if k > 0)
+
+
 class RuleSet:
     """Enabled rules, compiled; `tags_for` answers which rule tags a customer's facts earn."""
 
     def __init__(self, rules: list[TagRule]) -> None:
         self.rules = [r for r in rules if r.enabled]
         self._compiled = [(r, compile_condition(r.when)) for r in self.rules]
+        self.day_thresholds = day_thresholds(self.rules)
+        self.uses_birthday_month = any(
+            t.field == BIRTHDAY_THIS_MONTH for r in self.rules for t in tests_of(r.when)
+        )
 
     def tags_for(self, facts: Facts) -> list[TagRule]:
         return [rule for rule, predicate in self._compiled if predicate(facts)]
+
+    def replacing(self, rule: TagRule) -> RuleSet:
+        """These rules with `rule` in place of the one of its id (a draft under preview)."""
+        return RuleSet([*(r for r in self.rules if r.id != rule.id), rule])

@@ -84,8 +84,9 @@ class HolidayCalendar:
 
 def audience_of(
     source: AudienceSource, campaign: CampaignSpec, occurrence: Occurrence
-) -> list[Target]:
-    """Every target once, read page by page; birthday campaigns only reach that day's."""
+) -> tuple[list[Target], int]:
+    """Every target once, read page by page, and how many were left out because they refuse
+    marketing; birthday campaigns only reach that day's."""
     audience = campaign.audience
     if isinstance(audience, CustomerAudience):
         days = birthdays_on(occurrence.day) if isinstance(campaign.schedule, Birthday) else None
@@ -96,7 +97,8 @@ def audience_of(
     for page in pages:
         for target in page:
             seen.setdefault(target.id, target)
-    return list(seen.values())
+    reached = [t for t in seen.values() if not t.opted_out]
+    return reached, len(seen) - len(reached)
 
 
 def chat_type(campaign: CampaignSpec) -> Literal["single", "group"]:
@@ -107,6 +109,7 @@ class Preview(BaseModel):
     campaign_id: str
     next_occurrence: Occurrence | None
     audience: int
+    opted_out: int = 0
     by_sender: dict[str, int]
     batches: int
     sample: str
@@ -191,12 +194,13 @@ class CampaignAdmin:
         except CalendarGap as gap:
             note = str(gap)
         sample_at = upcoming or Occurrence(key="sample", at=now, day=now.date())
-        targets = audience_of(self._source, campaign, sample_at)
+        targets, opted_out = audience_of(self._source, campaign, sample_at)
         batches = cut_batches(targets, chat_type(campaign))
         return Preview(
             campaign_id=campaign_id,
             next_occurrence=upcoming,
             audience=len(targets),
+            opted_out=opted_out,
             by_sender=dict(Counter(t.owner for t in targets)),
             batches=len(batches),
             sample=render(campaign.content.text, campaign.name, sample_at),
@@ -284,7 +288,7 @@ class CampaignPlanner:
             log(logger, logging.ERROR, "campaign refused", campaign_id=campaign.id, reason=str(exc))
             return True
         kind = chat_type(campaign)
-        targets = audience_of(self._source, campaign, occurrence)
+        targets, opted_out = audience_of(self._source, campaign, occurrence)
         keys = {t.id: f"{kind}:{t.id}" for t in targets}
         lost = self._caps.claim(occurrence.day.isoformat(), rid, list(keys.values()))
         kept = [t for t in targets if keys[t.id] not in lost]
@@ -307,6 +311,7 @@ class CampaignPlanner:
             rid,
             status=RunStatus.BATCHED.value,
             audience=len(targets),
+            opted_out=opted_out,
             capped=len(lost),
             capped_by=dict(Counter(lost.values())),
             batches=len(cut),
@@ -318,6 +323,7 @@ class CampaignPlanner:
             "campaign planned",
             run_id=rid,
             audience=len(targets),
+            opted_out=opted_out,
             capped=len(lost),
             batches=len(cut),
         )

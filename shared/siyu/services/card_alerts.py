@@ -81,6 +81,8 @@ class CardAlertService:
             if earlier is not None:
                 invite = Invite.model_validate(earlier.model_dump())
                 return CardAlertAnswer(invite=invite, reason=earlier.reason), None
+            if customer.marketing_opt_out:
+                return CardAlertAnswer(invite=None, reason=Reason.OPTED_OUT), None
             if customer.groups:
                 return CardAlertAnswer(invite=None, reason=Reason.MEMBER), None
             if customer.invited_within(self._cooldown, now):

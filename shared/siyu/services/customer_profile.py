@@ -1,21 +1,23 @@
-"""on_biz_event's profile use case: purchases, profile, questionnaires and abandoned journeys
+"""on_biz_event's profile use case: purchases, profile, questionnaires, journeys and consent
 become facts, a lifecycle stage, an RFM segment and earned tags, once per event."""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from siyu.domain import bank_customers as bc
-from siyu.domain.bank_customers import BankCustomer, BankCustomerLink, EarnedTag
-from siyu.domain.biz_events import BizEvent, JourneyAbandoned
+from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
+from siyu.domain.biz_events import BizEvent, JourneyAbandoned, JourneyCompleted
 from siyu.domain.followups import Followup, FollowupReason, followup_id
-from siyu.domain.layering import LayeringConfig, layer_tags
 from siyu.logging import log
 from siyu.ports import BankCustomerRepo, Clock, CustomerRepo, FollowupRepo, MessagePublisher
-from siyu.services.tag_catalog import TagCatalog
-from siyu.services.tag_rules import TagRuleSet
+
+if TYPE_CHECKING:
+    from siyu.services.followups import FollowupBook
+    from siyu.services.layering import CustomerLayering
 
 logger = logging.getLogger(__name__)
 
@@ -26,41 +28,45 @@ class TagSyncRequest(BaseModel):
     bank_customer_id: str
 
 
+def request_tag_sync(topic: MessagePublisher, customer: BankCustomer) -> bool:
+    """Ask on_tag_sync to push the customer's earned tags; only a linked customer has any
+    WeCom relation to push to."""
+    if not customer.external_userid:
+        return False
+    topic.send(
+        TagSyncRequest(bank_customer_id=customer.bank_customer_id),
+        f"bank_customer:{customer.bank_customer_id}",
+    )
+    return True
+
+
 class ProfileService:
     def __init__(
         self,
         bank_customers: BankCustomerRepo,
         customers: CustomerRepo,
         followups: FollowupRepo,
-        rules: TagRuleSet,
-        catalog: TagCatalog,
+        book: FollowupBook,
+        layering: CustomerLayering,
         tag_sync: MessagePublisher,
         clock: Clock,
-        layering: LayeringConfig,
     ) -> None:
         self._bank_customers = bank_customers
         self._customers = customers
         self._followups = followups
-        self._rules = rules
-        self._catalog = catalog
+        self._book = book
+        self._layering = layering
         self._tag_sync = tag_sync
         self._clock = clock
-        self._layering = layering
 
     def handle(self, event: BizEvent) -> BankCustomer | None:
         """Apply the event once; returns the customer as it now stands."""
         payload = event.payload
         now = self._clock.now()
-        ruleset = self._rules.rules()
 
         def change(current: BankCustomer | None) -> BankCustomer:
             base = current or BankCustomer(bank_customer_id=payload.bank_customer_id)
-            updated = bc.relayer(bc.apply_event(base, payload), now, self._layering)
-            earned = [
-                EarnedTag(id=rule.tag_id, name=rule.tag.name, group=rule.tag.group)
-                for rule in ruleset.tags_for(updated.facts(now))
-            ]
-            return updated.model_copy(update={"earned_tags": earned + self._layer_tags(updated)})
+            return self._layering.recompute(bc.apply_event(base, payload), now)
 
         applied = self._bank_customers.update_once(
             f"biz-{event.event_id}", payload.bank_customer_id, change
@@ -68,11 +74,15 @@ class ProfileService:
         customer, _version = self._bank_customers.get(payload.bank_customer_id)
         if customer is None:
             return None
-        if isinstance(payload, JourneyAbandoned):
+        if isinstance(payload, JourneyAbandoned) and bc.abandoned_since_completed(
+            customer, payload
+        ):
             self._journey_followup(customer, payload, event.event_id)
+        if isinstance(payload, JourneyCompleted):
+            self._book.cancel_journey(customer.bank_customer_id, payload.journey)
         # Also on a duplicate: the first delivery may have died before asking for the sync,
         # and a sync with nothing to change costs WeCom nothing.
-        self._request_sync(customer)
+        request_tag_sync(self._tag_sync, customer)
         log(
             logger,
             logging.INFO,
@@ -85,24 +95,11 @@ class ProfileService:
         return customer
 
     def link(self, bank_customer_id: str, link: BankCustomerLink) -> BankCustomer:
-        """Tie a bank customer to their WeCom identity; tags earned so far follow them."""
-        linked = self._bank_customers.link(bank_customer_id, link.external_userid, link.unionid)
-        self._request_sync(linked)
+        """Tie a bank customer to their WeCom identity (tags earned so far and the marketing
+        choice follow them) or record their marketing choice."""
+        linked = self._bank_customers.link(bank_customer_id, link, self._clock.now())
+        request_tag_sync(self._tag_sync, linked)
         return linked
-
-    def _request_sync(self, customer: BankCustomer) -> None:
-        if customer.external_userid:
-            self._tag_sync.send(
-                TagSyncRequest(bank_customer_id=customer.bank_customer_id),
-                f"bank_customer:{customer.bank_customer_id}",
-            )
-
-    def _layer_tags(self, customer: BankCustomer) -> list[EarnedTag]:
-        refs = layer_tags(customer.stage, customer.segment)
-        return [
-            EarnedTag(id=tag_id, name=ref.name, group=ref.group)
-            for ref, tag_id in zip(refs, self._catalog.ids(refs), strict=True)
-        ]
 
     def _journey_followup(
         self, customer: BankCustomer, payload: JourneyAbandoned, event_id: str
@@ -121,6 +118,8 @@ class ProfileService:
                 detail=f"{payload.journey} 停在 {payload.step}"
                 f"（客户号 {customer.bank_customer_id}）",
                 due_at=min(payload.occurred_at, self._clock.now()),
+                bank_customer_id=customer.bank_customer_id,
+                journey=payload.journey,
             )
         )
         if created and relation is None:

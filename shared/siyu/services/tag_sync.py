@@ -1,4 +1,5 @@
-"""on_tag_sync: push a customer's earned tags to WeCom with mark_tag, for every active relation.
+"""on_tag_sync: push a customer's earned tags to WeCom with mark_tag, for every active relation,
+and mirror the bank customer's marketing choice onto the contact campaigns read.
 
 Coalescing comes from diffing: each message compares what the customer earns now with what
 was last pushed to each relation, so a burst of changes makes one mark_tag per relation and
@@ -50,17 +51,22 @@ class TagSyncService:
         if contact is None:
             return 0
         refs = [TagRef(group=t.group, name=t.name) for t in bank.earned_tags]
+        opt_out = bank.marketing_opt_out
         try:
-            return self._push(contact, refs)
+            return self._push(contact, refs, opt_out)
         except UpstreamError as exc:
             if exc.code != INVALID_TAG:
                 raise
             # A tag was deleted in the admin console: resolve (and recreate) by name, once,
             # and stop removing ids WeCom no longer has.
-            return self._push(contact, refs, live=self._catalog.refresh())
+            return self._push(contact, refs, opt_out, live=self._catalog.refresh())
 
     def _push(
-        self, contact: cust.Customer, refs: list[TagRef], live: set[str] | None = None
+        self,
+        contact: cust.Customer,
+        refs: list[TagRef],
+        opt_out: bool,
+        live: set[str] | None = None,
     ) -> int:
         ids = self._catalog.ids(refs) if refs else []
         earned = [
@@ -80,18 +86,19 @@ class TagSyncService:
                 self._wecom.mark_tag(relation.staff_userid, contact.external_userid, add, remove)
                 calls += 1
             pushed[relation.staff_userid] = sorted(ids)
-        if not pushed and {t.id for t in contact.tags if t.source is TagSource.RULE} == set(ids):
+        held = {t.id for t in contact.tags if t.source is TagSource.RULE}
+        if not pushed and held == set(ids) and contact.marketing_opt_out == opt_out:
             return 0
         # WeCom sends no callback for mark_tag: record what it now holds. The key carries the
         # version read, so a later change back to the same tags is recorded again.
         key = hashlib.sha256(
-            f"{contact.external_userid}|{contact.updated_at.isoformat()}|{sorted(ids)}".encode()
+            f"{contact.external_userid}|{contact.updated_at.isoformat()}|{sorted(ids)}|{opt_out}".encode()
         ).hexdigest()
         at = self._clock.now()
         self._customers.update_once(
             f"tagsync-{key}",
             contact.external_userid,
-            lambda c: cust.set_rule_tags(c or contact, earned, pushed, at),
+            lambda c: cust.set_rule_tags(c or contact, earned, pushed, at, opt_out),
         )
         log(
             logger,

@@ -41,9 +41,12 @@ from siyu.ports import (
     CustomerRepo,
     FollowupRepo,
     GroupRepo,
+    MessagePublisher,
     TagRepo,
     WeComApi,
 )
+from siyu.services.customer_profile import TagSyncRequest
+from siyu.services.followups import FollowupBook
 from siyu.services.funnel import FunnelTracker
 from siyu.services.welcome import WelcomeSender
 
@@ -66,6 +69,8 @@ class WeComEventProcessor:
         clock: Clock,
         cadence: list[Cadence],
         funnel: FunnelTracker,
+        book: FollowupBook,
+        tag_sync: MessagePublisher,
     ) -> None:
         self._wecom = wecom
         self._customers = customers
@@ -78,6 +83,8 @@ class WeComEventProcessor:
         self._clock = clock
         self._cadence = cadence
         self._funnel = funnel
+        self._book = book
+        self._tag_sync = tag_sync
         # One handler per (Event, ChangeType) of 92130; adding a kind is one line here.
         self._routes: dict[tuple[str, str], Handler] = {
             (EventKind.CONTACT, ContactChange.ADD): self._add,
@@ -130,7 +137,11 @@ class WeComEventProcessor:
             else RelationStatus.DELETED
         )
         at = self._at(event)
-        return self._apply(event, lambda c: cust.set_status(c, event.user_id, status, at))
+        applied = self._apply(event, lambda c: cust.set_status(c, event.user_id, status, at))
+        self._ended(event, "员工已删除客户")
+        if status is RelationStatus.DELETED:
+            self._note_end(event, Milestone.DELETED, at)
+        return applied
 
     def _lost(self, event: WeComEvent) -> bool:
         at = self._at(event)
@@ -138,11 +149,20 @@ class WeComEventProcessor:
             event, lambda c: cust.set_status(c, event.user_id, RelationStatus.LOST, at)
         )
         self._raise_followup(event, FollowupReason.LOST_CUSTOMER, at)
-        lost = self._customers.get(event.external_user_id)
-        relation = lost.relation(event.user_id) if lost else None
-        dims = self._funnel.of_state(relation.state if relation else "", event.user_id)
-        self._funnel.note(Milestone.LOST, event.dedupe_key, at, dims)
+        self._ended(event, "客户已删除员工")
+        self._note_end(event, Milestone.LOST, at)
         return applied
+
+    def _ended(self, event: WeComEvent, why: str) -> None:
+        """A relation that ended has nobody left to revisit."""
+        self._book.cancel_revisits(event.external_user_id, event.user_id, why)
+
+    def _note_end(self, event: WeComEvent, milestone: Milestone, at: datetime) -> None:
+        """Counted under the channel and staff member that brought the relation."""
+        ended = self._customers.get(event.external_user_id)
+        relation = ended.relation(event.user_id) if ended else None
+        dims = self._funnel.of_state(relation.state if relation else "", event.user_id)
+        self._funnel.note(milestone, event.dedupe_key, at, dims)
 
     def _transfer_fail(self, event: WeComEvent) -> bool:
         """UserID is the member whose takeover failed (92130): the customer stays with the
@@ -201,12 +221,15 @@ class WeComEventProcessor:
         # creates them again, idempotently, before the relation is recorded.
         current = self._customers.get(event.external_user_id)
         known = current.relation(event.user_id) if current else None
-        if known is None or known.status is not RelationStatus.ACTIVE:
+        new_relation = known is None or known.status is not RelationStatus.ACTIVE
+        if new_relation:
             for task in revisits(
                 event.external_user_id, event.user_id, at, self._cadence, event.dedupe_key
             ):
                 self._followups.create(task)
         applied = self._customers.update_once(event.dedupe_key, event.external_user_id, change)
+        if new_relation:
+            self._earned_tags_follow(event.external_user_id)
         # Funnel milestones, once per relation and channel (a half add becoming full is one).
         dims = self._funnel.of_channel(channel, event.user_id)  # the channel read above
         subject = f"{event.external_user_id}|{event.user_id}|{event.state}"
@@ -214,6 +237,15 @@ class WeComEventProcessor:
         if welcomed:
             self._funnel.note(Milestone.WELCOMED, subject, at, dims)
         return applied
+
+    def _earned_tags_follow(self, external_userid: str) -> None:
+        """A new (or re-added) relation gets the rule and layer tags the customer already
+        holds: tag-sync pushes to each active relation what it does not have yet."""
+        for bank_customer_id in self._bank_customers.find_linked([external_userid], []):
+            self._tag_sync.send(
+                TagSyncRequest(bank_customer_id=bank_customer_id),
+                f"bank_customer:{bank_customer_id}",
+            )
 
     def _welcome_fallback(self, event: WeComEvent) -> bool:
         """True once the welcome is sent (by whoever held the code); False if it expired."""

@@ -223,7 +223,13 @@ class AudienceSource:
             customer = Customer.model_validate(snap.to_dict())
             owner = customer.owner_userid
             if owner and audience.admits(set(customer.tag_names)):
-                targets.append(Target(id=customer.external_userid, owner=owner))
+                targets.append(
+                    Target(
+                        id=customer.external_userid,
+                        owner=owner,
+                        opted_out=customer.refuses_marketing,
+                    )
+                )
         return targets
 
     def groups(self, audience: GroupAudience) -> Iterator[list[Target]]:

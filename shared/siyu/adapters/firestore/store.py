@@ -15,11 +15,11 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 from pydantic import BaseModel
 
-from siyu.domain.bank_customers import BankCustomer
+from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.channels import Channel, is_valid_state
 from siyu.domain.customers import Customer
 from siyu.domain.errors import TransientError
-from siyu.domain.followups import Followup, FollowupStatus
+from siyu.domain.followups import CLOSED, Followup, FollowupReason, FollowupStatus
 from siyu.domain.groups import Group
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.tag_rules import TagRule
@@ -314,15 +314,40 @@ class BankCustomerRepo(_OnceRepo):
                 return False
         return True
 
-    def link(self, bank_customer_id: str, external_userid: str, unionid: str) -> BankCustomer:
+    def link(self, bank_customer_id: str, link: BankCustomerLink, at: datetime) -> BankCustomer:
         ref = self._col.document(bank_customer_id)
-        fields = {"bank_customer_id": bank_customer_id}
+        fields: dict[str, Any] = {"bank_customer_id": bank_customer_id}
         fields |= {
-            k: v for k, v in (("external_userid", external_userid), ("unionid", unionid)) if v
+            k: v
+            for k, v in (("external_userid", link.external_userid), ("unionid", link.unionid))
+            if v
         }
+        if link.marketing_opt_out is not None:
+            fields |= {"marketing_opt_out": link.marketing_opt_out, "consent_at": at}
         with translated():
             ref.set(fields, merge=True)
             return BankCustomer.model_validate(ref.get().to_dict())
+
+    def due(self, now: datetime, limit: int) -> list[tuple[BankCustomer, Any]]:
+        query = (
+            self._col.where(filter=FieldFilter("next_relayer_at", "<=", now))
+            .order_by("next_relayer_at")
+            .limit(limit)
+        )
+        return self._versioned(query)
+
+    def page(self, after: str, limit: int) -> list[tuple[BankCustomer, Any]]:
+        query = self._col.order_by(FieldPath.document_id())
+        if after:
+            query = query.start_after({FieldPath.document_id(): after})
+        return self._versioned(query.limit(limit))
+
+    @staticmethod
+    def _versioned(query: Any) -> list[tuple[BankCustomer, Any]]:
+        with translated():
+            return [
+                (BankCustomer.model_validate(s.to_dict()), s.update_time) for s in query.stream()
+            ]
 
     def find_linked(self, external_userids: list[str], unionids: list[str]) -> list[str]:
         found: set[str] = set()
@@ -450,6 +475,38 @@ class FollowupRepo:
                     )
                 batch.commit()
 
+    def get(self, followup_id: str) -> Followup | None:
+        with translated():
+            snap = self._col.document(followup_id).get()
+        return Followup.model_validate(snap.to_dict()) if snap.exists else None
+
+    def save(self, followup: Followup) -> None:
+        with translated():
+            self._col.document(followup.id).set(as_document(followup))
+
+    def open_of(
+        self, external_userid: str, staff_userid: str, reason: FollowupReason
+    ) -> list[Followup]:
+        return self._not_closed(
+            self._col.where(filter=FieldFilter("external_userid", "==", external_userid))
+            .where(filter=FieldFilter("staff_userid", "==", staff_userid))
+            .where(filter=FieldFilter("reason", "==", reason.value))
+        )
+
+    def open_journey(self, bank_customer_id: str, journey: str) -> list[Followup]:
+        return self._not_closed(
+            self._col.where(filter=FieldFilter("bank_customer_id", "==", bank_customer_id)).where(
+                filter=FieldFilter("journey", "==", journey)
+            )
+        )
+
+    @staticmethod
+    def _not_closed(query: Any) -> list[Followup]:
+        """Equality filters only (no composite index); the few closed ones are dropped here."""
+        with translated():
+            found = [Followup.model_validate(s.to_dict()) for s in query.stream()]
+        return [f for f in found if f.status not in CLOSED]
+
 
 class TagRuleRepo:
     def __init__(self, db: firestore.Client) -> None:
@@ -463,6 +520,14 @@ class TagRuleRepo:
         with translated():
             snap = self._col.document(rule_id).get()
         return TagRule.model_validate(snap.to_dict()) if snap.exists else None
+
+    def delete(self, rule_id: str) -> bool:
+        ref = self._col.document(rule_id)
+        with translated():
+            if not ref.get().exists:
+                return False
+            ref.delete()
+        return True
 
     def all(self) -> list[TagRule]:
         with translated():
