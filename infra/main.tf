@@ -20,7 +20,7 @@ locals {
       min_instances = 0
       max_instances = 20
       concurrency   = 10
-      publishes_to  = ["wecom-events-dlq"]
+      publishes_to  = ["tag-sync", "wecom-events-dlq"]
       secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY"]
       firestore     = true
     }
@@ -96,19 +96,37 @@ locals {
       secrets       = []
       firestore     = true
     }
+    on_relayer_tick = {
+      trigger_topic = "relayer-ticks"
+      min_instances = 0
+      max_instances = 1 # one re-layering pass at a time; a long one re-publishes its tick
+      concurrency   = 1
+      publishes_to  = ["tag-sync", "relayer-ticks", "relayer-ticks-dlq"]
+      secrets       = ["SIYU_WECOM_SECRET"]
+      firestore     = true
+    }
+    on_tag_backfill = {
+      trigger_topic = "tag-backfill-ticks"
+      min_instances = 0
+      max_instances = 1 # pages advance one at a time; tag-sync paces the mark_tag calls
+      concurrency   = 1
+      publishes_to  = ["tag-sync", "tag-backfill-ticks-dlq"]
+      secrets       = ["SIYU_WECOM_SECRET"]
+      firestore     = true
+    }
     ops_api = {
       trigger_topic = null
       min_instances = 0
       max_instances = 5
       concurrency   = 20
-      publishes_to  = ["tag-sync"]
+      publishes_to  = ["tag-sync", "tag-backfill-ticks"]
       secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY"]
       firestore     = true
     }
   }
 
   # Every topic gets a <name>-dlq; reward-granted is read by the bank's fulfilment system.
-  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches", "inbox-sweep-ticks"]
+  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches", "inbox-sweep-ticks", "relayer-ticks", "tag-backfill-ticks"]
 
   # Secret Manager secret id per environment variable the code reads as a secret.
   secrets = {
@@ -137,27 +155,39 @@ locals {
       topic       = "inbox-sweep-ticks"
       description = "Every minute: publish WeCom callbacks stored while Pub/Sub was failing"
     }
+    relayer-tick = {
+      schedule    = "30 3 * * *"
+      topic       = "relayer-ticks"
+      description = "Daily at 03:30: re-layer the customers whose time-based segments and tags are due"
+    }
+    tag-backfill-tick = {
+      schedule    = "* * * * *"
+      topic       = "tag-backfill-ticks"
+      description = "Every minute: carry saved tag rules to existing customers, page by page"
+    }
   }
 
   plain_env = {
-    SIYU_PROJECT                 = var.project_id
-    SIYU_WECOM_CORP_ID           = var.wecom_corp_id
-    SIYU_WECOM_REPLAY_WINDOW_S   = "300"
-    SIYU_WELCOME_BUDGET_S        = "1.5"
-    SIYU_OPS_AUTH                = "gateway"
-    SIYU_TOPIC_WECOM_EVENTS      = "wecom-events"
-    SIYU_TOPIC_BIZ_EVENTS        = "biz-events"
-    SIYU_TOPIC_REWARD_GRANTED    = "reward-granted"
-    SIYU_TOPIC_TAG_SYNC          = "tag-sync"
-    SIYU_TOPIC_FOLLOWUP_TICKS    = "followup-ticks"
-    SIYU_TOPIC_CAMPAIGN_TICKS    = "campaign-ticks"
-    SIYU_TOPIC_CAMPAIGN_BATCHES  = "campaign-batches"
-    SIYU_TOPIC_INBOX_SWEEP_TICKS = "inbox-sweep-ticks"
-    SIYU_WECOM_AGENT_ID          = tostring(var.wecom_agent_id)
-    SIYU_GROUP_JOIN_LIMIT        = tostring(var.group_join_limit)
-    SIYU_GROUP_MAX_DISTANCE_M    = tostring(var.group_max_distance_m)
-    SIYU_INVITE_COOLDOWN_DAYS    = tostring(var.invite_cooldown_days)
-    LOG_EXECUTION_ID             = "true"
+    SIYU_PROJECT                  = var.project_id
+    SIYU_WECOM_CORP_ID            = var.wecom_corp_id
+    SIYU_WECOM_REPLAY_WINDOW_S    = "300"
+    SIYU_WELCOME_BUDGET_S         = "1.5"
+    SIYU_OPS_AUTH                 = "gateway"
+    SIYU_TOPIC_WECOM_EVENTS       = "wecom-events"
+    SIYU_TOPIC_BIZ_EVENTS         = "biz-events"
+    SIYU_TOPIC_REWARD_GRANTED     = "reward-granted"
+    SIYU_TOPIC_TAG_SYNC           = "tag-sync"
+    SIYU_TOPIC_FOLLOWUP_TICKS     = "followup-ticks"
+    SIYU_TOPIC_CAMPAIGN_TICKS     = "campaign-ticks"
+    SIYU_TOPIC_CAMPAIGN_BATCHES   = "campaign-batches"
+    SIYU_TOPIC_INBOX_SWEEP_TICKS  = "inbox-sweep-ticks"
+    SIYU_TOPIC_RELAYER_TICKS      = "relayer-ticks"
+    SIYU_TOPIC_TAG_BACKFILL_TICKS = "tag-backfill-ticks"
+    SIYU_WECOM_AGENT_ID           = tostring(var.wecom_agent_id)
+    SIYU_GROUP_JOIN_LIMIT         = tostring(var.group_join_limit)
+    SIYU_GROUP_MAX_DISTANCE_M     = tostring(var.group_max_distance_m)
+    SIYU_INVITE_COOLDOWN_DAYS     = tostring(var.invite_cooldown_days)
+    LOG_EXECUTION_ID              = "true"
   }
 }
 

@@ -8,13 +8,14 @@ from flask import Request, Response
 
 from siyu.adapters.http import Route, Router, gateway_caller, handle, require_bearer
 from siyu.bootstrap import root
+from siyu.domain.backfills import BackfillView, RulePreview, TagRuleDraft
 from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.calendar import OfficialYear
 from siyu.domain.campaigns import Campaign, CampaignSpec
 from siyu.domain.channels import Channel, ChannelSpec
 from siyu.domain.customers import Customer
 from siyu.domain.errors import InvalidInput, NotFound
-from siyu.domain.followups import Followup, FollowupQuery
+from siyu.domain.followups import Done, Followup, FollowupQuery, Snooze
 from siyu.domain.funnel import FunnelQuery, FunnelReport, to_csv
 from siyu.domain.groups import Group, GroupQuery, GroupSpec
 from siyu.domain.ops_tasks import OpsTask
@@ -61,7 +62,8 @@ def _bank_customer(bank_customer_id: str) -> BankCustomer:
 
 
 def _link_bank_customer(bank_customer_id: str, body: BankCustomerLink) -> BankCustomer:
-    """Tie a bank customer to their WeCom identity; tags earned so far follow them."""
+    """Tie a bank customer to their WeCom identity (tags earned so far follow them), or set
+    `marketing_opt_out`."""
     return root().profiles().link(bank_customer_id, body)
 
 
@@ -97,8 +99,23 @@ def _get_channel(state: str) -> Channel:
 
 
 def _put_tag_rule(rule_id: str, body: TagRuleSpec) -> TagRule:
-    """Save a tag rule; its tag is created in WeCom if missing."""
+    """Save a tag rule (its tag is created in WeCom if missing) and start its backfill."""
     return root().tag_rules().put(rule_id, body)
+
+
+def _delete_tag_rule(rule_id: str) -> BackfillView:
+    """Delete a tag rule; its backfill takes the tag off the customers who held it."""
+    return root().tag_rules().delete(rule_id)
+
+
+def _tag_rule_backfill(rule_id: str) -> BackfillView:
+    """How far the rule's latest change has reached the existing customers."""
+    return root().tag_rules().backfill(rule_id)
+
+
+def _preview_tag_rule(body: TagRuleDraft) -> RulePreview:
+    """How many customers would gain and lose the tag if the rule were saved; writes nothing."""
+    return root().tag_backfill().preview(body)
 
 
 def _get_tag_rule(rule_id: str) -> TagRule:
@@ -109,6 +126,16 @@ def _get_tag_rule(rule_id: str) -> TagRule:
 def _followups(query: FollowupQuery) -> list[Followup]:
     """A staff member's follow-up tasks, by status."""
     return root().stores().followups.for_staff(query.staff, query.status.value, query.limit)
+
+
+def _followup_done(followup_id: str, body: Done) -> Followup:
+    """Mark a follow-up done (again: no change)."""
+    return root().followup_book().done(followup_id, body)
+
+
+def _followup_snooze(followup_id: str, body: Snooze) -> Followup:
+    """Make a follow-up due again later (at most 90 days ahead)."""
+    return root().followup_book().snooze(followup_id, body)
 
 
 def _put_campaign(campaign_id: str, body: CampaignSpec) -> Campaign:
@@ -188,7 +215,16 @@ ROUTES = Router(
         ("PUT", "/ops/channels/<state>"): Route(_put_channel, Channel, body=ChannelSpec),
         ("GET", "/ops/tag-rules/<rule_id>"): Route(_get_tag_rule, TagRule),
         ("PUT", "/ops/tag-rules/<rule_id>"): Route(_put_tag_rule, TagRule, body=TagRuleSpec),
+        ("DELETE", "/ops/tag-rules/<rule_id>"): Route(_delete_tag_rule, BackfillView),
+        ("GET", "/ops/tag-rules/<rule_id>/backfill"): Route(_tag_rule_backfill, BackfillView),
+        ("POST", "/ops/tag-rules:preview"): Route(
+            _preview_tag_rule, RulePreview, body=TagRuleDraft
+        ),
         ("GET", "/ops/followups"): Route(_followups, list[Followup], query=FollowupQuery),
+        ("POST", "/ops/followups/<followup_id>:done"): Route(_followup_done, Followup, body=Done),
+        ("POST", "/ops/followups/<followup_id>:snooze"): Route(
+            _followup_snooze, Followup, body=Snooze
+        ),
         ("GET", "/ops/campaigns"): Route(_campaigns, list[Campaign]),
         ("PUT", "/ops/campaigns/<campaign_id>"): Route(_put_campaign, Campaign, body=CampaignSpec),
         ("GET", "/ops/campaigns/<campaign_id>"): Route(_get_campaign, Campaign),

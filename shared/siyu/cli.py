@@ -21,6 +21,7 @@ from siyu.devstack.procs import StackError
 from siyu.ops_client import OpsClient, OpsError, funnel_table, render
 
 FORMATS = ("table", "json", "csv")
+OPS_NOUNS = {"customers", "groups", "campaigns", "transfers", "followups", "tag-rules", "reports"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,6 +75,24 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--resigned", action="store_true", help="the member has left (离职继承)")
     create.add_argument("--customers", default="", help="external_userids, comma-separated")
     fmt(transfers.add_parser("status")).add_argument("transfer_id")
+    followups = verbs("followups", "staff follow-up tasks")
+    fmt(followups.add_parser("list")).add_argument("--staff", required=True)
+    done = fmt(followups.add_parser("done", help="mark a follow-up done"))
+    done.add_argument("followup_id")
+    done.add_argument("--note", default="")
+    snooze = fmt(followups.add_parser("snooze", help="make a follow-up due again later"))
+    snooze.add_argument("followup_id")
+    when = snooze.add_mutually_exclusive_group(required=True)
+    when.add_argument("--until", help="ISO 8601 with an offset, e.g. 2026-12-01T09:00+08:00")
+    when.add_argument("--days", type=float, help="this many days from now")
+    snooze.add_argument("--note", default="")
+    rules = verbs("tag-rules", "tag rules")
+    fmt(rules.add_parser("preview", help="who would gain or lose the tag")).add_argument(
+        "file", help="JSON rule body: tag, when (and id to stand in for a saved rule)"
+    )
+    fmt(rules.add_parser("backfill", help="how far a saved rule has reached")).add_argument(
+        "rule_id"
+    )
     reports = verbs("reports", "analytics")
     funnel = fmt(reports.add_parser("funnel"))
     funnel.add_argument("--from", dest="from_", required=True, help="YYYY-MM-DD")
@@ -88,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = stack.StackConfig.from_env()
     try:
-        if args.command in {"customers", "groups", "campaigns", "transfers", "reports"}:
+        if args.command in OPS_NOUNS:
             ops = OpsClient.from_env(cfg.gateway_url, cfg.env()["SIYU_OPS_TOKEN"])
             print(_ops(ops, args))
         elif args.command == "import":
@@ -180,8 +199,25 @@ def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
         return render(ops.call("POST", "/ops/transfers", json=body), "transfer", fmt)
     if noun == "transfers":
         return render(ops.call("GET", f"/ops/transfers/{args.transfer_id}"), "transfer", fmt)
+    if noun == "followups":
+        return render(_followups(ops, args), "followups", fmt)
+    if noun == "tag-rules" and verb == "preview":
+        body = json.loads(Path(args.file).read_text())
+        return render(ops.call("POST", "/ops/tag-rules:preview", json=body), "rule_preview", fmt)
+    if noun == "tag-rules":
+        return render(ops.call("GET", f"/ops/tag-rules/{args.rule_id}/backfill"), "backfill", fmt)
     params = {"from": args.from_, "to": args.to, "by": args.by}
     return funnel_table(ops.call("GET", "/ops/reports/funnel", params=params), fmt)
+
+
+def _followups(ops: OpsClient, args: argparse.Namespace) -> Any:
+    if args.verb == "list":
+        return ops.call("GET", "/ops/followups", params={"staff": args.staff})
+    path = f"/ops/followups/{args.followup_id}:{args.verb}"
+    if args.verb == "done":
+        return ops.call("POST", path, json={"note": args.note})
+    until = args.until or (datetime.now(UTC) + timedelta(days=args.days)).isoformat()
+    return ops.call("POST", path, json={"until": until, "note": args.note})
 
 
 def _dlq(cfg: Any, args: argparse.Namespace) -> int:

@@ -83,11 +83,13 @@ class Settings(BaseSettings):
     topic_relayer_ticks: str = "relayer-ticks"
     relayer_page_size: int = Field(500, gt=0, le=1000)
     relayer_budget_s: float = Field(
-        420, gt=0, description="then a new tick carries on (inside the 600-s ack deadline)"
+        45, gt=0, description="then a new tick carries on (inside the 60-s ack deadline)"
     )
     topic_tag_backfill_ticks: str = "tag-backfill-ticks"
     backfill_page_size: int = Field(300, gt=0, le=1000)
-    backfill_budget_s: float = Field(45, gt=0, description="per tick (every minute)")
+    backfill_budget_s: float = Field(
+        45, gt=0, description="per tick, every minute (inside the 60-s ack deadline)"
+    )
     preview_limit: int = Field(100_000, gt=0, description="customers a rule preview reads at most")
     followup_cadence: list[Cadence] = Field(default_factory=lambda: list(DEFAULT_CADENCE))
     # Local stack only: a follow-up or campaign tick may carry `as_of` to play days forward.

@@ -47,6 +47,9 @@ FUNCTIONS = (
     FunctionSpec("on_campaign_tick", topic="campaign-ticks", schedule="*/5 * * * *"),
     FunctionSpec("on_campaign_batch", topic="campaign-batches"),
     FunctionSpec("on_inbox_sweep", topic="inbox-sweep-ticks", schedule="* * * * *"),
+    # 03:30 Shanghai: the quiet hour, before staff and campaigns read the segments.
+    FunctionSpec("on_relayer_tick", topic="relayer-ticks", schedule="30 3 * * *"),
+    FunctionSpec("on_tag_backfill", topic="tag-backfill-ticks", schedule="* * * * *"),
 )
 
 

@@ -113,7 +113,8 @@ class TagBackfill:
 
     def preview(self, draft: TagRuleDraft) -> RulePreview:
         """Who would gain and lose the draft's tag if it were saved; nothing is written."""
-        rule = TagRule(id=draft.id or "__preview__", **draft.model_dump(by_alias=True))
+        spec = draft.model_dump(by_alias=True, exclude={"id"})
+        rule = TagRule(id=draft.id or "__preview__", **spec)
         current = self._rules.fresh()
         proposed = current.replacing(rule) if rule.enabled else _without(current, rule.id)
         tag = (rule.tag.group, rule.tag.name)
