@@ -92,6 +92,40 @@ resource "google_firestore_index" "followups_by_staff" {
   }
 }
 
+# FollowupRepo.open_of: a relation's revisits, cancelled when the relation ends.
+resource "google_firestore_index" "followups_of_relation" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "followups"
+  fields {
+    field_path = "external_userid"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "staff_userid"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "reason"
+    order      = "ASCENDING"
+  }
+}
+
+# FollowupRepo.open_journey: a journey's follow-ups, cancelled when it completes.
+resource "google_firestore_index" "followups_of_journey" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "followups"
+  fields {
+    field_path = "bank_customer_id"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "journey"
+    order      = "ASCENDING"
+  }
+}
+
 # CampaignRunRepo.for_campaign: GET /ops/campaigns/{id}/runs, newest first.
 resource "google_firestore_index" "campaign_runs_by_campaign" {
   project    = var.project_id

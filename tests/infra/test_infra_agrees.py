@@ -225,6 +225,19 @@ def test_a_backend_at_path_level_or_the_wrong_deadline_is_caught(broken: Path) -
     assert any(p.startswith("POST /events goes to ('${biz_events_url}', 30.0)") for p in found)
 
 
+def test_a_colon_other_than_a_final_custom_verb_is_caught(broken: Path) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        item = doc["paths"].pop("/ops/tasks")
+        doc["paths"]["/ops/tasks:open/today"] = item
+        doc["paths"]["/ops/tasks/{prefix}:{suffix}"] = item
+
+    _edit_openapi(broken, change)
+    found = openapi_problems(broken)
+    for path in ("/ops/tasks:open/today", "/ops/tasks/{prefix}:{suffix}"):
+        assert f"{path}: a ':' is taken only as a custom verb ending the last segment" in found
+    assert not any("/ops/followups/{followup_id}:done:" in p for p in found)
+
+
 def test_every_composite_query_has_an_index() -> None:
     assert index_problems(ROOT) == []
 

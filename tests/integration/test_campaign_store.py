@@ -161,3 +161,18 @@ def seeded(bcid: str, ext: str, birthday: date, _current: object) -> BankCustome
     return BankCustomer(
         bank_customer_id=bcid, external_userid=ext, profile=KnownProfile(birthday=birthday)
     )
+
+
+def test_customers_who_refuse_marketing_are_marked_by_flag_or_tag(cloud) -> None:
+    customer("wm_ok", "staff1", ["生命周期/复购"])
+    customer("wm_tagged", "staff1", ["生命周期/复购", "营销偏好/拒绝营销"])
+    customer("wm_flagged", "staff1", ["生命周期/复购"])
+    bootstrap.root().stores().customers.update_once(
+        "optout-wm_flagged",
+        "wm_flagged",
+        lambda c: c.model_copy(update={"marketing_opt_out": True}),  # type: ignore[union-attr]
+    )
+    source = AudienceSource(bootstrap.root().db())
+    audience = CustomerAudience(kind="customers", stages=["repeat"])
+    found = {t.id: t.opted_out for page in source.customers(audience) for t in page}
+    assert found == {"wm_ok": False, "wm_tagged": True, "wm_flagged": True}

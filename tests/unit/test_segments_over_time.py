@@ -10,8 +10,8 @@ import pytest
 from siyu.domain import bank_customers as bc
 from siyu.domain.backfills import BackfillStatus, TagRuleDraft
 from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
-from siyu.domain.layering import Aggregates, LayeringConfig
 from siyu.domain.events import WeComEvent
+from siyu.domain.layering import Aggregates, LayeringConfig
 from siyu.domain.tag_rules import RuleSet, TagRule, TagRuleSpec
 from siyu.services.ticks import Tick
 from tests.unit.test_profile import World
@@ -264,7 +264,11 @@ def test_a_preview_counts_gains_and_losses_and_writes_nothing() -> None:
     assert preview.sample_gain == ["b3"]
     narrower = draft.model_copy(update={"when": draft.when.model_copy(update={"value": 80})})
     preview = w.root.tag_backfill().preview(narrower)
-    assert (preview.gain, preview.lose, sorted(preview.sample_lose)) == (0, 3, ["b-wm1", "b4", "b5"])
+    assert (preview.gain, preview.lose, sorted(preview.sample_lose)) == (
+        0,
+        3,
+        ["b-wm1", "b4", "b5"],
+    )
     assert w.cloud.written() == before and w.bank.writes == writes
     limited = w.cloud.root(preview_limit=4, backfill_page_size=3).tag_backfill().preview(draft)
     assert (limited.evaluated, limited.complete) == (4, False)
