@@ -581,13 +581,16 @@ class FakeBackfills:
     def running(self) -> list[Backfill]:
         return [b for b in self.docs.values() if b.status is BackfillStatus.RUNNING]
 
+    def lease(self, before: Backfill, until: datetime, now: datetime) -> Backfill | None:
+        stored = self.docs.get(before.rule_id)
+        if stored is None or not stored.same_step(before) or not stored.free_at(now):
+            return None
+        self.docs[before.rule_id] = leased = before.model_copy(update={"leased_until": until})
+        return leased
+
     def advance(self, before: Backfill, after: Backfill) -> bool:
         stored = self.docs.get(before.rule_id)
-        if stored is None or (stored.generation, stored.cursor, stored.status) != (
-            before.generation,
-            before.cursor,
-            BackfillStatus.RUNNING,
-        ):
+        if stored is None or not stored.same_step(before):
             return False
         self.docs[before.rule_id] = after
         return True

@@ -220,6 +220,10 @@ class BackfillRepo(Protocol):
 
     def running(self) -> list[Backfill]: ...
 
+    def lease(self, before: Backfill, until: datetime, now: datetime) -> Backfill | None:
+        """Hold the next page until `until` if the stored backfill is still at `before`'s
+        step and nobody holds it at `now`; the leased backfill, or None."""
+
     def advance(self, before: Backfill, after: Backfill) -> bool:
         """Replace `before` with `after` if the stored one is still `before` (same generation
         and cursor); False when another run moved it or a new generation started."""

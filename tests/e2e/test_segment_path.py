@@ -73,7 +73,7 @@ def test_a_rule_saved_after_customers_exist_reaches_them_through_the_backfill(
         lambda: (b := ops.get(f"/ops/tag-rules/{rule}/backfill").json())["status"] == "done" and b,
         timeout_s=60,
     )
-    assert done["evaluated"] >= 1 and done["changed"] >= 1 and done["finished_at"]
+    assert done["evaluated"] >= 1 and done["changed"] == 1 and done["finished_at"]
     assert until(lambda: f"{group}/黄金" in customer.wecom_tags())
     removed = ops.delete(f"/ops/tag-rules/{rule}")
     assert removed.status_code == 200 and removed.json()["status"] == "running"

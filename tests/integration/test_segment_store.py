@@ -10,6 +10,7 @@ from siyu import bootstrap
 from siyu.domain.backfills import Backfill, BackfillStatus
 from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.followups import Followup, FollowupReason, FollowupStatus
+from siyu.domain.tags import TagRef
 
 AT = datetime(2026, 11, 25, 2, tzinfo=UTC)
 
@@ -55,12 +56,16 @@ def test_a_backfill_advances_only_from_the_cursor_it_read(cloud) -> None:
     job = Backfill(
         rule_id="r1",
         generation="g1",
+        tags=[TagRef(group="客群", name="银发客群")],
         status=BackfillStatus.RUNNING,
         started_at=AT,
         advanced_at=AT,
     )
     repo.start(job)
     step = job.model_copy(update={"cursor": "b300", "evaluated": 300})
+    leased = repo.lease(job, AT + timedelta(seconds=60), AT)
+    assert leased is not None and repo.lease(job, AT + timedelta(seconds=60), AT) is None
+    assert repo.lease(job, AT + timedelta(seconds=120), AT + timedelta(seconds=61))  # expired
     assert repo.advance(job, step) is True
     assert repo.advance(job, step) is False  # the same page again
     repo.start(job.model_copy(update={"generation": "g2"}))
@@ -97,3 +102,33 @@ def test_followups_are_found_by_relation_and_by_journey_until_closed(cloud) -> N
     assert len(repo.open_of("wm1", "zhangsan", FollowupReason.REVISIT)) == 1
     got = repo.get("j1")
     assert got is not None and got.journey == "loan" and repo.get("nope") is None
+
+
+def test_a_backfill_over_firestore_gives_an_existing_customer_the_new_rules_tag(cloud) -> None:
+    from siyu.bootstrap import bootstrap
+    from siyu.config import Settings
+    from siyu.domain.biz_events import BizEvent
+    from siyu.domain.tag_rules import TagRuleSpec
+    from siyu.services.ticks import Tick
+    from tests.fakes import FakeCloud
+
+    fakes = FakeCloud()
+    root = bootstrap(Settings(), wecom=fakes.wecom, wecom_app=fakes.wecom, topic=fakes.topic)
+    answers = {"questionnaire_id": "q1", "answers": {"fav": "黄金"}}
+    for n in range(3):
+        payload = {"event_id": f"e{n}", "bank_customer_id": f"b{n}", **answers}
+        root.profiles().handle(
+            BizEvent.model_validate({"type": "questionnaire", "payload": payload})
+        )
+    spec = {
+        "tag": {"group": "偏好", "name": "黄金"},
+        "when": {"field": "answers.q1.fav", "op": "==", "value": "黄金"},
+    }
+    root.tag_rules().put("gold", TagRuleSpec.model_validate(spec))
+    root.tag_backfill().tick(Tick())
+    view = root.tag_rules().backfill("gold")
+    assert (view.status, view.evaluated, view.changed) == (BackfillStatus.DONE, 3, 3)
+    customer, _ = root.stores().bank_customers.get("b1")
+    assert customer is not None and ("偏好", "黄金") in {
+        (t.group, t.name) for t in customer.earned_tags
+    }

@@ -221,6 +221,18 @@ def test_a_rule_saved_after_customers_exist_reaches_them_through_the_backfill() 
     assert "客群/银发客群" not in w.earned("b4")
 
 
+def test_backfills_side_by_side_each_count_their_own_and_a_renamed_tag_moves() -> None:
+    w = backfill_world()
+    w.rule("silver", "客群", "银发客群", {"field": "profile.age", "op": ">=", "value": 60})
+    w.rule("young", "客群", "年轻客群", {"field": "profile.age", "op": "<", "value": 30})
+    tick_backfill(w)
+    assert (w.rules.backfill("silver").changed, w.rules.backfill("young").changed) == (3, 1)
+    w.rule("silver", "客群", "长者", {"field": "profile.age", "op": ">=", "value": 60})
+    tick_backfill(w)
+    assert w.rules.backfill("silver").changed == 3
+    assert "客群/长者" in w.earned() and "客群/银发客群" not in w.earned()
+
+
 def test_a_backfill_resumes_after_a_crash_and_a_page_run_twice_counts_once() -> None:
     w = backfill_world()
     w.rule("silver", "客群", "银发客群", {"field": "profile.age", "op": ">=", "value": 60})
@@ -231,6 +243,11 @@ def test_a_backfill_resumes_after_a_crash_and_a_page_run_twice_counts_once() -> 
     after_one = job._page(first)  # one page recorded, then the instance dies
     assert after_one is not None and after_one.evaluated == 3
     assert job._page(first) is None  # a redelivery of the same page: not counted again
+    # A run takes the next page and dies holding it: others leave it until the lease ends.
+    assert w.cloud.backfills.lease(after_one, w.clock.now() + timedelta(seconds=60), w.clock.now())
+    job.tick(Tick())
+    assert w.rules.backfill("silver").evaluated == 3
+    w.clock.advance(61)
     job.tick(Tick())
     view = w.rules.backfill("silver")
     assert (view.status, view.evaluated, view.changed) == (BackfillStatus.DONE, 7, 3)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from siyu.domain.tag_rules import TagRuleSpec
+from siyu.domain.tags import TagRef
 
 
 class BackfillStatus(StrEnum):
@@ -32,8 +33,22 @@ class Backfill(BackfillView):
     generation and the old one stops at its next page."""
 
     generation: str
+    # The tags the change moves: the rule's tag, and its former tag when it was renamed.
+    tags: list[TagRef]
     cursor: str = ""  # the last bank customer id evaluated (pages go by document id)
     advanced_at: datetime
+    # A run working on the next page holds it until then; a run that died frees it by time.
+    leased_until: datetime | None = None
+
+    def same_step(self, other: Backfill) -> bool:
+        """The same generation at the same cursor, still running."""
+        return (self.generation, self.cursor) == (
+            other.generation,
+            other.cursor,
+        ) and self.status is BackfillStatus.RUNNING
+
+    def free_at(self, now: datetime) -> bool:
+        return self.leased_until is None or self.leased_until <= now
 
     def view(self) -> BackfillView:
         return BackfillView.model_validate(self.model_dump(include=set(BackfillView.model_fields)))

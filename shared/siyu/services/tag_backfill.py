@@ -1,8 +1,10 @@
 """on_tag_backfill: carry saved tag rules to every existing bank customer, page by page.
 
 Each tick (every minute, and a kick when a rule is saved) works through the running
-backfills for a bounded time. A page is re-evaluated, each changed customer written on the
-version read and handed to tag-sync (which paces mark_tag under WeCom's limits), and the
+backfills for a bounded time. A page is re-evaluated and only the tags the change moves
+(the rule's tag, and its former one) are brought up to date, so that backfills running side
+by side each count their own changes; each changed customer is written on the version read
+and handed to tag-sync (which paces mark_tag under WeCom's limits), and the
 backfill advanced in a transaction on the cursor it started from: a crash resumes at the
 last page recorded, and a page run twice counts once.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from siyu.domain.backfills import Backfill, BackfillStatus, RulePreview, TagRuleDraft
@@ -26,6 +29,7 @@ from siyu.services.ticks import Tick
 logger = logging.getLogger(__name__)
 
 SAMPLE = 20
+LEASE = timedelta(seconds=60)  # far above a page's time; a run that died frees it after this
 
 
 class TagBackfill:
@@ -62,12 +66,19 @@ class TagBackfill:
                 pages += 1
         return {"pages": pages}
 
-    def _page(self, job: Backfill) -> Backfill | None:
-        """One page; the backfill as it now stands, or None when done or moved by another run."""
-        rules = self._rules.fresh()
+    def _page(self, step: Backfill) -> Backfill | None:
+        """One page; the backfill as it now stands, or None when done, moved by another run or
+        held by one (two runs on one page would each count only what they changed)."""
         now = self._clock.now()
+        job = self._backfills.lease(step, now + LEASE, now)
+        if job is None:
+            return None
+        rules = self._rules.fresh()
         page = self._bank_customers.page(job.cursor, self._page_size)
-        changed = sum(1 for customer, version in page if self._apply(customer, version, rules))
+        moved = {(t.group, t.name) for t in job.tags}
+        changed = sum(
+            1 for customer, version in page if self._apply(customer, version, rules, moved)
+        )
         done = len(page) < self._page_size
         after = job.model_copy(
             update={
@@ -75,6 +86,7 @@ class TagBackfill:
                 "evaluated": job.evaluated + len(page),
                 "changed": job.changed + changed,
                 "advanced_at": now,
+                "leased_until": None,
                 "status": BackfillStatus.DONE if done else BackfillStatus.RUNNING,
                 "finished_at": now if done else None,
             }
@@ -93,10 +105,17 @@ class TagBackfill:
             return None
         return after
 
-    def _apply(self, customer: BankCustomer, version: Any, rules: RuleSet) -> bool:
-        """Re-evaluate one customer; True when their earned tags changed."""
+    def _apply(
+        self, customer: BankCustomer, version: Any, rules: RuleSet, moved: set[tuple[str, str]]
+    ) -> bool:
+        """Re-evaluate one customer's `moved` tags; True when they changed."""
         for _attempt in range(2):
-            updated = self._layering.recompute(customer, self._clock.now(), rules)
+            full = self._layering.recompute(customer, self._clock.now(), rules)
+            kept = [t for t in customer.earned_tags if (t.group, t.name) not in moved]
+            earned = kept + [t for t in full.earned_tags if (t.group, t.name) in moved]
+            updated = customer.model_copy(
+                update={"earned_tags": earned, "next_relayer_at": full.next_relayer_at}
+            )
             if updated == customer:
                 return False
             if self._bank_customers.save_if_unchanged(updated, version):

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from siyu.domain.backfills import Backfill, BackfillStatus, BackfillView
 from siyu.domain.errors import NotFound
 from siyu.domain.tag_rules import RuleSet, TagRule, TagRuleSpec
+from siyu.domain.tags import TagRef
 from siyu.ports import BackfillRepo, Clock, MessagePublisher, TagRuleRepo
 from siyu.services.cached import Cached
 from siyu.services.tag_catalog import TagCatalog
@@ -45,15 +46,18 @@ class TagRuleSet:
         and start carrying it to every existing customer."""
         [tag_id] = self._catalog.ids([spec.tag])
         rule = TagRule(id=rule_id, tag_id=tag_id, **spec.model_dump(by_alias=True))
+        before = self._repo.get(rule_id)
         self._repo.put(rule)
-        self._changed(rule_id)
+        moved = [spec.tag] + ([before.tag] if before and before.tag != spec.tag else [])
+        self._changed(rule_id, moved)
         return rule
 
     def delete(self, rule_id: str) -> BackfillView:
         """Remove a rule; the backfill takes its tag off the customers who held it."""
-        if not self._repo.delete(rule_id):
+        before = self._repo.get(rule_id)
+        if before is None or not self._repo.delete(rule_id):
             raise NotFound(f"tag rule {rule_id}")
-        return self._changed(rule_id)
+        return self._changed(rule_id, [before.tag])
 
     def get(self, rule_id: str) -> TagRule | None:
         return self._repo.get(rule_id)
@@ -72,12 +76,13 @@ class TagRuleSet:
             raise NotFound(f"backfill of tag rule {rule_id}")
         return found.view()
 
-    def _changed(self, rule_id: str) -> BackfillView:
+    def _changed(self, rule_id: str, tags: list[TagRef]) -> BackfillView:
         self._cached.forget()
         now = self._clock.now()
         started = Backfill(
             rule_id=rule_id,
             generation=uuid.uuid4().hex,
+            tags=tags,
             status=BackfillStatus.RUNNING,
             started_at=now,
             advanced_at=now,
