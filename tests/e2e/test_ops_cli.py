@@ -124,6 +124,7 @@ def test_verbs_render_table_json_and_csv(stack) -> None:
         "repeat",
         "lost",
         "referral_credited",
+        "deleted",
     ]
     assert report.stdout.splitlines()[-1].startswith("合计")
     bad = siyu(stack, "reports", "funnel", "--from", "2026-12-01", "--to", "2026-11-01")
@@ -173,7 +174,7 @@ def test_groups_put_campaign_preview_and_transfers_from_the_command_line(
     preview = siyu(stack, "campaigns", "preview", f"cli_{tag}", "--format", "csv")
     assert preview.returncode == 0, preview.stderr
     [_header, row] = preview.stdout.splitlines()
-    assert row.startswith(f"cli_{tag},") and ",1,1," in row
+    assert row.startswith(f"cli_{tag},") and ",1,0,1," in row  # audience, opted out, batches
     created = siyu(
         stack,
         "transfers",

@@ -286,7 +286,7 @@ def test_losing_a_customer_or_a_group_leaver_creates_a_re_reach_task(customer, o
 def test_listing_follow_ups_needs_a_staff_member(ops) -> None:
     r = ops.get("/ops/followups", params={"status": "open"})
     assert r.status_code == 400 and r.json()["field"] == "staff"
-    r = ops.get("/ops/followups", params={"staff": "x", "status": "done"})
+    r = ops.get("/ops/followups", params={"staff": "x", "status": "finished"})
     assert r.status_code == 400 and r.json()["field"] == "status"
 
 

@@ -167,6 +167,13 @@ SEEDS: dict[tuple[str, str], dict[str, Any] | None] = {
         "tag": {"group": "兴趣", "name": "基金"},
         "when": {"all": [{"field": "aggregates.purchase_count", "op": ">=", "value": 1}]},
     },
+    ("POST", "/ops/tag-rules:preview"): {
+        "id": "likes-funds",
+        "tag": {"group": "兴趣", "name": "基金"},
+        "when": {"field": "aggregates.products", "op": "contains", "value": "fund"},
+    },
+    ("POST", "/ops/followups/<followup_id>:done"): {"note": "已回访"},
+    ("POST", "/ops/followups/<followup_id>:snooze"): {"until": "2027-01-01T09:00:00+08:00"},
     ("PUT", "/ops/campaigns/<campaign_id>"): CAMPAIGN,
     ("PUT", "/ops/calendar/<year>"): {
         "year": 2027,

@@ -37,27 +37,27 @@ FIXTURE = [
 EXPECTED = {
     "channel": {
         "动账提醒": {"added": 2, "welcomed": 1, "joined_group": 1, "first_purchase": 1,
-                     "repeat": 1, "lost": 1, "referral_credited": 1},
+                     "repeat": 1, "lost": 1, "referral_credited": 1, "deleted": 0},
         "网点海报": {"added": 2, "welcomed": 1, "joined_group": 1, "first_purchase": 1,
-                     "repeat": 0, "lost": 0, "referral_credited": 0},
+                     "repeat": 0, "lost": 0, "referral_credited": 0, "deleted": 0},
         "未关联": {"added": 0, "welcomed": 0, "joined_group": 0, "first_purchase": 0,
-                   "repeat": 0, "lost": 0, "referral_credited": 1},
+                   "repeat": 0, "lost": 0, "referral_credited": 1, "deleted": 0},
     },
     "staff": {
         "lisi": {"added": 2, "welcomed": 0, "joined_group": 0, "first_purchase": 0,
-                 "repeat": 0, "lost": 1, "referral_credited": 0},
+                 "repeat": 0, "lost": 1, "referral_credited": 0, "deleted": 0},
         "zhangsan": {"added": 2, "welcomed": 2, "joined_group": 2, "first_purchase": 2,
-                     "repeat": 1, "lost": 0, "referral_credited": 1},
+                     "repeat": 1, "lost": 0, "referral_credited": 1, "deleted": 0},
         "—": {"added": 0, "welcomed": 0, "joined_group": 0, "first_purchase": 0,
-              "repeat": 0, "lost": 0, "referral_credited": 1},
+              "repeat": 0, "lost": 0, "referral_credited": 1, "deleted": 0},
     },
     "city": {
         "上海": {"added": 2, "welcomed": 1, "joined_group": 2, "first_purchase": 1,
-                 "repeat": 1, "lost": 1, "referral_credited": 1},
+                 "repeat": 1, "lost": 1, "referral_credited": 1, "deleted": 0},
         "深圳": {"added": 2, "welcomed": 1, "joined_group": 0, "first_purchase": 1,
-                 "repeat": 0, "lost": 0, "referral_credited": 0},
+                 "repeat": 0, "lost": 0, "referral_credited": 0, "deleted": 0},
         "未知": {"added": 0, "welcomed": 0, "joined_group": 0, "first_purchase": 0,
-                 "repeat": 0, "lost": 0, "referral_credited": 1},
+                 "repeat": 0, "lost": 0, "referral_credited": 1, "deleted": 0},
     },
 }  # fmt: skip
 
@@ -91,6 +91,6 @@ def test_the_window_is_whole_shanghai_days_and_csv_has_the_same_numbers(funnel) 
     text = to_csv("city", funnel.report(query))
     assert (
         text.splitlines()[0]
-        == "city,added,welcomed,joined_group,first_purchase,repeat,lost,referral_credited"
+        == "city,added,welcomed,joined_group,first_purchase,repeat,lost,referral_credited,deleted"
     )
     assert "上海,2,1,2,1,1,1,1" in text.splitlines() and text.splitlines()[-1].startswith("合计,4,")

@@ -14,7 +14,14 @@ import httpx
 from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import parse_envelope, parse_event, render_envelope, render_event
 from siyu.config import Settings
-from siyu.devstack import bench_campaigns, bench_cards, bench_referrals, bench_tags, stack
+from siyu.devstack import (
+    bench_campaigns,
+    bench_cards,
+    bench_referrals,
+    bench_segments,
+    bench_tags,
+    stack,
+)
 from siyu.devstack.stack import LOCAL_WECOM_SECRETS
 
 CPU_ROUNDS = 5_000
@@ -103,6 +110,7 @@ def main() -> None:
             )
         print(bench_cards.report(cfg))
         print(bench_referrals.report(cfg))
+        print(bench_segments.report(cfg))
     finally:
         stack.down(cfg.state_dir)
 
