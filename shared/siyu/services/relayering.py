@@ -10,6 +10,8 @@ cursor and a redelivered tick find nothing left to do.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from siyu.domain.bank_customers import BankCustomer
@@ -20,6 +22,8 @@ from siyu.services.layering import CustomerLayering, tags_changed
 from siyu.services.ticks import Tick
 
 logger = logging.getLogger(__name__)
+
+WRITERS = 8
 
 
 class Relayering:
@@ -60,14 +64,15 @@ class Relayering:
             ]
             if not page:
                 break
-            for customer, version in page:
-                seen.add(customer.bank_customer_id)
-                evaluated += 1
-                changed += self._relayer(customer, version, now)
+            seen.update(c.bank_customer_id for c, _ in page)
+            evaluated += len(page)
+            # Each write waits on a round trip: a page's writes go out side by side.
+            with ThreadPoolExecutor(WRITERS) as pool:
+                changed += sum(pool.map(lambda entry: self._relayer(*entry, now), page))
         log(logger, logging.INFO, "re-layered", evaluated=evaluated, changed=changed)
         return {"evaluated": evaluated, "changed": changed}
 
-    def _relayer(self, customer: BankCustomer, version: Any, now: Any) -> bool:
+    def _relayer(self, customer: BankCustomer, version: Any, now: datetime) -> bool:
         updated = self._layering.recompute(customer, now)
         # A business event written since the read recomputed the customer itself.
         if not self._bank_customers.save_if_unchanged(updated, version):

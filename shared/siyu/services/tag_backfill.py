@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from siyu.services.ticks import Tick
 logger = logging.getLogger(__name__)
 
 SAMPLE = 20
+WRITERS = 8
 LEASE = timedelta(seconds=60)  # far above a page's time; a run that died frees it after this
 
 
@@ -76,9 +78,11 @@ class TagBackfill:
         rules = self._rules.fresh()
         page = self._bank_customers.page(job.cursor, self._page_size)
         moved = {(t.group, t.name) for t in job.tags}
-        changed = sum(
-            1 for customer, version in page if self._apply(customer, version, rules, moved)
-        )
+        # Each write waits on a round trip: a page's writes go out side by side.
+        with ThreadPoolExecutor(WRITERS) as pool:
+            changed = sum(
+                pool.map(lambda entry: self._apply(entry[0], entry[1], rules, moved), page)
+            )
         done = len(page) < self._page_size
         after = job.model_copy(
             update={
