@@ -68,7 +68,7 @@ class Relayering:
             evaluated += len(page)
             # Each write waits on a round trip: a page's writes go out side by side.
             with ThreadPoolExecutor(WRITERS) as pool:
-                changed += sum(pool.map(lambda entry: self._relayer(*entry, now), page))
+                changed += sum(pool.map(lambda entry: self._relayer(entry[0], entry[1], now), page))
         log(logger, logging.INFO, "re-layered", evaluated=evaluated, changed=changed)
         return {"evaluated": evaluated, "changed": changed}
 
