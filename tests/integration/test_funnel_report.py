@@ -93,4 +93,6 @@ def test_the_window_is_whole_shanghai_days_and_csv_has_the_same_numbers(funnel) 
         text.splitlines()[0]
         == "city,added,welcomed,joined_group,first_purchase,repeat,lost,referral_credited,deleted"
     )
-    assert "上海,2,1,2,1,1,1,1,0" in text.splitlines() and text.splitlines()[-1].startswith("合计,4,")
+    assert "上海,2,1,2,1,1,1,1,0" in text.splitlines() and text.splitlines()[-1].startswith(
+        "合计,4,"
+    )

@@ -4,6 +4,7 @@ reaches every existing customer (backfill, preview), and a new relation gets its
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -334,3 +335,26 @@ def test_a_re_added_relation_is_pushed_its_tags_again() -> None:
     w.root.processor().handle(contact_change(w, "add_external_contact", "zhangsan"))
     calls = len(w.wecom.marked)
     assert w.sync() == 1 and len(w.wecom.marked) == calls + 1
+
+
+def test_threads_that_all_miss_the_catalogue_read_it_once_and_get_their_ids() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from siyu.domain.layering import Stage as LayerStage
+    from siyu.domain.layering import layer_tags
+
+    w = World()
+    reads = []
+    original = w.wecom.get_corp_tag_list
+
+    def counted(*args: Any, **kwargs: Any) -> list:
+        reads.append(1)
+        return original(*args, **kwargs)
+
+    w.wecom.get_corp_tag_list = counted  # type: ignore[method-assign]
+    refs = [layer_tags(stage, "重要挽留客户") for stage in LayerStage]
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(w.catalog.ids, refs * 8))
+    # Each distinct miss loads once (4 stages), not once per thread (32 calls).
+    assert len(reads) <= len(refs) and all(len(ids) == 2 and all(ids) for ids in found)
+    assert len({tuple(ids) for ids in found}) == len(refs)

@@ -24,13 +24,29 @@ class TagCatalog:
         self._known: dict[tuple[str, str], str] = {}
         self._read_at = float("-inf")
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
 
     def ids(self, refs: list[TagRef]) -> list[str]:
         wanted = [(r.group, r.name) for r in refs]
+        known = self._known_ids(wanted)
+        if known is not None:
+            return known
+        # One reader at a time: threads of one instance (a backfill page's writers) that all
+        # miss must not each read the catalogue and create the same tags.
+        with self._loading:
+            known = self._known_ids(wanted)
+            if known is not None:
+                return known
+            return self._load(wanted)
+
+    def _known_ids(self, wanted: list[tuple[str, str]]) -> list[str] | None:
         with self._lock:
             fresh = self._clock.monotonic() - self._read_at < self._refresh_s
             if fresh and all(key in self._known for key in wanted):
                 return [self._known[key] for key in wanted]
+        return None
+
+    def _load(self, wanted: list[tuple[str, str]]) -> list[str]:
         read_at = self._clock.monotonic()
         catalogue = self._wecom.get_corp_tag_list()
         by_name = {(t.group_name, t.name): t for t in catalogue if not t.deleted}
@@ -48,7 +64,7 @@ class TagCatalog:
         with self._lock:
             self._known = {key: tag.id for key, tag in by_name.items()}
             self._read_at = read_at
-            return [self._known[key] for key in wanted]
+        return [by_name[key].id for key in wanted]
 
     def refresh(self) -> set[str]:
         """After WeCom refused a tag id (deleted in the admin console): forget what this
