@@ -6,8 +6,9 @@ import hashlib
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from siyu.domain.biz_events import Aware
 from siyu.domain.errors import Conflict, InvalidInput
 
 
@@ -60,15 +61,8 @@ class Snooze(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    until: datetime
+    until: Aware
     note: str = Field("", max_length=200)
-
-    @field_validator("until")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("must carry a time zone offset")
-        return value
 
 
 class Done(BaseModel):

@@ -33,11 +33,15 @@ def request_tag_sync(topic: MessagePublisher, customer: BankCustomer) -> bool:
     WeCom relation to push to."""
     if not customer.external_userid:
         return False
-    topic.send(
-        TagSyncRequest(bank_customer_id=customer.bank_customer_id),
-        f"bank_customer:{customer.bank_customer_id}",
-    )
+    send_tag_sync(topic, customer.bank_customer_id)
     return True
+
+
+def send_tag_sync(topic: MessagePublisher, bank_customer_id: str) -> None:
+    """One tag-sync message, ordered per bank customer."""
+    topic.send(
+        TagSyncRequest(bank_customer_id=bank_customer_id), f"bank_customer:{bank_customer_id}"
+    )
 
 
 class ProfileService:

@@ -45,7 +45,7 @@ from siyu.ports import (
     TagRepo,
     WeComApi,
 )
-from siyu.services.customer_profile import TagSyncRequest
+from siyu.services.customer_profile import send_tag_sync
 from siyu.services.followups import FollowupBook
 from siyu.services.funnel import FunnelTracker
 from siyu.services.welcome import WelcomeSender
@@ -242,10 +242,7 @@ class WeComEventProcessor:
         """A new (or re-added) relation gets the rule and layer tags the customer already
         holds: tag-sync pushes to each active relation what it does not have yet."""
         for bank_customer_id in self._bank_customers.find_linked([external_userid], []):
-            self._tag_sync.send(
-                TagSyncRequest(bank_customer_id=bank_customer_id),
-                f"bank_customer:{bank_customer_id}",
-            )
+            send_tag_sync(self._tag_sync, bank_customer_id)
 
     def _welcome_fallback(self, event: WeComEvent) -> bool:
         """True once the welcome is sent (by whoever held the code); False if it expired."""
