@@ -28,8 +28,10 @@ from siyu.domain.errors import Conflict, TransientError, UpstreamError
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import CLOSED, Followup, FollowupReason, FollowupStatus
 from siyu.domain.funnel import Dimension, MilestoneRecord
+from siyu.domain.group_codes import GroupCode
 from siyu.domain.groups import Group
 from siyu.domain.inbox import InboxEntry, InboxStatus
+from siyu.domain.media import MediaAsset, UploadedMedia
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, InviteStatus, Reward
 from siyu.domain.tag_rules import TagRule
@@ -37,6 +39,7 @@ from siyu.domain.tags import CorpTag
 from siyu.domain.transfers import Transfer
 from siyu.domain.wecom import (
     AppMessageResult,
+    ContactWay,
     ExternalContact,
     GroupChat,
     GroupMsgSend,
@@ -44,6 +47,7 @@ from siyu.domain.wecom import (
     GroupUnreadable,
     JoinWay,
     NoValidRecipient,
+    TemplateLimit,
     TransferResult,
     WelcomeOutcome,
 )
@@ -161,18 +165,26 @@ class FakeGroupMessenger:
     ) -> tuple[str, list[str]]:
         self.calls += 1
         msgid = f"msg{len(self.tasks)}"
-        self.tasks[msgid] = {"sender": sender, "targets": targets, "text": text, "status": 0}
+        self.tasks[msgid] = {
+            "sender": sender,
+            "targets": targets,
+            "text": text,
+            "status": 0,
+            "attachments": attachments,
+        }
         return msgid, []
 
     def confirm(self, msgid: str, failed: dict[str, int] | None = None) -> None:
         """The staff member presses send; `failed` maps targets to WeCom's failure status
-        (2 not a contact, 3 already received a 群发 today)."""
+        (2 not a contact, 3 already received a 群发 today). A cancelled task cannot be sent."""
+        if self.tasks[msgid]["status"] == -1:
+            return
         self.tasks[msgid]["status"] = 2
         self.tasks[msgid]["failed"] = failed or {}
 
     def get_groupmsg_task(self, msgid: str) -> list[GroupMsgTask]:
         task = self.tasks[msgid]
-        return [GroupMsgTask(userid=task["sender"], status=task["status"])]
+        return [GroupMsgTask(userid=task["sender"], status=max(0, task["status"]))]
 
     def get_groupmsg_send_result(self, msgid: str, userid: str) -> list[GroupMsgSend]:
         """93338: every target, status 0 until sent, then 1 or the failure (2, 3)."""
@@ -185,6 +197,12 @@ class FakeGroupMessenger:
     def remind_groupmsg_send(self, msgid: str) -> None:
         self.reminded.append(msgid)
 
+    def cancel_groupmsg_send(self, msgid: str) -> None:
+        """97611: what was sent stays sent; an unsent task can no longer be sent."""
+        if self.tasks[msgid]["status"] == 0:
+            self.tasks[msgid]["status"] = -1
+        self.tasks[msgid]["cancel_calls"] = self.tasks[msgid].get("cancel_calls", 0) + 1
+
 
 class FakeTransferApi:
     """94088/94081: transfers wait until `finish(ext, status)`; 1 done, 3 refused, 4 full."""
@@ -193,6 +211,8 @@ class FakeTransferApi:
         self.transfer_calls: list[list[str]] = []
         self.transfer_states: dict[str, int] = {}
         self.transfer_refusals: dict[str, int] = {}
+        self.group_transfer_calls: list[tuple[bool, list[str], str]] = []
+        self.group_refusals: dict[str, int] = {}
 
     def transfer_customer(
         self, resigned: bool, handover: str, takeover: str, external_userids: list[str]
@@ -212,6 +232,13 @@ class FakeTransferApi:
             for ext, status in self.transfer_states.items()
         ]
 
+    def transfer_group_chats(
+        self, resigned: bool, chat_ids: list[str], new_owner: str
+    ) -> dict[str, int]:
+        assert 1 <= len(chat_ids) <= 100, "WeCom takes 1 to 100 chats a call"
+        self.group_transfer_calls.append((resigned, list(chat_ids), new_owner))
+        return {c: self.group_refusals[c] for c in chat_ids if c in self.group_refusals}
+
 
 class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
     """Records calls; `fail_welcome` makes send_welcome_msg fail that many times first."""
@@ -220,6 +247,11 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
         FakeGroupMessenger.__init__(self)
         FakeTransferApi.__init__(self)
         self.welcomes: list[str] = []
+        self.welcome_attachments: list[list[dict[str, Any]]] = []
+        self.contact_ways: dict[str, dict[str, Any]] = {}
+        self.uploads: list[str] = []
+        self.templates: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        self.template_limit = 100
         self.used: set[str] = set()
         self.fail_welcome = 0
         self.marked: list[tuple[str, str, list[str]]] = []
@@ -227,6 +259,8 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
         self.chats: dict[str, dict[str, Any]] = {}
         self.tags: list[CorpTag] = []
         self.join_ways: list[str] = []
+        self.way_chats: dict[str, list[str]] = {}
+        self.uploaded_at = datetime(2026, 3, 2, tzinfo=UTC)  # WeCom's created_at of uploads
         self.removed: list[tuple[str, str, list[str]]] = []
         self.texts: list[tuple[str, str]] = []
         self.fail_text_to: set[str] = set()
@@ -249,7 +283,11 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
         return ExternalContact.model_validate(self.contacts[external_userid])
 
     def send_welcome_msg(
-        self, welcome_code: str, text: str, deadline: float | None = None
+        self,
+        welcome_code: str,
+        text: str,
+        attachments: list[dict[str, Any]] | None = None,
+        deadline: float | None = None,
     ) -> WelcomeOutcome:
         if self.fail_welcome:
             self.fail_welcome -= 1
@@ -263,6 +301,7 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
             return WelcomeOutcome.SENT  # 41051: delivered already
         self.used.add(welcome_code)
         self.welcomes.append(text)
+        self.welcome_attachments.append(attachments or [])
         return WelcomeOutcome.SENT
 
     def mark_tag(
@@ -303,14 +342,52 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
             raise GroupUnreadable("groupchat/get: errcode 40050 chat not found", 40050)
         return GroupChat.model_validate({"chat_id": chat_id, **self.chats[chat_id]})
 
-    def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
-        if chat_id not in self.chats:  # 92229: only a chat of the corp can get a join way
-            raise GroupUnreadable("groupchat/add_join_way: errcode 40050 chat not found", 40050)
-        self.join_ways.append(chat_id)
+    def add_join_way(self, chat_ids: list[str], state: str, remark: str) -> str:
+        for chat_id in chat_ids:  # 92229: only a chat of the corp can get a join way
+            if chat_id not in self.chats:
+                raise GroupUnreadable("groupchat/add_join_way: errcode 40050", 40050)
+        self.join_ways.append(",".join(chat_ids))
+        self.way_chats[f"cfg{len(self.join_ways)}"] = list(chat_ids)
         return f"cfg{len(self.join_ways)}"
+
+    def update_join_way(self, config_id: str, chat_ids: list[str], state: str, remark: str) -> None:
+        assert 1 <= len(chat_ids) <= 5, "92229: 1 to 5 chats (41091 beyond)"
+        self.way_chats[config_id] = list(chat_ids)
 
     def get_join_way(self, config_id: str) -> JoinWay:
         return JoinWay(config_id=config_id, qr_code=f"https://qr.example/{config_id}")
+
+    def add_contact_way(self, way: ContactWay) -> tuple[str, str]:
+        config_id = f"cw{len(self.contact_ways) + 1}"
+        self.contact_ways[config_id] = {"type": way.type, "users": way.users, "state": way.state}
+        return config_id, f"https://qr.example/{config_id}"
+
+    def update_contact_way(self, config_id: str, way: ContactWay) -> None:
+        current = self.contact_ways[config_id]
+        assert current["type"] == way.type, "92228: update cannot change the type"
+        current["users"] = way.users
+
+    def del_contact_way(self, config_id: str) -> bool:
+        return self.contact_ways.pop(config_id, None) is not None
+
+    def upload_media(
+        self, kind: str, filename: str, data: bytes, content_type: str
+    ) -> UploadedMedia:
+        self.uploads.append(filename)
+        return UploadedMedia(media_id=f"media{len(self.uploads)}", created_at=self.uploaded_at)
+
+    def add_group_welcome_template(self, text: str, attachment: dict[str, Any] | None) -> str:
+        if len(self.templates) >= self.template_limit:
+            raise TemplateLimit("group_welcome_template/add: errcode 41055", 41055)
+        template_id = f"tpl{len(self.templates) + 1}"
+        self.templates[template_id] = (text, attachment)
+        return template_id
+
+    def edit_group_welcome_template(
+        self, template_id: str, text: str, attachment: dict[str, Any] | None
+    ) -> None:
+        assert template_id in self.templates
+        self.templates[template_id] = (text, attachment)
 
 
 class _Once:
@@ -363,6 +440,12 @@ class FakeGroups(_Once):
     def listed(self, city: str, after: str, limit: int) -> list[Group]:
         keys = sorted(k for k, g in self.docs.items() if k > after and (not city or g.city == city))
         return [self.docs[k] for k in keys[:limit]]
+
+    def owned_by(self, userid: str) -> list[Group]:
+        return [g for g in self.docs.values() if g.owner_userid == userid and g.status == "open"]
+
+    def with_welcome(self) -> list[Group]:
+        return [g for g in self.docs.values() if g.welcome is not None]
 
     def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
         since = watermark or 0
@@ -497,6 +580,56 @@ class FakeChannels:
 
     def put(self, channel: Channel) -> None:
         self.docs[channel.state] = channel
+
+    def all(self) -> list[Channel]:
+        return list(self.docs.values())
+
+
+class FakeGroupCodes:
+    def __init__(self) -> None:
+        self.docs: dict[str, GroupCode] = {}
+
+    def get(self, code_id: str) -> GroupCode | None:
+        return self.docs.get(code_id)
+
+    def put(self, code: GroupCode) -> None:
+        self.docs[code.id] = code
+
+    def all(self) -> list[GroupCode]:
+        return list(self.docs.values())
+
+    def holding(self, chat_id: str) -> list[GroupCode]:
+        return [c for c in self.docs.values() if chat_id in c.chat_ids]
+
+
+class FakeMedia:
+    """The library's records (unit tests only)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, MediaAsset] = {}
+
+    def get(self, asset_id: str) -> MediaAsset | None:
+        return self.docs.get(asset_id)
+
+    def get_many(self, asset_ids: list[str]) -> dict[str, MediaAsset]:
+        return {a: self.docs[a] for a in asset_ids if a in self.docs}
+
+    def put(self, asset: MediaAsset) -> None:
+        self.docs[asset.id] = asset
+
+    def all(self) -> list[MediaAsset]:
+        return list(self.docs.values())
+
+
+class FakeBlobs:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, name: str, data: bytes, content_type: str) -> None:
+        self.objects[name] = data
+
+    def get(self, name: str) -> bytes:
+        return self.objects[name]
 
 
 class FakeFollowups:
@@ -905,6 +1038,9 @@ class FakeCloud:
     audience: FakeAudience = field(default_factory=FakeAudience)
     caps: FakeCaps = field(default_factory=FakeCaps)
     years: FakeCalendarYears = field(default_factory=FakeCalendarYears)
+    media: FakeMedia = field(default_factory=FakeMedia)
+    blobs: FakeBlobs = field(default_factory=FakeBlobs)
+    group_codes: FakeGroupCodes = field(default_factory=FakeGroupCodes)
     topics: dict[str, FakeTopic] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -938,6 +1074,8 @@ class FakeCloud:
             audience=self.audience,
             caps=self.caps,
             calendar_years=self.years,
+            media=self.media,
+            group_codes=self.group_codes,
         )
 
     def root(self, **settings: Any) -> Root:
@@ -949,6 +1087,7 @@ class FakeCloud:
             wecom_app=self.wecom,
             topic=self.topic,
             clock=self.clock,
+            blobs=self.blobs,
         )
 
     def install(self, **settings: Any) -> Root:

@@ -17,14 +17,16 @@ from siyu.domain.customers import Customer
 from siyu.domain.errors import InvalidInput, NotFound
 from siyu.domain.followups import Done, Followup, FollowupQuery, Snooze
 from siyu.domain.funnel import FunnelQuery, FunnelReport, to_csv
+from siyu.domain.group_codes import GroupCode, GroupCodeSpec
 from siyu.domain.groups import Group, GroupQuery, GroupSpec
+from siyu.domain.media import MAX_UPLOAD_BODY, MediaAsset, MediaUpload
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite as ReferralInvite
 from siyu.domain.referrals import ReferralCode, ReferralCodeRequest, ReferrerView
 from siyu.domain.tag_rules import TagRule, TagRuleSpec
 from siyu.domain.transfers import TransferSpec, TransferView
 from siyu.logging import log
-from siyu.services.campaigns import Preview, RunReport
+from siyu.services.campaigns import Preview, RunCancel, RunReport
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,6 +100,47 @@ def _get_channel(state: str) -> Channel:
     return _found(root().stores().channels.get(state), f"channel {state}")
 
 
+def _channels() -> list[Channel]:
+    """Every acquisition channel, by state."""
+    return root().channel_service().all()
+
+
+def _delete_channel(state: str) -> Channel:
+    """Delete the channel's 联系我 QR code in WeCom; the channel keeps its welcome and tags."""
+    return root().channel_service().delete(state)
+
+
+def _add_media(body: MediaUpload) -> MediaAsset:
+    """Add an image (JPG/PNG ≤ 10 MB), video (MP4 ≤ 10 MB) or file (≤ 20 MB) to the library."""
+    return root().media().add(body)
+
+
+def _media(asset_id: str) -> MediaAsset:
+    """One library asset and the WeCom media id siyu holds for it."""
+    return root().media().get(asset_id)
+
+
+def _all_media() -> list[MediaAsset]:
+    """Every library asset, oldest first."""
+    return root().media().all()
+
+
+def _put_group_code(code_id: str, body: GroupCodeSpec) -> GroupCode:
+    """A group QR code for a city or area: up to 5 benefit groups with room, moved on as
+    they fill up."""
+    return root().group_codes().put(code_id, body)
+
+
+def _group_code(code_id: str) -> GroupCode:
+    """One group QR code and the groups it leads to now."""
+    return root().group_codes().get(code_id)
+
+
+def _group_codes() -> list[GroupCode]:
+    """Every group QR code, by id."""
+    return root().group_codes().all()
+
+
 def _put_tag_rule(rule_id: str, body: TagRuleSpec) -> TagRule:
     """Save a tag rule (its tag is created in WeCom if missing) and start its backfill."""
     return root().tag_rules().put(rule_id, body)
@@ -163,6 +206,11 @@ def _preview_campaign(campaign_id: str) -> Preview:
     return root().campaign_admin().preview(campaign_id)
 
 
+def _cancel_run(campaign_id: str, occurrence: str) -> RunCancel:
+    """Pull a run's 群发 back: tasks staff have not sent are stopped (sent ones stay sent)."""
+    return root().campaign_admin().cancel(campaign_id, occurrence)
+
+
 def _put_calendar(year: str, body: OfficialYear) -> OfficialYear:
     """Load the State Council's holidays and make-up working days of one year."""
     if str(body.year) != year:
@@ -211,8 +259,20 @@ ROUTES = Router(
         ),
         ("GET", "/ops/referrers/<bank_customer_id>"): Route(_referrer, ReferrerView),
         ("GET", "/ops/invites/<referee>"): Route(_invite, ReferralInvite),
+        ("GET", "/ops/channels"): Route(_channels, list[Channel]),
         ("GET", "/ops/channels/<state>"): Route(_get_channel, Channel),
         ("PUT", "/ops/channels/<state>"): Route(_put_channel, Channel, body=ChannelSpec),
+        ("DELETE", "/ops/channels/<state>"): Route(_delete_channel, Channel),
+        ("GET", "/ops/media"): Route(_all_media, list[MediaAsset]),
+        ("POST", "/ops/media"): Route(
+            _add_media, MediaAsset, body=MediaUpload, status=201, max_bytes=MAX_UPLOAD_BODY
+        ),
+        ("GET", "/ops/media/<asset_id>"): Route(_media, MediaAsset),
+        ("GET", "/ops/group-codes"): Route(_group_codes, list[GroupCode]),
+        ("GET", "/ops/group-codes/<code_id>"): Route(_group_code, GroupCode),
+        ("PUT", "/ops/group-codes/<code_id>"): Route(
+            _put_group_code, GroupCode, body=GroupCodeSpec
+        ),
         ("GET", "/ops/tag-rules/<rule_id>"): Route(_get_tag_rule, TagRule),
         ("PUT", "/ops/tag-rules/<rule_id>"): Route(_put_tag_rule, TagRule, body=TagRuleSpec),
         ("DELETE", "/ops/tag-rules/<rule_id>"): Route(_delete_tag_rule, BackfillView),
@@ -230,6 +290,9 @@ ROUTES = Router(
         ("GET", "/ops/campaigns/<campaign_id>"): Route(_get_campaign, Campaign),
         ("GET", "/ops/campaigns/<campaign_id>/runs"): Route(_campaign_runs, list[RunReport]),
         ("POST", "/ops/campaigns/<campaign_id>/preview"): Route(_preview_campaign, Preview),
+        ("POST", "/ops/campaigns/<campaign_id>/runs/<occurrence>:cancel"): Route(
+            _cancel_run, RunCancel
+        ),
         ("PUT", "/ops/calendar/<year>"): Route(_put_calendar, OfficialYear, body=OfficialYear),
         ("POST", "/ops/transfers"): Route(
             _create_transfer, TransferView, body=TransferSpec, status=201

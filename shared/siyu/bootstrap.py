@@ -25,6 +25,7 @@ from siyu.ports import (
     AudienceSource,
     BackfillRepo,
     BankCustomerRepo,
+    BlobStore,
     CalendarRepo,
     CallbackInbox,
     CampaignBatchRepo,
@@ -38,7 +39,9 @@ from siyu.ports import (
     FailureCounter,
     FollowupRepo,
     FunnelStore,
+    GroupCodeRepo,
     GroupRepo,
+    MediaRepo,
     OpsTaskRepo,
     ReferralRepo,
     TagRepo,
@@ -58,12 +61,16 @@ from siyu.services.campaigns import (
 )
 from siyu.services.card_alerts import CardAlertService
 from siyu.services.channels import ChannelService
+from siyu.services.content_upkeep import ContentUpkeep
 from siyu.services.customer_profile import ProfileService
 from siyu.services.followups import FollowupBook, FollowupNotifier
 from siyu.services.funnel import FunnelTracker
+from siyu.services.group_codes import GroupCodes
+from siyu.services.group_welcome import GroupWelcomes
 from siyu.services.groups import BenefitGroupAdmin
 from siyu.services.intake import CallbackIntake, InboxSweeper
 from siyu.services.layering import CustomerLayering
+from siyu.services.media import MediaLibrary
 from siyu.services.nearby_groups import NearbyGroupIndex
 from siyu.services.referrals import ReferralService
 from siyu.services.relayering import Relayering
@@ -107,11 +114,13 @@ class Stores:
     audience: AudienceSource
     caps: CapLedger
     calendar_years: CalendarRepo
+    media: MediaRepo
+    group_codes: GroupCodeRepo
 
 
 def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Stores:
     """The production stores, all on one Firestore client."""
-    from siyu.adapters.firestore import campaigns, store
+    from siyu.adapters.firestore import campaigns, content, store
     from siyu.adapters.firestore.backfills import BackfillRepo as FirestoreBackfills
     from siyu.adapters.firestore.deliveries import DeliveryAttempts
     from siyu.adapters.firestore.funnel import FunnelStore as FirestoreFunnel
@@ -141,6 +150,8 @@ def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Store
         audience=campaigns.AudienceSource(db),
         caps=campaigns.CapLedger(db, clock),
         calendar_years=campaigns.CalendarRepo(db),
+        media=content.MediaRepo(db),
+        group_codes=content.GroupCodeRepo(db),
     )
 
 
@@ -176,6 +187,7 @@ class Root:
         topic: Callable[[str], Topic] | None = None,
         clock: Clock | None = None,
         official_years: Callable[[], list[OfficialYear]] | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
@@ -185,6 +197,7 @@ class Root:
             "wecom_app": wecom_app,
             "topic": topic,
             "official_years": official_years,
+            "blobs": blobs,
         }
         self._built: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.RLock()  # builders nest: a service builds its clients
@@ -240,6 +253,17 @@ class Root:
 
         return Publisher(self.settings.project, name, f"{name}-dlq")
 
+    @_once
+    def blobs(self) -> BlobStore:
+        """The media library's bucket (its emulator on the local stack)."""
+        given: BlobStore | None = self._given["blobs"]
+        if given is not None:
+            return given
+        from siyu.adapters.blobs import CloudStorageBlobs, storage_client
+
+        s = self.settings
+        return CloudStorageBlobs(storage_client(s.project), s.media_bucket)
+
     def publisher(self) -> Topic:
         """The wecom-events topic the callback publishes to."""
         return self.topic(self.settings.topic_wecom_events)
@@ -256,6 +280,7 @@ class Root:
             self.wecom(),
             self.stores().welcomes,
             self.stores().channels,
+            self.media(),
             self.clock,
             default_text=s.default_welcome_text,
             window_s=s.welcome_window_s,
@@ -303,6 +328,7 @@ class Root:
             self.funnel(),
             self.followup_book(),
             self.topic(self.settings.topic_tag_sync),
+            self.group_codes(),
         )
 
     @_once
@@ -313,11 +339,58 @@ class Root:
 
     @_once
     def channel_service(self) -> ChannelService:
-        return ChannelService(self.tag_catalog(), self.stores().channels)
+        return ChannelService(
+            self.tag_catalog(), self.stores().channels, self.wecom(), self.media()
+        )
+
+    @_once
+    def media(self) -> MediaLibrary:
+        return MediaLibrary(
+            self.stores().media,
+            self.blobs(),
+            self.wecom(),
+            self.clock,
+            margin=timedelta(hours=self.settings.media_margin_h),
+        )
+
+    @_once
+    def group_codes(self) -> GroupCodes:
+        st = self.stores()
+        return GroupCodes(
+            st.group_codes,
+            st.groups,
+            self.wecom(),
+            st.ops_tasks,
+            self.clock,
+            self.settings.group_join_limit,
+        )
+
+    @_once
+    def group_welcomes(self) -> GroupWelcomes:
+        st = self.stores()
+        return GroupWelcomes(st.groups, st.campaigns, self.wecom(), self.media(), self.clock)
+
+    @_once
+    def content_upkeep(self) -> ContentUpkeep:
+        s = self.settings
+        return ContentUpkeep(
+            self.media(),
+            self.group_welcomes(),
+            self.group_codes(),
+            self.clock,
+            horizon=timedelta(hours=s.media_refresh_horizon_h),
+            allow_as_of=s.tick_allow_as_of,
+        )
 
     @_once
     def group_admin(self) -> BenefitGroupAdmin:
-        return BenefitGroupAdmin(self.wecom(), self.stores().groups, self.clock)
+        return BenefitGroupAdmin(
+            self.wecom(),
+            self.stores().groups,
+            self.group_codes(),
+            self.group_welcomes(),
+            self.clock,
+        )
 
     @_once
     def nearby_groups(self) -> NearbyGroupIndex:
@@ -457,6 +530,9 @@ class Root:
             st.campaign_batches,
             st.audience,
             self.calendar(),
+            self.wecom(),
+            self.media(),
+            self.group_welcomes(),
             self.clock,
             self.settings.campaign_banned_words,
         )
@@ -488,7 +564,9 @@ class Root:
     def batch_sender(self) -> BatchSender:
         return BatchSender(
             self.stores().campaign_batches,
+            self.stores().campaign_runs,
             self.wecom(),
+            self.media(),
             self.clock,
             stale_after=timedelta(seconds=self.settings.campaign_batch_stale_s),
         )
@@ -496,7 +574,7 @@ class Root:
     @_once
     def transfers(self) -> TransferService:
         st = self.stores()
-        return TransferService(st.transfers, st.customers, self.wecom(), self.clock)
+        return TransferService(st.transfers, st.customers, st.groups, self.wecom(), self.clock)
 
     @_once
     def funnel(self) -> FunnelTracker:

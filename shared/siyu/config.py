@@ -111,6 +111,15 @@ class Settings(BaseSettings):
     calendar_refresh_s: float = Field(
         300, ge=0, description="how stale loaded calendar years may be"
     )
+    # Content: the media library and the upkeep job (media ids, group welcomes, group codes).
+    media_bucket: str = Field("siyu-local-media", description="Cloud Storage bucket of the library")
+    media_margin_h: float = Field(
+        12, ge=0, le=48, description="a media_id with less life left is replaced before a send"
+    )
+    media_refresh_horizon_h: float = Field(
+        30, ge=0, le=60, description="the upkeep job replaces media_ids expiring within this"
+    )
+    topic_content_upkeep_ticks: str = "content-upkeep-ticks"
 
     @field_validator("wecom_aes_key")
     @classmethod

@@ -24,8 +24,10 @@ from siyu.domain.customers import Customer
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup, FollowupReason
 from siyu.domain.funnel import Dimension, MilestoneRecord
+from siyu.domain.group_codes import GroupCode
 from siyu.domain.groups import Group
 from siyu.domain.inbox import InboxEntry, InboxStatus
+from siyu.domain.media import MediaAsset, UploadedMedia
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, Reward
 from siyu.domain.tag_rules import TagRule
@@ -33,6 +35,7 @@ from siyu.domain.tags import CorpTag
 from siyu.domain.transfers import Transfer
 from siyu.domain.wecom import (
     AppMessageResult,
+    ContactWay,
     ExternalContact,
     GroupChat,
     GroupMsgSend,
@@ -120,6 +123,12 @@ class GroupRepo(Protocol):
     def listed(self, city: str, after: str, limit: int) -> list[Group]:
         """Up to `limit` groups by chat id after `after`, of `city` unless it is empty."""
 
+    def owned_by(self, userid: str) -> list[Group]:
+        """Open groups whose owner (群主) is `userid`."""
+
+    def with_welcome(self) -> list[Group]:
+        """Groups that carry a group welcome template (WeCom allows at most 100)."""
+
 
 class BankCustomerRepo(Protocol):
     """`bank_customers/{id}`: the card-alert path writes conditionally on the version read;
@@ -176,6 +185,37 @@ class ChannelRepo(Protocol):
     def get(self, state: str) -> Channel | None: ...
 
     def put(self, channel: Channel) -> None: ...
+
+    def all(self) -> list[Channel]: ...
+
+
+class GroupCodeRepo(Protocol):
+    def get(self, code_id: str) -> GroupCode | None: ...
+
+    def put(self, code: GroupCode) -> None: ...
+
+    def all(self) -> list[GroupCode]: ...
+
+    def holding(self, chat_id: str) -> list[GroupCode]:
+        """The codes whose join way holds this chat."""
+
+
+class MediaRepo(Protocol):
+    def get(self, asset_id: str) -> MediaAsset | None: ...
+
+    def get_many(self, asset_ids: list[str]) -> dict[str, MediaAsset]: ...
+
+    def put(self, asset: MediaAsset) -> None: ...
+
+    def all(self) -> list[MediaAsset]: ...
+
+
+class BlobStore(Protocol):
+    """Where the library's bytes live: Cloud Storage, or its emulator on the local stack."""
+
+    def put(self, name: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, name: str) -> bytes: ...
 
 
 class FollowupRepo(Protocol):
@@ -304,6 +344,9 @@ class GroupMessenger(Protocol):
     def remind_groupmsg_send(self, msgid: str) -> None:
         """ReminderLimit when the reminders allowed are used up (41094)."""
 
+    def cancel_groupmsg_send(self, msgid: str) -> None:
+        """Stop what staff have not sent yet; what they sent stays sent (97611)."""
+
 
 class TransferApi(Protocol):
     def transfer_customer(
@@ -313,6 +356,11 @@ class TransferApi(Protocol):
     def transfer_result(
         self, resigned: bool, handover: str, takeover: str
     ) -> list[TransferResult]: ...
+
+    def transfer_group_chats(
+        self, resigned: bool, chat_ids: list[str], new_owner: str
+    ) -> dict[str, int]:
+        """≤ 100 chats (92127, 95703); the errcode of each chat not handed over."""
 
 
 class TransferRepo(Protocol):
@@ -414,7 +462,11 @@ class WeComApi(Protocol):
         """Every follower, across `next_cursor` pages."""
 
     def send_welcome_msg(
-        self, welcome_code: str, text: str, deadline: float | None = None
+        self,
+        welcome_code: str,
+        text: str,
+        attachments: list[dict[str, Any]] | None = None,
+        deadline: float | None = None,
     ) -> WelcomeOutcome:
         """SENT (0 or 41051), EXPIRED (41050) or BUSY (41096); raise for anything else."""
 
@@ -430,11 +482,46 @@ class WeComApi(Protocol):
 
     def get_group_chat(self, chat_id: str) -> GroupChat: ...
 
-    def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
-        """Create a group QR join way for one chat; returns its config_id."""
+    def add_join_way(self, chat_ids: list[str], state: str, remark: str) -> str:
+        """Create a group QR join way for ≤ 5 chats; returns its config_id."""
+
+    def update_join_way(
+        self, config_id: str, chat_ids: list[str], state: str, remark: str
+    ) -> None: ...
 
     def get_join_way(self, config_id: str) -> JoinWay: ...
 
 
-class WeCom(WeComApi, GroupMessenger, TransferApi, Protocol):
+class ContactWays(Protocol):
+    """联系我 QR codes (92228)."""
+
+    def add_contact_way(self, way: ContactWay) -> tuple[str, str]:
+        """(config_id, qr_code); ContactWayLimit when the corp's quota is used up."""
+
+    def update_contact_way(self, config_id: str, way: ContactWay) -> None: ...
+
+    def del_contact_way(self, config_id: str) -> bool:
+        """False when WeCom knew no such way."""
+
+
+class MediaUploader(Protocol):
+    def upload_media(
+        self, kind: str, filename: str, data: bytes, content_type: str
+    ) -> UploadedMedia: ...
+
+
+class WelcomeTemplates(Protocol):
+    """Group welcome templates (92366)."""
+
+    def add_group_welcome_template(self, text: str, attachment: dict[str, Any] | None) -> str:
+        """The template_id; TemplateLimit at WeCom's limit (41055)."""
+
+    def edit_group_welcome_template(
+        self, template_id: str, text: str, attachment: dict[str, Any] | None
+    ) -> None: ...
+
+
+class WeCom(
+    WeComApi, GroupMessenger, TransferApi, ContactWays, MediaUploader, WelcomeTemplates, Protocol
+):
     """Everything siyu asks of WeCom with the customer-contact secret."""

@@ -163,6 +163,7 @@ class Route:
     query: type[BaseModel] | None = None
     status: int = 200
     produces: tuple[str, ...] = ("application/json",)  # a view may answer a Response in these
+    max_bytes: int | None = None  # a body this route may take beyond the router's limit
 
     @property
     def summary(self) -> str:
@@ -216,7 +217,7 @@ class Router:
             if problem:
                 raise errors.InvalidInput(name, f"not a usable id: {problem}")
         route, kwargs = self._routes[endpoint], dict(args)
-        raw = read_body(request, max_bytes)
+        raw = read_body(request, route.max_bytes or max_bytes)
         if self._guard:
             self._guard(request, raw)
         if route.body:

@@ -26,12 +26,14 @@ from siyu.domain.campaigns import (
     Target,
 )
 from siyu.domain.compliance import DEFAULT_BANNED
+from siyu.domain.media import MediaAsset, UploadedMedia
 from siyu.services.campaigns import (
     BatchSender,
     CampaignPlanner,
     HolidayCalendar,
     ResultTracker,
 )
+from siyu.services.media import MediaLibrary
 from siyu.services.ticks import Tick
 
 CUSTOMERS = 1_000_000
@@ -129,6 +131,37 @@ class _WeCom:
         return f"msg{self.calls}", []
 
 
+class _NoAssets:
+    """The bench's campaign has no attachments: the library is never asked for an asset."""
+
+    def get(self, asset_id: str) -> None:
+        return None
+
+    def get_many(self, asset_ids: list[str]) -> dict[str, MediaAsset]:
+        return {}
+
+    def put(self, asset: MediaAsset) -> None:
+        raise AssertionError("the bench uploads no media")
+
+    def all(self) -> list[MediaAsset]:
+        return []
+
+
+class _NoBlobs:
+    def put(self, name: str, data: bytes, content_type: str) -> None:
+        raise AssertionError("the bench stores no media")
+
+    def get(self, name: str) -> bytes:
+        raise AssertionError("the bench reads no media")
+
+    def upload_media(self, kind: str, filename: str, data: bytes, ctype: str) -> UploadedMedia:
+        raise AssertionError("the bench uploads no media")
+
+
+def _no_media(clock: _Clock) -> MediaLibrary:
+    return MediaLibrary(_NoAssets(), _NoBlobs(), _NoBlobs(), clock, timedelta(0))
+
+
 def report() -> str:
     campaign = Campaign(
         id="wednesday",
@@ -173,7 +206,7 @@ def report() -> str:
     plan_s = time.perf_counter() - started
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    sender = BatchSender(records, wecom, clock, timedelta(seconds=60))
+    sender = BatchSender(records, store, wecom, _no_media(clock), clock, timedelta(seconds=60))
     for batch in store.batches:
         sender.send(batch)
     per_staff = Counter(t.owner for page in pages for t in page)

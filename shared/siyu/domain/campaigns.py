@@ -11,13 +11,14 @@ import string
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from siyu.domain.calendar import HOLIDAY_LABELS, HolidayName, OfficialCalendar
-from siyu.domain.compliance import MAX_ATTACHMENTS, max_bytes
+from siyu.domain.content import MAX_ATTACHMENTS, Attachment
+from siyu.domain.groups import Group
 from siyu.domain.layering import SEGMENT_GROUP, SEGMENTS, STAGE_GROUP, STAGE_NAMES, Stage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -196,6 +197,14 @@ class GroupAudience(BaseModel):
     kinds: list[str] = Field(default_factory=list, max_length=30)
     tags: list[str] = Field(default_factory=list, max_length=30)
 
+    def admits(self, group: Group) -> bool:
+        return (
+            (not self.cities or group.city in self.cities)
+            and (not self.kinds or group.kind in self.kinds)
+            and (not self.tags or bool(set(self.tags) & set(group.tags)))
+            and group.is_benefit_group
+        )
+
 
 class CustomerAudience(BaseModel):
     """Customers (WeCom contacts with an active relation) matching every non-empty list.
@@ -243,64 +252,6 @@ class Target(BaseModel):
 
 
 # -- content ---------------------------------------------------------------------------
-
-
-class Link(BaseModel):
-    """92135: title ≤ 128 bytes, desc ≤ 512 bytes."""
-
-    model_config = ConfigDict(extra="forbid")
-    title: Annotated[str, Field(min_length=1), max_bytes(128)]
-    url: str = Field(pattern=r"^https://", max_length=2048)
-    picurl: str = Field("", max_length=2048)
-    desc: Annotated[str, max_bytes(512)] = ""
-
-
-class Image(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    media_id: str = Field("", max_length=256)
-    pic_url: str = Field("", max_length=2048)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Image:
-        if not (self.media_id or self.pic_url):
-            raise ValueError("an image needs media_id or pic_url")
-        return self
-
-
-class MiniProgram(BaseModel):
-    """92135: title ≤ 64 bytes."""
-
-    model_config = ConfigDict(extra="forbid")
-    title: Annotated[str, Field(min_length=1), max_bytes(64)]
-    pic_media_id: str = Field(min_length=1, max_length=256)
-    appid: str = Field(min_length=1, max_length=64)
-    page: str = Field(min_length=1, max_length=256)
-
-
-class Attachment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    msgtype: Literal["link", "image", "miniprogram"]
-    link: Link | None = None
-    image: Image | None = None
-    miniprogram: MiniProgram | None = None
-
-    @model_validator(mode="after")
-    def _matches_type(self) -> Attachment:
-        given = [k for k in ("link", "image", "miniprogram") if getattr(self, k) is not None]
-        if given != [self.msgtype]:
-            raise ValueError(f"a {self.msgtype} attachment carries exactly `{self.msgtype}`")
-        return self
-
-    def texts(self) -> list[str]:
-        if self.link:
-            return [self.link.title, self.link.desc]
-        if self.miniprogram:
-            return [self.miniprogram.title]
-        return []
-
-    def wecom(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
 
 
 class Content(BaseModel):
@@ -379,6 +330,7 @@ class RunStatus(StrEnum):
     PLANNING = "planning"
     BATCHED = "batched"
     REJECTED = "rejected"  # failed compliance before fan-out
+    CANCELLED = "cancelled"  # ops pulled it back: no further task is created or followed
 
 
 class CampaignRun(BaseModel):
@@ -437,6 +389,19 @@ def cut_batches(
     ]
 
 
+class CancelOutcome(StrEnum):
+    CANCELLED = "cancelled"  # cancel_groupmsg_send stopped it before the staff member sent it
+    ALREADY_SENT = "already_sent"  # the staff member had sent it: a 群发 cannot be recalled
+    NOT_CREATED = "not_created"  # the run was cancelled before this task was made
+    FAILED = "failed"  # WeCom refused; `detail` says why (asking again may succeed)
+
+
+class CancelResult(BaseModel):
+    outcome: CancelOutcome
+    detail: str = ""
+    at: datetime
+
+
 class BatchRecord(BaseModel):
     """`campaign_batches/{id}`: what became of one batch in WeCom."""
 
@@ -453,3 +418,4 @@ class BatchRecord(BaseModel):
     not_delivered: int = 0
     final: bool = False  # nothing more will change (all sent, or past the follow-up window)
     reminders: list[datetime] = Field(default_factory=list)
+    cancel: CancelResult | None = None

@@ -8,7 +8,6 @@ from siyu.domain.errors import InvalidInput
 
 DEFAULT_BANNED = ("保本", "稳赚", "无风险", "零风险", "最高收益", "刚兑", "保收益", "稳赚不赔")
 MAX_TEXT_BYTES = 4_000  # add_msg_template's text limit
-MAX_ATTACHMENTS = 9
 
 
 class NotCompliant(InvalidInput):

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siyu.domain.content import Attachment
 from siyu.domain.geo import CoordSystem, geohash, to_wgs84
 
 GROUP_HARD_LIMIT = 500  # WeCom: a customer group holds at most 500 members
@@ -51,6 +52,16 @@ class Coordinates(BaseModel):
         )
 
 
+class GroupWelcomeSpec(BaseModel):
+    """A group welcome template (92366): the greeting and at most one attachment; siyu adds
+    the list of the group's benefits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intro: str = Field(min_length=1, max_length=600, description="%NICKNAME% is the customer")
+    attachment: Attachment | None = None
+
+
 class GroupSpec(Coordinates):
     """PUT /ops/groups/{chat_id}: registers a benefit group for card-alert invites."""
 
@@ -62,6 +73,7 @@ class GroupSpec(Coordinates):
     tags: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
         default_factory=list, max_length=20, description="e.g. 美食, 早餐: campaign audiences"
     )
+    welcome: GroupWelcomeSpec | None = Field(None, description="a group welcome template")
 
 
 class Group(BaseModel):
@@ -79,6 +91,10 @@ class Group(BaseModel):
     join_config_id: str = ""
     join_url: str = ""
     tags: list[str] = Field(default_factory=list)
+    welcome: GroupWelcomeSpec | None = None
+    welcome_template_id: str = ""  # the template in WeCom's library (92366)
+    welcome_shown: str = ""  # fingerprint of what that template says now
+    owner_transfers: list[datetime] = Field(default_factory=list)  # in-service hand-overs
 
     @property
     def is_benefit_group(self) -> bool:
@@ -104,6 +120,7 @@ def register(current: Group | None, chat_id: str, spec: GroupSpec, at: datetime)
             "city": spec.city,
             "kind": spec.kind,
             "tags": spec.tags,
+            "welcome": spec.welcome,
             "location": spec.location(),
             "member_count": count,
             "status": GroupStatus.OPEN,

@@ -17,6 +17,7 @@ class OpsTaskKind(StrEnum):
     NEW_GROUP_NEEDED = "new_group_needed"
     CALENDAR_MISSING = "calendar_missing"
     STAFF_UNREACHABLE = "staff_unreachable"
+    GROUP_CODE_EXHAUSTED = "group_code_exhausted"
 
 
 class OpsTask(BaseModel):

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from siyu.domain.customers import Customer
+from siyu.domain.groups import Group
 from siyu.domain.ids import DocId
 from siyu.domain.wecom import TransferState
 
@@ -31,6 +32,9 @@ class TransferSpec(BaseModel):
     to_userid: str = Field(min_length=1, max_length=64)
     resigned: bool
     customers: list[DocId] | None = Field(None, min_length=1, max_length=10_000)
+    groups: list[DocId] | None = Field(
+        None, max_length=10_000, description="chat ids; omitted: every group the member owns"
+    )
 
     @model_validator(mode="after")
     def _two_people(self) -> TransferSpec:
@@ -70,6 +74,19 @@ class CustomerTransfer(BaseModel):
     changed_at: datetime
 
 
+class GroupStatus(StrEnum):
+    MOVED = "moved"  # WeCom made the new member the owner (群主)
+    REFUSED = "refused"  # siyu did not ask WeCom (see reason)
+    FAILED = "failed"  # WeCom listed it in failed_chat_list (reason: its errcode)
+
+
+class GroupTransfer(BaseModel):
+    chat_id: str
+    status: GroupStatus
+    reason: str = ""
+    changed_at: datetime
+
+
 class Transfer(BaseModel):
     id: str
     from_userid: str
@@ -78,6 +95,7 @@ class Transfer(BaseModel):
     created_at: datetime
     calls: int = 0  # transfer_customer calls made
     customers: list[CustomerTransfer] = Field(default_factory=list)
+    groups: list[GroupTransfer] = Field(default_factory=list)  # answered at once: all final
 
     @property
     def final(self) -> bool:
@@ -85,6 +103,9 @@ class Transfer(BaseModel):
 
     def tally(self) -> dict[str, int]:
         return dict(Counter(c.status.value for c in self.customers))
+
+    def group_tally(self) -> dict[str, int]:
+        return dict(Counter(g.status.value for g in self.groups))
 
 
 class TransferView(Transfer):
@@ -99,6 +120,11 @@ class TransferView(Transfer):
     @property
     def counts(self) -> dict[str, int]:
         return self.tally()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def group_counts(self) -> dict[str, int]:
+        return self.group_tally()
 
     @classmethod
     def of(cls, transfer: Transfer) -> TransferView:
@@ -116,4 +142,18 @@ def refusal(customer: Customer | None, from_userid: str, resigned: bool, now: da
     if len(recent) >= MAX_TRANSFERS:
         until = (recent[-MAX_TRANSFERS] + WINDOW).date().isoformat()
         return f"transferred {len(recent)} times in the last 90 days: not again until {until}"
+    return ""
+
+
+def group_refusal(group: Group | None, from_userid: str, resigned: bool, now: datetime) -> str:
+    """Why siyu will not ask WeCom to hand this group over ("" when it may). A serving
+    member's group may change owner at most twice within 90 natural days (95703)."""
+    if group is None or group.owner_userid != from_userid:
+        return f"not a group owned by {from_userid}"
+    if resigned:
+        return ""
+    recent = sorted(t for t in group.owner_transfers if now - t < WINDOW)
+    if len(recent) >= MAX_TRANSFERS:
+        until = (recent[-MAX_TRANSFERS] + WINDOW).date().isoformat()
+        return f"handed over {len(recent)} times in the last 90 days: not again until {until}"
     return ""

@@ -25,6 +25,14 @@ class GroupUnreadable(UpstreamError):
     """groupchat/get 40050 or 90501: not a customer group siyu may read; retrying won't help."""
 
 
+class TemplateLimit(UpstreamError):
+    """group_welcome_template/add 41055: the corp holds as many templates as WeCom allows."""
+
+
+class ContactWayLimit(UpstreamError):
+    """add_contact_way 41045: the corp's 500,000 API-made 联系我 / 加入群聊 ways are used up."""
+
+
 class ReminderLimit(UpstreamError):
     """remind_groupmsg_send 41094: over the reminder limit; asking again now is pointless."""
 
@@ -105,6 +113,22 @@ class GroupChat(_Answer):
 
     def external_members(self) -> list[GroupMember]:
         return [m for m in self.member_list if m.type == MemberKind.EXTERNAL]
+
+
+# -- externalcontact/add_contact_way (92228) ----------------------------------------------
+
+
+class ContactWay(BaseModel):
+    """A 联系我 QR code (scene 2): type 1 for one member, 2 for several (≤ 100)."""
+
+    state: str = Field(max_length=30)
+    users: list[str] = Field(min_length=1, max_length=100)
+    skip_verify: bool = True
+    remark: str = Field("", max_length=30)
+
+    @property
+    def type(self) -> int:
+        return 1 if len(self.users) == 1 else 2
 
 
 # -- externalcontact/groupchat/get_join_way (92229) ---------------------------------------

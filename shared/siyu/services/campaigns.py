@@ -24,6 +24,8 @@ from siyu.domain.campaigns import (
     CampaignBatch,
     CampaignRun,
     CampaignSpec,
+    CancelOutcome,
+    CancelResult,
     CustomerAudience,
     Occurrence,
     RunStatus,
@@ -34,7 +36,7 @@ from siyu.domain.campaigns import (
     render,
     run_id,
 )
-from siyu.domain.errors import NotFound, TransientError
+from siyu.domain.errors import Conflict, DomainError, NotFound, TransientError
 from siyu.domain.ops_tasks import calendar_missing
 from siyu.domain.wecom import ReminderLimit
 from siyu.logging import log
@@ -51,6 +53,8 @@ from siyu.ports import (
     OpsTaskRepo,
 )
 from siyu.services.cached import Cached
+from siyu.services.group_welcome import GroupWelcomes
+from siyu.services.media import MediaLibrary
 from siyu.services.ticks import Tick
 
 logger = logging.getLogger(__name__)
@@ -125,6 +129,23 @@ class RunReport(CampaignRun):
     delivered: int = 0
     not_delivered: int = 0  # e.g. the customer had another 群发 that day
     reminders: int = 0
+    cancelled: int = 0  # tasks pulled back before the staff member sent them
+
+
+class TaskCancel(BaseModel):
+    batch_id: str
+    sender: str
+    msgid: str
+    outcome: CancelOutcome
+    detail: str = ""
+
+
+class RunCancel(BaseModel):
+    """POST …/runs/{occurrence}:cancel: what became of each of the run's tasks."""
+
+    run_id: str
+    status: RunStatus
+    tasks: list[TaskCancel]
 
 
 class CampaignAdmin:
@@ -135,6 +156,9 @@ class CampaignAdmin:
         records: CampaignBatchRepo,
         source: AudienceSource,
         calendars: HolidayCalendar,
+        wecom: GroupMessenger,
+        media: MediaLibrary,
+        welcomes: GroupWelcomes,
         clock: Clock,
         banned: list[str],
     ) -> None:
@@ -143,16 +167,53 @@ class CampaignAdmin:
         self._records = records
         self._source = source
         self._calendars = calendars
+        self._wecom = wecom
+        self._media = media
+        self._welcomes = welcomes
         self._clock = clock
         self._banned = banned
 
     def put(self, campaign_id: str, spec: CampaignSpec) -> Campaign:
-        """Refused (NotCompliant, naming the words) when the copy breaks the rules."""
+        """Refused (NotCompliant, naming the words) when the copy breaks the rules, or when an
+        attachment names media the library lacks. Group welcomes that list benefits follow."""
         content = spec.content
         compliance.check("content.text", content.text, content.other_texts(), self._banned)
+        self._media.require("content.attachments", content.attachments)
         campaign = Campaign(id=campaign_id, updated_at=self._clock.now(), **dict(spec))
         self._campaigns.put(campaign)
+        self._welcomes.sync_all()
         return campaign
+
+    def cancel(self, campaign_id: str, occurrence: str) -> RunCancel:
+        """Pull a run back: tasks staff have not sent are stopped (97611), tasks not yet made
+        are never made; what was sent stays sent. Asking again retries only failures."""
+        self.get(campaign_id)
+        rid = f"{campaign_id}@{occurrence}"
+        run = self._runs.get(rid)
+        if run is None:
+            raise NotFound(f"run {rid}")
+        if run.status is RunStatus.REJECTED:
+            raise Conflict(f"run {rid} was rejected before any task was made")
+        if run.status is not RunStatus.CANCELLED:
+            self._runs.update(rid, status=RunStatus.CANCELLED.value)
+        tasks = []
+        for record in sorted(self._records.for_run(rid), key=lambda r: r.id):
+            result = record.cancel
+            if result is None or result.outcome is CancelOutcome.FAILED:
+                result = cancel_task(self._wecom, record, self._clock.now())
+                final = record.final or result.outcome is not CancelOutcome.FAILED
+                self._records.save(record.model_copy(update={"cancel": result, "final": final}))
+            tasks.append(
+                TaskCancel(
+                    batch_id=record.id,
+                    sender=record.sender,
+                    msgid=record.msgid,
+                    outcome=result.outcome,
+                    detail=result.detail,
+                )
+            )
+        log(logger, logging.INFO, "run cancelled", run_id=rid, tasks=len(tasks))
+        return RunCancel(run_id=rid, status=RunStatus.CANCELLED, tasks=tasks)
 
     def get(self, campaign_id: str) -> Campaign:
         campaign = self._campaigns.get(campaign_id)
@@ -177,6 +238,11 @@ class CampaignAdmin:
                     delivered=sum(r.delivered for r in records),
                     not_delivered=sum(r.not_delivered for r in records),
                     reminders=sum(len(r.reminders) for r in records),
+                    cancelled=sum(
+                        1
+                        for r in records
+                        if r.cancel and r.cancel.outcome is CancelOutcome.CANCELLED
+                    ),
                 )
             )
         return reports
@@ -336,14 +402,22 @@ class BatchSender:
     def __init__(
         self,
         records: CampaignBatchRepo,
+        runs: CampaignRunRepo,
         wecom: GroupMessenger,
+        media: MediaLibrary,
         clock: Clock,
         stale_after: timedelta,
     ) -> None:
         self._records = records
+        self._runs = runs
         self._wecom = wecom
+        self._media = media
         self._clock = clock
         self._stale_after = stale_after
+
+    def _cancelled(self, run_id: str) -> bool:
+        run = self._runs.get(run_id)
+        return run is not None and run.status is RunStatus.CANCELLED
 
     def send(self, batch: CampaignBatch) -> str:
         now = self._clock.now()
@@ -366,14 +440,22 @@ class BatchSender:
             log(logger, logging.WARNING, "taking over a stale batch", batch_id=batch.id)
             record = existing.model_copy(update={"claimed_at": now})
             self._records.save(record)
+        if self._cancelled(batch.run_id):
+            result = CancelResult(outcome=CancelOutcome.NOT_CREATED, at=now)
+            self._records.save(record.model_copy(update={"cancel": result, "final": True}))
+            return ""
+        # The media ids must outlive the moment the batch goes out as (a tick's, locally).
+        attachments = self._media.wecom_attachments(batch.attachments, now=batch.planned_at)
         msgid, failed = self._wecom.add_msg_template(
-            batch.chat_type,
-            batch.sender,
-            batch.targets,
-            batch.text,
-            [a.wecom() for a in batch.attachments],
+            batch.chat_type, batch.sender, batch.targets, batch.text, attachments
         )
-        self._records.save(record.model_copy(update={"msgid": msgid, "failed": len(failed)}))
+        record = record.model_copy(update={"msgid": msgid, "failed": len(failed)})
+        self._records.save(record)
+        if self._cancelled(batch.run_id):
+            # Cancelled while this task was being made: pull it back too.
+            result = cancel_task(self._wecom, record, self._clock.now())
+            final = result.outcome is not CancelOutcome.FAILED
+            self._records.save(record.model_copy(update={"cancel": result, "final": final}))
         log(
             logger,
             logging.INFO,
@@ -384,6 +466,29 @@ class BatchSender:
             failed=len(failed),
         )
         return msgid
+
+
+def cancel_task(wecom: GroupMessenger, record: BatchRecord, now: datetime) -> CancelResult:
+    """Stop one task unless its sender sent it; read it again afterwards, since staff may
+    press send in the moment between."""
+    if not record.msgid:
+        return CancelResult(outcome=CancelOutcome.NOT_CREATED, at=now)
+    if record.confirmed:
+        return CancelResult(outcome=CancelOutcome.ALREADY_SENT, at=now)
+    try:
+        if _sent(wecom, record):
+            return CancelResult(outcome=CancelOutcome.ALREADY_SENT, at=now)
+        wecom.cancel_groupmsg_send(record.msgid)
+        if _sent(wecom, record):
+            return CancelResult(outcome=CancelOutcome.ALREADY_SENT, at=now)
+    except DomainError as exc:
+        return CancelResult(outcome=CancelOutcome.FAILED, detail=str(exc)[:300], at=now)
+    return CancelResult(outcome=CancelOutcome.CANCELLED, at=now)
+
+
+def _sent(wecom: GroupMessenger, record: BatchRecord) -> bool:
+    tasks = wecom.get_groupmsg_task(record.msgid)
+    return any(t.userid == record.sender and t.sent for t in tasks)
 
 
 class ResultTracker:

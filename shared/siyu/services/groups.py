@@ -9,6 +9,8 @@ from siyu.domain.errors import InvalidInput, NotFound
 from siyu.domain.groups import Group, GroupSpec, GroupStatus
 from siyu.domain.wecom import GroupUnreadable
 from siyu.ports import Clock, GroupRepo, WeComApi
+from siyu.services.group_codes import GroupCodes
+from siyu.services.group_welcome import GroupWelcomes
 
 
 def join_state(chat_id: str) -> str:
@@ -17,9 +19,18 @@ def join_state(chat_id: str) -> str:
 
 
 class BenefitGroupAdmin:
-    def __init__(self, wecom: WeComApi, groups: GroupRepo, clock: Clock) -> None:
+    def __init__(
+        self,
+        wecom: WeComApi,
+        groups: GroupRepo,
+        codes: GroupCodes,
+        welcomes: GroupWelcomes,
+        clock: Clock,
+    ) -> None:
         self._wecom = wecom
         self._groups = groups
+        self._codes = codes
+        self._welcomes = welcomes
         self._clock = clock
 
     def put(self, chat_id: str, spec: GroupSpec) -> Group:
@@ -27,7 +38,7 @@ class BenefitGroupAdmin:
         group = grp.register(self._groups.get(chat_id), chat_id, spec, self._clock.now())
         if not group.join_config_id:
             try:
-                config_id = self._wecom.add_join_way(chat_id, join_state(chat_id), spec.name)
+                config_id = self._wecom.add_join_way([chat_id], join_state(chat_id), spec.name)
             except GroupUnreadable as exc:
                 raise InvalidInput("chat_id", f"WeCom knows no customer group {chat_id}") from exc
             group = group.model_copy(update={"join_config_id": config_id})
@@ -37,6 +48,8 @@ class BenefitGroupAdmin:
             join_way = self._wecom.get_join_way(group.join_config_id)
             group = group.model_copy(update={"join_url": join_way.qr_code})
         self._groups.put(group)
+        group = self._welcomes.sync(group)
+        self._codes.group_changed(group)
         return group
 
     def dismiss(self, chat_id: str) -> Group:
@@ -47,4 +60,5 @@ class BenefitGroupAdmin:
             update={"status": GroupStatus.DISMISSED, "updated_at": self._clock.now()}
         )
         self._groups.put(group)
+        self._codes.group_changed(group)
         return group

@@ -48,6 +48,7 @@ from siyu.ports import (
 from siyu.services.customer_profile import send_tag_sync
 from siyu.services.followups import FollowupBook
 from siyu.services.funnel import FunnelTracker
+from siyu.services.group_codes import GroupCodes
 from siyu.services.welcome import WelcomeSender
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class WeComEventProcessor:
         funnel: FunnelTracker,
         book: FollowupBook,
         tag_sync: MessagePublisher,
+        group_codes: GroupCodes,
     ) -> None:
         self._wecom = wecom
         self._customers = customers
@@ -85,6 +87,7 @@ class WeComEventProcessor:
         self._funnel = funnel
         self._book = book
         self._tag_sync = tag_sync
+        self._group_codes = group_codes
         # One handler per (Event, ChangeType) of 92130; adding a kind is one line here.
         self._routes: dict[tuple[str, str], Handler] = {
             (EventKind.CONTACT, ContactChange.ADD): self._add,
@@ -332,13 +335,22 @@ class WeComEventProcessor:
 
     def _chat_dismiss(self, event: WeComEvent) -> bool:
         at = self._at(event)
-        return self._groups.update_once(
+        applied = self._groups.update_once(
             event.dedupe_key,
             event.chat_id,
             lambda g: (g or Group(chat_id=event.chat_id, updated_at=at)).model_copy(
                 update={"status": GroupStatus.DISMISSED, "updated_at": at}
             ),
         )
+        self._codes_follow(event.chat_id)
+        return applied
+
+    def _codes_follow(self, chat_id: str) -> None:
+        """A benefit group filled up, made room or is gone: the group codes move with it.
+        Also on a redelivery (settling is idempotent), so a failed move is retried."""
+        group = self._groups.get(chat_id)
+        if group is not None and group.is_benefit_group:
+            self._group_codes.group_changed(group)
 
     def _chat_update(self, event: WeComEvent) -> bool:
         if event.update_detail in (ChatDetail.ADD_MEMBER, ChatDetail.DEL_MEMBER):
@@ -381,7 +393,9 @@ class WeComEventProcessor:
                 self._note_joins(event, known, at)
         if not joined:
             self._reach_back_leavers(event, at)
-        return self._groups.update_once(event.dedupe_key, event.chat_id, change)
+        applied = self._groups.update_once(event.dedupe_key, event.chat_id, change)
+        self._codes_follow(event.chat_id)
+        return applied
 
     def _read_group(self, chat_id: str, at: datetime) -> Group:
         chat = self._wecom.get_group_chat(chat_id)

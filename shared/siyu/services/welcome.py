@@ -11,6 +11,7 @@ from siyu.domain.wecom import WelcomeOutcome
 from siyu.domain.welcome import WelcomeClaim, WelcomeStatus, window_open
 from siyu.logging import log
 from siyu.ports import ChannelRepo, Clock, WeComApi, WelcomeLedger
+from siyu.services.media import MediaLibrary
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class WelcomeSender:
         wecom: WeComApi,
         ledger: WelcomeLedger,
         channels: ChannelRepo,
+        media: MediaLibrary,
         clock: Clock,
         default_text: str,
         window_s: int,
@@ -37,14 +39,14 @@ class WelcomeSender:
         self._wecom = wecom
         self._ledger = ledger
         self._channels = channels
+        self._media = media
         self._clock = clock
         self._default_text = default_text
         self._window_s = window_s
         self._stale_after_s = stale_after_s
 
-    def text_for(self, state: str) -> str:
-        channel: Channel | None = self._channels.get(state) if state else None
-        return channel.welcome_text if channel else self._default_text
+    def channel(self, state: str) -> Channel | None:
+        return self._channels.get(state) if state else None
 
     def try_send(self, event: WeComEvent, owner: str, budget_s: float) -> WelcomeClaim:
         """Claim the code and send within `budget_s`; the returned claim says who holds it now.
@@ -64,8 +66,12 @@ class WelcomeSender:
         deadline = min(self._clock.monotonic() + budget_s, window_end)
         started = self._clock.monotonic()
         try:
+            channel = self.channel(event.state)
+            text = channel.welcome_text if channel else self._default_text
+            # The upkeep job keeps media ids fresh: this reads them, it rarely uploads.
+            attachments = self._media.wecom_attachments(channel.attachments) if channel else []
             outcome = self._wecom.send_welcome_msg(
-                event.welcome_code, self.text_for(event.state), deadline=deadline
+                event.welcome_code, text, attachments, deadline=deadline
             )
             status = _STATUS[outcome]
         except DomainError as exc:

@@ -245,19 +245,10 @@ class AudienceSource:
                 if (
                     group.status is GroupStatus.OPEN
                     and group.owner_userid
-                    and _admits(audience, group)
+                    and audience.admits(group)
                 ):
                     targets.append(Target(id=group.chat_id, owner=group.owner_userid))
             yield targets
-
-
-def _admits(audience: GroupAudience, group: Group) -> bool:
-    return (
-        (not audience.cities or group.city in audience.cities)
-        and (not audience.kinds or group.kind in audience.kinds)
-        and (not audience.tags or bool(set(audience.tags) & set(group.tags)))
-        and group.is_benefit_group
-    )
 
 
 class CalendarRepo:

@@ -20,7 +20,7 @@ from siyu.domain.channels import Channel, is_valid_state
 from siyu.domain.customers import Customer
 from siyu.domain.errors import TransientError
 from siyu.domain.followups import CLOSED, Followup, FollowupReason, FollowupStatus
-from siyu.domain.groups import Group
+from siyu.domain.groups import Group, GroupStatus
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
@@ -245,8 +245,14 @@ class GroupRepo(_OnceRepo):
         return self._update_once(event_key, chat_id, change)
 
     def _stored(self, model: BaseModel) -> dict[str, Any]:
-        # Server time of the write, so card-alert instances can fetch only what changed.
-        return {**as_document(model), "revised_at": firestore.SERVER_TIMESTAMP}
+        # Server time of the write, so card-alert instances can fetch only what changed;
+        # `has_welcome` for the single-field query of the groups that carry a template.
+        welcome = isinstance(model, Group) and model.welcome is not None
+        return {
+            **as_document(model),
+            "revised_at": firestore.SERVER_TIMESTAMP,
+            "has_welcome": welcome,
+        }
 
     def put(self, group: Group) -> None:
         with translated():
@@ -261,6 +267,17 @@ class GroupRepo(_OnceRepo):
             query = query.start_after({FieldPath.document_id(): after})
         with translated():
             return [Group.model_validate(s.to_dict()) for s in query.limit(limit).stream()]
+
+    def owned_by(self, userid: str) -> list[Group]:
+        query = self._col.where(filter=FieldFilter("owner_userid", "==", userid))
+        with translated():
+            found = [Group.model_validate(s.to_dict()) for s in query.stream()]
+        return [g for g in found if g.status is GroupStatus.OPEN]
+
+    def with_welcome(self) -> list[Group]:
+        query = self._col.where(filter=FieldFilter("has_welcome", "==", True))
+        with translated():
+            return [Group.model_validate(s.to_dict()) for s in query.stream()]
 
     def changed_since(self, watermark: Any) -> tuple[list[Group], Any]:
         query = self._col.order_by("revised_at")
@@ -434,6 +451,10 @@ class ChannelRepo:
     def put(self, channel: Channel) -> None:
         with translated():
             self._col.document(channel.state).set(as_document(channel))
+
+    def all(self) -> list[Channel]:
+        with translated():
+            return [Channel.model_validate(s.to_dict()) for s in self._col.stream()]
 
 
 class FollowupRepo:

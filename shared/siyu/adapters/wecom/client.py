@@ -6,6 +6,7 @@ import collections
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,10 +18,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from siyu.domain.content import MAX_ATTACHMENTS
 from siyu.domain.errors import InvalidInput, TransientError, UpstreamError
+from siyu.domain.media import UploadedMedia
 from siyu.domain.tags import MAX_NAME_CHARS, CorpTag
 from siyu.domain.wecom import (
     AppMessageResult,
+    ContactWay,
+    ContactWayLimit,
     ExternalContact,
     GroupChat,
     GroupDismissed,
@@ -30,6 +35,7 @@ from siyu.domain.wecom import (
     JoinWay,
     NoValidRecipient,
     ReminderLimit,
+    TemplateLimit,
     TransferResult,
     WelcomeOutcome,
 )
@@ -50,7 +56,13 @@ WELCOME_CODES = {
 }
 NO_VALID_RECIPIENT = 81013  # message/send: every recipient invalid (90236)
 REMIND_LIMIT = 41094  # remind_groupmsg_send over its limit
+CONTACT_WAY_LIMIT = 41045  # add_contact_way: the API-made ways are used up (90313)
+UNKNOWN_CONFIG = 41044  # an invalid 联系我 config_id (90313)
+TEMPLATE_LIMIT = 41055  # group welcome templates at WeCom's limit (90313)
+TASK_CANCELLED = 41093  # the 群发 task was cancelled already (90313)
 MAX_WELCOME_BYTES = 4_000  # text.content (92137)
+MAX_TEMPLATE_BYTES = 3_000  # group_welcome_template text.content (92366)
+MAX_JOIN_CHATS = 5  # chat_id_list of a join way (92229)
 _MAX_PAGES = 1_000  # a cursor that never ends is WeCom's bug, not a reason to loop forever
 _TOKEN_MARGIN_S = 300  # refresh this long before WeCom's stated expiry
 
@@ -82,6 +94,14 @@ class GroupDismissedError(WeComError, GroupDismissed):
 
 
 class GroupUnreadableError(WeComError, GroupUnreadable):
+    pass
+
+
+class TemplateLimitError(WeComError, TemplateLimit):
+    pass
+
+
+class ContactWayLimitError(WeComError, ContactWayLimit):
     pass
 
 
@@ -225,21 +245,24 @@ class WeComClient:
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
         deadline: float | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
-        """Call one API; retry busy/limit codes with jittered backoff until the deadline."""
+        """Call one API; retry busy/limit codes with jittered backoff until the deadline.
+        `files` posts multipart/form-data (media/upload) instead of JSON."""
+        payload: dict[str, Any] = {"files": files} if files is not None else {"json": json}
 
         def attempt() -> dict[str, Any]:
             token = self._access_token(deadline)
             query = {"access_token": token, **(params or {})}
-            method = "POST" if json is not None else "GET"
-            body = self._send(method, api, deadline, params=query, json=json)
+            method = "POST" if json is not None or files is not None else "GET"
+            body = self._send(method, api, deadline, params=query, **payload)
             try:
                 self._check(api, body)
             except _TokenExpired:
                 # WeCom may expire a token early: fetch a new one and try once more.
                 self._drop_token(token)
                 query["access_token"] = self._access_token(deadline)
-                body = self._send(method, api, deadline, params=query, json=json)
+                body = self._send(method, api, deadline, params=query, **payload)
                 try:
                     self._check(api, body)
                 except _TokenExpired as exc:
@@ -289,17 +312,23 @@ class WeComClient:
         return ExternalContact.model_validate({**body, "follow_user": followers})
 
     def send_welcome_msg(
-        self, welcome_code: str, text: str, deadline: float | None = None
+        self,
+        welcome_code: str,
+        text: str,
+        attachments: list[dict[str, Any]] | None = None,
+        deadline: float | None = None,
     ) -> WelcomeOutcome:
-        """92137: one call per WelcomeCode; 41051 means it was delivered already."""
+        """92137: one call per WelcomeCode, text and ≤ 9 attachments; 41051 means it was
+        delivered already."""
         if len(text.encode()) > MAX_WELCOME_BYTES:
             raise InvalidInput("text.content", f"over {MAX_WELCOME_BYTES} bytes in UTF-8")
+        if len(attachments or []) > MAX_ATTACHMENTS:
+            raise InvalidInput("attachments", f"at most {MAX_ATTACHMENTS}")
+        body: dict[str, Any] = {"welcome_code": welcome_code, "text": {"content": text}}
+        if attachments:
+            body["attachments"] = attachments
         try:
-            self.call(
-                "externalcontact/send_welcome_msg",
-                deadline=deadline,
-                json={"welcome_code": welcome_code, "text": {"content": text}},
-            )
+            self.call("externalcontact/send_welcome_msg", deadline=deadline, json=body)
         except WeComError as exc:
             outcome = WELCOME_CODES.get(exc.errcode)
             if outcome is None:
@@ -480,23 +509,142 @@ class WeComClient:
         )
         return [TransferResult.model_validate(c) for c in pages]
 
-    def add_join_way(self, chat_id: str, state: str, remark: str) -> str:
-        """92229; a chat WeCom does not know (40050) raises GroupUnreadable."""
+    def add_join_way(self, chat_ids: list[str], state: str, remark: str) -> str:
+        """92229: a group QR code for ≤ 5 chats; a chat WeCom does not know (40050) raises
+        GroupUnreadable."""
         body = self._group_call(
-            "externalcontact/groupchat/add_join_way",
-            json={
-                "scene": 2,  # a QR code (1 would be the mini-program button)
-                "chat_id_list": [chat_id],
-                "state": state,
-                "remark": remark[:30],
-                "auto_create_room": 0,  # a full group overflows to siyu's next nearest group
-            },
+            "externalcontact/groupchat/add_join_way", _join_way(chat_ids, state, remark)
         )
         return str(body["config_id"])
+
+    def update_join_way(self, config_id: str, chat_ids: list[str], state: str, remark: str) -> None:
+        """92229: the way is overwritten whole (every field is sent again)."""
+        self._group_call(
+            "externalcontact/groupchat/update_join_way",
+            {"config_id": config_id, **_join_way(chat_ids, state, remark)},
+        )
 
     def get_join_way(self, config_id: str) -> JoinWay:
         body = self.call("externalcontact/groupchat/get_join_way", json={"config_id": config_id})
         return JoinWay.model_validate(body.get("join_way") or {"config_id": config_id})
+
+    # -- 联系我 (92228) ------------------------------------------------------------------
+
+    def add_contact_way(self, way: ContactWay) -> tuple[str, str]:
+        """A 联系我 QR code; (config_id, qr_code). 41045: the corp's quota is used up."""
+        try:
+            body = self.call(
+                "externalcontact/add_contact_way", json={"scene": 2, **_contact_way(way)}
+            )
+        except WeComError as exc:
+            if exc.errcode == CONTACT_WAY_LIMIT:
+                raise ContactWayLimitError(exc.api, exc.errcode, exc.errmsg) from exc
+            raise
+        return str(body["config_id"]), str(body.get("qr_code", ""))
+
+    def update_contact_way(self, config_id: str, way: ContactWay) -> None:
+        """The type (single or multi) cannot change; the member list is replaced."""
+        body = {"config_id": config_id, **_contact_way(way)}
+        body.pop("type")
+        self.call("externalcontact/update_contact_way", json=body)
+
+    def del_contact_way(self, config_id: str) -> bool:
+        """False when WeCom knows no such way (41044): gone already."""
+        try:
+            self.call("externalcontact/del_contact_way", json={"config_id": config_id})
+        except WeComError as exc:
+            if exc.errcode == UNKNOWN_CONFIG:
+                return False
+            raise
+        return True
+
+    # -- media (90253) and group welcome templates (92366) -------------------------------
+
+    def upload_media(
+        self, kind: str, filename: str, data: bytes, content_type: str
+    ) -> UploadedMedia:
+        """Temporary media: the media_id is valid for three days from `created_at`."""
+        body = self.call(
+            "media/upload", params={"type": kind}, files={"media": (filename, data, content_type)}
+        )
+        return UploadedMedia(
+            media_id=str(body["media_id"]),
+            created_at=datetime.fromtimestamp(int(body["created_at"]), UTC),
+        )
+
+    def add_group_welcome_template(self, text: str, attachment: dict[str, Any] | None) -> str:
+        try:
+            body = self.call(
+                "externalcontact/group_welcome_template/add",
+                json={**_template(text, attachment), "notify": 0},
+            )
+        except WeComError as exc:
+            if exc.errcode == TEMPLATE_LIMIT:
+                raise TemplateLimitError(exc.api, exc.errcode, exc.errmsg) from exc
+            raise
+        return str(body["template_id"])
+
+    def edit_group_welcome_template(
+        self, template_id: str, text: str, attachment: dict[str, Any] | None
+    ) -> None:
+        self.call(
+            "externalcontact/group_welcome_template/edit",
+            json={"template_id": template_id, **_template(text, attachment)},
+        )
+
+    # -- pulling back a 群发 (97611) and handing groups over (92127, 95703) ---------------
+
+    def cancel_groupmsg_send(self, msgid: str) -> None:
+        """Stops what staff have not sent; 41093 (cancelled already) is the same outcome."""
+        try:
+            self.call("externalcontact/cancel_groupmsg_send", json={"msgid": msgid})
+        except WeComError as exc:
+            if exc.errcode != TASK_CANCELLED:
+                raise
+
+    def transfer_group_chats(
+        self, resigned: bool, chat_ids: list[str], new_owner: str
+    ) -> dict[str, int]:
+        """≤ 100 chats a call; the errcode of each chat WeCom did not hand over."""
+        api = "groupchat/transfer" if resigned else "groupchat/onjob_transfer"
+        body = self.call(
+            f"externalcontact/{api}", json={"chat_id_list": chat_ids, "new_owner": new_owner}
+        )
+        return {
+            str(f["chat_id"]): int(f.get("errcode", -1)) for f in body.get("failed_chat_list") or []
+        }
+
+
+def _join_way(chat_ids: list[str], state: str, remark: str) -> dict[str, Any]:
+    if not 1 <= len(chat_ids) <= MAX_JOIN_CHATS:
+        raise InvalidInput("chat_id_list", f"1 to {MAX_JOIN_CHATS} chats (92229)")
+    return {
+        "scene": 2,  # a QR code (1 would be the mini-program button)
+        "chat_id_list": chat_ids,
+        "state": state,
+        "remark": remark[:30],
+        "auto_create_room": 0,  # a full group is replaced by siyu with one that has room
+    }
+
+
+def _contact_way(way: ContactWay) -> dict[str, Any]:
+    return {
+        "type": way.type,
+        "state": way.state,
+        "user": way.users,
+        "skip_verify": way.skip_verify,
+        "remark": way.remark,
+    }
+
+
+def _template(text: str, attachment: dict[str, Any] | None) -> dict[str, Any]:
+    """92366: text ≤ 3,000 bytes and at most one other part (image, link, miniprogram, …)."""
+    if len(text.encode()) > MAX_TEMPLATE_BYTES:
+        raise InvalidInput("text.content", f"over {MAX_TEMPLATE_BYTES} bytes in UTF-8")
+    body: dict[str, Any] = {"text": {"content": text}}
+    if attachment:
+        body[attachment["msgtype"]] = attachment[attachment["msgtype"]]
+    return body
 
 
 def _split(value: object) -> tuple[str, ...]:
