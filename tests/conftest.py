@@ -24,6 +24,7 @@ for _key, _value in LOCAL_WECOM_SECRETS.items():
 
 TIERS = ("unit", "infra", "functions", "integration", "e2e", "fuzz")
 PROJECT = "siyu-test"
+MEDIA_BUCKET = "siyu-test-media"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -52,11 +53,14 @@ def _restore_environ() -> Iterator[None]:
 class Emulators:
     firestore_port: int
     pubsub_port: int
+    storage_port: int
 
     def env(self) -> dict[str, str]:
         return {
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.firestore_port}",
             "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{self.pubsub_port}",
+            "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{self.storage_port}",
+            "SIYU_MEDIA_BUCKET": MEDIA_BUCKET,
             "GOOGLE_CLOUD_PROJECT": PROJECT,
             "SIYU_PROJECT": PROJECT,
         }
@@ -64,13 +68,16 @@ class Emulators:
 
 @pytest.fixture(scope="session")
 def emulators_running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulators]:
-    """Google's real Firestore and Pub/Sub emulators, once per test session."""
+    """Google's real Firestore and Pub/Sub emulators and a Cloud Storage emulator, once per
+    test session."""
     logs = tmp_path_factory.mktemp("emulator-logs")
-    fs_port, ps_port = free_port(), free_port()
+    fs_port, ps_port, gcs_port = free_port(), free_port(), free_port()
     pids = [emulators.start_firestore(fs_port, logs)]
     try:
         pids.append(emulators.start_pubsub(ps_port, logs))
-        yield Emulators(fs_port, ps_port)
+        pids.append(emulators.start_storage(gcs_port, logs))
+        emulators.create_bucket(gcs_port, PROJECT, MEDIA_BUCKET)
+        yield Emulators(fs_port, ps_port, gcs_port)
     finally:
         for pid in pids:
             stop(pid)
@@ -156,7 +163,12 @@ def wecom_sim(simulator_running: Sim, monkeypatch: pytest.MonkeyPatch) -> Sim:
     httpx.post(f"{simulator_running.url}/_sim/reset", timeout=5)
     httpx.post(
         f"{simulator_running.url}/_sim/config",
-        json={"fault_rate": 0.0, "token_ttl_s": 7200, "welcome_window_s": 20.0},
+        json={
+            "fault_rate": 0.0,
+            "token_ttl_s": 7200,
+            "welcome_window_s": 20.0,
+            "resigned_members": [],
+        },
         timeout=5,
     )
     monkeypatch.setenv("SIYU_WECOM_API_BASE", f"{simulator_running.url}/cgi-bin")

@@ -1,8 +1,10 @@
-"""Google's Firestore and Pub/Sub emulators as shipped in this machine image."""
+"""Google's Firestore and Pub/Sub emulators as shipped in this machine image, and a Cloud
+Storage emulator from PyPI (Google ships none) that the real storage client talks to."""
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import httpx
@@ -67,3 +69,24 @@ def wipe_firestore(port: int, project: str) -> None:
     """Delete every document (the emulator's reset endpoint)."""
     url = f"http://127.0.0.1:{port}/emulator/v1/projects/{project}/databases/(default)/documents"
     httpx.delete(url, timeout=10).raise_for_status()
+
+
+def start_storage(port: int, logs: Path) -> int:
+    """gcp-storage-emulator (a dev dependency), in memory: the media bucket of the stack."""
+    log = logs / "storage.log"
+    argv = [sys.executable, "-m", "gcp_storage_emulator", "start", "--host=127.0.0.1"]
+    pid = spawn([*argv, f"--port={port}", "--in-memory"], log)
+    wait_http(f"http://127.0.0.1:{port}/", lambda r: r.status_code < 500, 60, pid, log)
+    return pid
+
+
+def create_bucket(port: int, project: str, bucket: str) -> None:
+    """What Terraform declares in production (google_storage_bucket.media)."""
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/storage/v1/b",
+        params={"project": project},
+        json={"name": bucket},
+        timeout=10,
+    )
+    if r.status_code not in (200, 409):
+        r.raise_for_status()

@@ -25,6 +25,7 @@ from flask import Flask, Response, jsonify, request
 from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import render_envelope, render_event
 from siyu.config import Settings
+from siyu.devstack import simulator_content
 
 # Error codes and their meaning as 90313 (and the API's own page) define them.
 API_ERRORS = {
@@ -52,6 +53,9 @@ API_ERRORS = {
     49008: "group chat dismissed",
     81013: "all recipients invalid",  # message/send (90236)
     84061: "not external contact",
+    40145: "media_id expired",
+    44001: "empty media file",
+    **simulator_content.CODES,
 }
 DELIVERY_TIMEOUT_S = 5.0  # WeCom's wait for the callback answer
 DELIVERY_TRIES = 3
@@ -90,6 +94,7 @@ class SimConfig:
     groupmsg_dispatch_s: float = 0.0  # get_groupmsg_task answers 41063 this long after creation
     follow_page_size: int = FOLLOWERS_PER_PAGE
     broken_chats: list[str] = field(default_factory=list)  # groupchat/get answers -1 for these
+    resigned_members: list[str] = field(default_factory=list)  # whose groups may be inherited
 
 
 @dataclass
@@ -106,6 +111,10 @@ class SimState:
     tag_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     welcome_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     join_ways: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contact_ways: dict[str, dict[str, Any]] = field(default_factory=dict)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)  # temporary media by id
+    welcome_templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    chat_transfers: list[dict[str, Any]] = field(default_factory=list)
     welcomes_sent: list[dict[str, Any]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     per_minute: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -466,8 +475,13 @@ def create_app(sim: WeComSimulator) -> Flask:
         while another app is sending it."""
         body = request.get_json(force=True)
         text = (body.get("text") or {}).get("content", "")
+        attachments = body.get("attachments") or []
         if len(text.encode()) > 4_000:
             return answer(api, 45002)
+        if not text and not attachments:
+            return answer(api, 40058)  # "text和attachments不能同时为空"
+        if (code := simulator_content.attachment_error(sim, attachments)) is not None:
+            return answer(api, code)
         entry = st.welcome_codes.get(body.get("welcome_code", ""))
         if entry is not None and entry["used"]:
             return answer(api, 41051)
@@ -483,6 +497,7 @@ def create_app(sim: WeComSimulator) -> Flask:
                 "external_userid": entry["external_userid"],
                 "userid": entry["userid"],
                 "text": body.get("text", {}).get("content", ""),
+                "attachments": attachments,
                 "latency_ms": round(age * 1000, 2),
             }
         )
@@ -577,10 +592,12 @@ def create_app(sim: WeComSimulator) -> Flask:
             or not targets
             or len(targets) > MASS_LIMITS[kind]
             or len(text.encode()) > 4_000
-            or len(body.get("attachments") or []) > 9
             or _over_attachment_bytes(body.get("attachments") or [])
         ):
             return answer(api, 40058)
+        attachments = body.get("attachments") or []
+        if (code := simulator_content.attachment_error(sim, attachments)) is not None:
+            return answer(api, code)
         sender = body["sender"]
         if kind == "single":
             known = {
@@ -597,6 +614,7 @@ def create_app(sim: WeComSimulator) -> Flask:
             "chat_type": kind,
             "sender": sender,
             "text": text,
+            "attachments": attachments,
             "targets": [t for t in targets if t in known],
             "status": 0,
             "send_time": 0,
@@ -642,6 +660,8 @@ def create_app(sim: WeComSimulator) -> Flask:
         msg = st.groupmsgs.get(request.get_json(force=True).get("msgid", ""))
         if msg is None:
             return answer(api, 40058)
+        if msg.get("cancelled"):
+            return answer(api, 41093)
         now = time.time()
         if len([r for r in msg["reminders"] if now - r < 86_400]) >= 3:
             return answer(api, 41094)  # three reminders per 24 hours
@@ -739,6 +759,8 @@ def create_app(sim: WeComSimulator) -> Flask:
             return answer(api, 41091)  # at most 5 groups share one join way
         if any(c not in st.groups for c in chats):
             return answer(api, 40050)
+        if len(st.join_ways) + len(st.contact_ways) >= simulator_content.WAYS_PER_CORP:
+            return answer(api, 41045)  # shares the 联系我 quota (92229)
         config_id = sim.new_id("cfg")
         st.join_ways[config_id] = {
             **{k: body.get(k) for k in ("scene", "remark", "auto_create_room", "state")},
@@ -754,6 +776,8 @@ def create_app(sim: WeComSimulator) -> Flask:
         if way is None:
             return answer(api, 40058)
         return answer(api, join_way=way)
+
+    simulator_content.register(app, sim, wecom_api, answer)
 
     # -- the simulator's own control surface ------------------------------------------------
 
@@ -801,6 +825,7 @@ def create_app(sim: WeComSimulator) -> Flask:
                 m
                 for m in st.groupmsgs.values()
                 if m["status"] == 0
+                and not m.get("cancelled")  # a cancelled task cannot be sent (97611)
                 and (m["msgid"] == body.get("msgid") or m["sender"] == body.get("userid"))
             ]
             now = int(time.time())
@@ -867,6 +892,7 @@ def create_app(sim: WeComSimulator) -> Flask:
                 "groupmsg_dispatch_s",
                 "follow_page_size",
                 "broken_chats",
+                "resigned_members",
             ):
                 if key in body:
                     setattr(sim.config, key, body[key])

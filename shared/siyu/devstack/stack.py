@@ -40,6 +40,7 @@ class StackConfig:
     simulator_port: int = 8090
     firestore_port: int = 8081
     pubsub_port: int = 8085
+    storage_port: int = 8086
     fault_rate: float = 0.0
 
     @classmethod
@@ -53,6 +54,7 @@ class StackConfig:
             simulator_port=int(env.get("SIYU_SIM_PORT", 8090)),
             firestore_port=int(env.get("SIYU_FIRESTORE_PORT", 8081)),
             pubsub_port=int(env.get("SIYU_PUBSUB_PORT", 8085)),
+            storage_port=int(env.get("SIYU_STORAGE_PORT", 8086)),
             fault_rate=float(env.get("SIYU_SIM_FAULT_RATE", 0.0)),
         )
 
@@ -67,6 +69,7 @@ class StackConfig:
             simulator_port=free_port(),
             firestore_port=free_port(),
             pubsub_port=free_port(),
+            storage_port=free_port(),
         )
 
     def control_env(self) -> dict[str, str]:
@@ -79,6 +82,7 @@ class StackConfig:
             "SIYU_SIM_PORT": str(self.simulator_port),
             "SIYU_FIRESTORE_PORT": str(self.firestore_port),
             "SIYU_PUBSUB_PORT": str(self.pubsub_port),
+            "SIYU_STORAGE_PORT": str(self.storage_port),
         }
 
     @property
@@ -98,6 +102,8 @@ class StackConfig:
         return {
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.firestore_port}",
             "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{self.pubsub_port}",
+            "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{self.storage_port}",
+            "SIYU_MEDIA_BUCKET": f"{self.project}-media",
             "GOOGLE_CLOUD_PROJECT": self.project,
             "SIYU_PROJECT": self.project,
             "SIYU_WECOM_API_BASE": f"{self.simulator_url}/cgi-bin",
@@ -193,6 +199,7 @@ def ports(cfg: StackConfig) -> dict[str, int]:
     return {
         "firestore": cfg.firestore_port,
         "pubsub": cfg.pubsub_port,
+        "storage": cfg.storage_port,
         "simulator": cfg.simulator_port,
         "gateway": cfg.gateway_port,
         "worker": cfg.worker_port,
@@ -342,7 +349,8 @@ def up(cfg: StackConfig) -> StackInfo:
     if busy:
         raise StackError(
             f"ports already in use: {busy}; stop what holds them or set SIYU_PORT / "
-            "SIYU_WORKER_PORT / SIYU_SIM_PORT / SIYU_FIRESTORE_PORT / SIYU_PUBSUB_PORT"
+            "SIYU_WORKER_PORT / SIYU_SIM_PORT / SIYU_FIRESTORE_PORT / SIYU_PUBSUB_PORT / "
+            "SIYU_STORAGE_PORT"
         )
     logs = cfg.state_dir / "logs"
     info = StackInfo(config={k: str(v) for k, v in asdict(cfg).items()}, env=cfg.env())
@@ -351,6 +359,9 @@ def up(cfg: StackConfig) -> StackInfo:
         _save(cfg, info)
         info.pids["pubsub"] = emulators.start_pubsub(cfg.pubsub_port, logs)
         _save(cfg, info)
+        info.pids["storage"] = emulators.start_storage(cfg.storage_port, logs)
+        _save(cfg, info)
+        emulators.create_bucket(cfg.storage_port, cfg.project, cfg.env()["SIYU_MEDIA_BUCKET"])
         for name in ("simulator", "gateway", "worker"):
             _start(cfg, info, name)
         provision_pubsub(cfg)
