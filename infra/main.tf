@@ -114,6 +114,15 @@ locals {
       secrets       = ["SIYU_WECOM_SECRET"]
       firestore     = true
     }
+    on_content_upkeep = {
+      trigger_topic = "content-upkeep-ticks"
+      min_instances = 0
+      max_instances = 1
+      concurrency   = 1
+      publishes_to  = ["content-upkeep-ticks-dlq"]
+      secrets       = ["SIYU_WECOM_SECRET"]
+      firestore     = true
+    }
     ops_api = {
       trigger_topic = null
       min_instances = 0
@@ -126,7 +135,7 @@ locals {
   }
 
   # Every topic gets a <name>-dlq; reward-granted is read by the bank's fulfilment system.
-  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches", "inbox-sweep-ticks", "relayer-ticks", "tag-backfill-ticks"]
+  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches", "inbox-sweep-ticks", "relayer-ticks", "tag-backfill-ticks", "content-upkeep-ticks"]
 
   # Secret Manager secret id per environment variable the code reads as a secret.
   secrets = {
@@ -165,29 +174,36 @@ locals {
       topic       = "tag-backfill-ticks"
       description = "Every minute: carry saved tag rules to existing customers, page by page"
     }
+    content-upkeep = {
+      schedule    = "0 */6 * * *"
+      topic       = "content-upkeep-ticks"
+      description = "Every 6 hours: renew expiring WeCom media ids, keep group welcomes and group codes in step"
+    }
   }
 
   plain_env = {
-    SIYU_PROJECT                  = var.project_id
-    SIYU_WECOM_CORP_ID            = var.wecom_corp_id
-    SIYU_WECOM_REPLAY_WINDOW_S    = "300"
-    SIYU_WELCOME_BUDGET_S         = "1.5"
-    SIYU_OPS_AUTH                 = "gateway"
-    SIYU_TOPIC_WECOM_EVENTS       = "wecom-events"
-    SIYU_TOPIC_BIZ_EVENTS         = "biz-events"
-    SIYU_TOPIC_REWARD_GRANTED     = "reward-granted"
-    SIYU_TOPIC_TAG_SYNC           = "tag-sync"
-    SIYU_TOPIC_FOLLOWUP_TICKS     = "followup-ticks"
-    SIYU_TOPIC_CAMPAIGN_TICKS     = "campaign-ticks"
-    SIYU_TOPIC_CAMPAIGN_BATCHES   = "campaign-batches"
-    SIYU_TOPIC_INBOX_SWEEP_TICKS  = "inbox-sweep-ticks"
-    SIYU_TOPIC_RELAYER_TICKS      = "relayer-ticks"
-    SIYU_TOPIC_TAG_BACKFILL_TICKS = "tag-backfill-ticks"
-    SIYU_WECOM_AGENT_ID           = tostring(var.wecom_agent_id)
-    SIYU_GROUP_JOIN_LIMIT         = tostring(var.group_join_limit)
-    SIYU_GROUP_MAX_DISTANCE_M     = tostring(var.group_max_distance_m)
-    SIYU_INVITE_COOLDOWN_DAYS     = tostring(var.invite_cooldown_days)
-    LOG_EXECUTION_ID              = "true"
+    SIYU_PROJECT                    = var.project_id
+    SIYU_WECOM_CORP_ID              = var.wecom_corp_id
+    SIYU_WECOM_REPLAY_WINDOW_S      = "300"
+    SIYU_WELCOME_BUDGET_S           = "1.5"
+    SIYU_OPS_AUTH                   = "gateway"
+    SIYU_TOPIC_WECOM_EVENTS         = "wecom-events"
+    SIYU_TOPIC_BIZ_EVENTS           = "biz-events"
+    SIYU_TOPIC_REWARD_GRANTED       = "reward-granted"
+    SIYU_TOPIC_TAG_SYNC             = "tag-sync"
+    SIYU_TOPIC_FOLLOWUP_TICKS       = "followup-ticks"
+    SIYU_TOPIC_CAMPAIGN_TICKS       = "campaign-ticks"
+    SIYU_TOPIC_CAMPAIGN_BATCHES     = "campaign-batches"
+    SIYU_TOPIC_INBOX_SWEEP_TICKS    = "inbox-sweep-ticks"
+    SIYU_TOPIC_RELAYER_TICKS        = "relayer-ticks"
+    SIYU_TOPIC_TAG_BACKFILL_TICKS   = "tag-backfill-ticks"
+    SIYU_TOPIC_CONTENT_UPKEEP_TICKS = "content-upkeep-ticks"
+    SIYU_MEDIA_BUCKET               = google_storage_bucket.media.name
+    SIYU_WECOM_AGENT_ID             = tostring(var.wecom_agent_id)
+    SIYU_GROUP_JOIN_LIMIT           = tostring(var.group_join_limit)
+    SIYU_GROUP_MAX_DISTANCE_M       = tostring(var.group_max_distance_m)
+    SIYU_INVITE_COOLDOWN_DAYS       = tostring(var.invite_cooldown_days)
+    LOG_EXECUTION_ID                = "true"
   }
 }
 

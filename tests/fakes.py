@@ -249,6 +249,7 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
         self.welcomes: list[str] = []
         self.welcome_attachments: list[list[dict[str, Any]]] = []
         self.contact_ways: dict[str, dict[str, Any]] = {}
+        self.ways_made = 0
         self.uploads: list[str] = []
         self.templates: dict[str, tuple[str, dict[str, Any] | None]] = {}
         self.template_limit = 100
@@ -260,7 +261,7 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
         self.tags: list[CorpTag] = []
         self.join_ways: list[str] = []
         self.way_chats: dict[str, list[str]] = {}
-        self.uploaded_at = datetime(2026, 3, 2, tzinfo=UTC)  # WeCom's created_at of uploads
+        self.now: Callable[[], datetime] = lambda: datetime(2026, 11, 23, 9, tzinfo=UTC)
         self.removed: list[tuple[str, str, list[str]]] = []
         self.texts: list[tuple[str, str]] = []
         self.fail_text_to: set[str] = set()
@@ -358,7 +359,8 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
         return JoinWay(config_id=config_id, qr_code=f"https://qr.example/{config_id}")
 
     def add_contact_way(self, way: ContactWay) -> tuple[str, str]:
-        config_id = f"cw{len(self.contact_ways) + 1}"
+        self.ways_made += 1
+        config_id = f"cw{self.ways_made}"
         self.contact_ways[config_id] = {"type": way.type, "users": way.users, "state": way.state}
         return config_id, f"https://qr.example/{config_id}"
 
@@ -374,7 +376,7 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
         self, kind: str, filename: str, data: bytes, content_type: str
     ) -> UploadedMedia:
         self.uploads.append(filename)
-        return UploadedMedia(media_id=f"media{len(self.uploads)}", created_at=self.uploaded_at)
+        return UploadedMedia(media_id=f"media{len(self.uploads)}", created_at=self.now())
 
     def add_group_welcome_template(self, text: str, attachment: dict[str, Any] | None) -> str:
         if len(self.templates) >= self.template_limit:
@@ -892,7 +894,8 @@ class FakeRuns:
         return self.docs.get(run_id)
 
     def update(self, run_id: str, **fields: Any) -> None:
-        self.docs[run_id] = self.docs[run_id].model_copy(update=fields)
+        """Read back typed, as the Firestore repository reads a document."""
+        self.docs[run_id] = CampaignRun.model_validate(self.docs[run_id].model_dump() | fields)
 
     def for_campaign(self, campaign_id: str, limit: int) -> list[CampaignRun]:
         runs = [r for r in self.docs.values() if r.campaign_id == campaign_id]
@@ -1044,6 +1047,7 @@ class FakeCloud:
     topics: dict[str, FakeTopic] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.wecom.now = self.clock.now  # WeCom's created_at of an upload: the same clock
         self.inbox = FakeInbox(self.clock)
         self.welcomes = FakeLedger(self.clock)
 

@@ -50,6 +50,8 @@ FUNCTIONS = (
     # 03:30 Shanghai: the quiet hour, before staff and campaigns read the segments.
     FunctionSpec("on_relayer_tick", topic="relayer-ticks", schedule="30 3 * * *"),
     FunctionSpec("on_tag_backfill", topic="tag-backfill-ticks", schedule="* * * * *"),
+    # Every 6 hours: a media id (3 days) is renewed 30 hours ahead, long before it expires.
+    FunctionSpec("on_content_upkeep", topic="content-upkeep-ticks", schedule="0 */6 * * *"),
 )
 
 

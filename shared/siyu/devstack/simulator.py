@@ -893,6 +893,7 @@ def create_app(sim: WeComSimulator) -> Flask:
                 "follow_page_size",
                 "broken_chats",
                 "resigned_members",
+                "time_offset_s",
             ):
                 if key in body:
                     setattr(sim.config, key, body[key])

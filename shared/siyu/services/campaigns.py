@@ -192,9 +192,9 @@ class CampaignAdmin:
         run = self._runs.get(rid)
         if run is None:
             raise NotFound(f"run {rid}")
-        if run.status is RunStatus.REJECTED:
+        if run.status == RunStatus.REJECTED:
             raise Conflict(f"run {rid} was rejected before any task was made")
-        if run.status is not RunStatus.CANCELLED:
+        if run.status != RunStatus.CANCELLED:
             self._runs.update(rid, status=RunStatus.CANCELLED.value)
         tasks = []
         for record in sorted(self._records.for_run(rid), key=lambda r: r.id):
@@ -417,7 +417,7 @@ class BatchSender:
 
     def _cancelled(self, run_id: str) -> bool:
         run = self._runs.get(run_id)
-        return run is not None and run.status is RunStatus.CANCELLED
+        return run is not None and run.status == RunStatus.CANCELLED
 
     def send(self, batch: CampaignBatch) -> str:
         now = self._clock.now()

@@ -93,9 +93,9 @@ class GroupCodes:
         now = self._clock.now()
         chats = choose(code, self._candidates(code.city), self._join_limit)
         if not chats:
-            self._ops_tasks.create(code_exhausted(code, now))
-            if not code.config_id:
+            if not code.config_id:  # refused before anything changed
                 raise Conflict(f"no benefit group in {code.city} has room: register one first")
+            self._ops_tasks.create(code_exhausted(code, now))
             # The way keeps its last groups: WeCom refuses a way without chats (92229).
             code = code.model_copy(update={"exhausted": True, "updated_at": now})
             self._codes.put(code)
