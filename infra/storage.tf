@@ -27,7 +27,8 @@ resource "google_storage_bucket" "media" {
 }
 
 # Access logs of the media bucket; a log bucket logging itself would loop.
-resource "google_storage_bucket" "media_access_logs" { # checkov:skip=CKV_GCP_62: the access-log bucket itself
+resource "google_storage_bucket" "media_access_logs" {
+  # checkov:skip=CKV_GCP_62: the access-log bucket itself; logging it would loop
   project                     = var.project_id
   name                        = "${var.project_id}-${local.name}-media-logs"
   location                    = var.region

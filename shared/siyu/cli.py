@@ -8,6 +8,7 @@ emulator when it runs, else the project in SIYU_PROJECT with the ambient credent
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -21,7 +22,18 @@ from siyu.devstack.procs import StackError
 from siyu.ops_client import OpsClient, OpsError, funnel_table, render
 
 FORMATS = ("table", "json", "csv")
-OPS_NOUNS = {"customers", "groups", "campaigns", "transfers", "followups", "tag-rules", "reports"}
+OPS_NOUNS = {
+    "customers",
+    "groups",
+    "campaigns",
+    "transfers",
+    "followups",
+    "tag-rules",
+    "reports",
+    "channels",
+    "media",
+    "group-codes",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +80,26 @@ def _parser() -> argparse.ArgumentParser:
     campaigns = verbs("campaigns", "benefit campaigns")
     fmt(campaigns.add_parser("list"))
     fmt(campaigns.add_parser("preview")).add_argument("campaign_id")
+    cancel = fmt(campaigns.add_parser("cancel", help="pull back a run's unsent 群发 tasks"))
+    cancel.add_argument("campaign_id")
+    cancel.add_argument("occurrence", help="the run's occurrence key, e.g. 2026-11-25")
+    channels = verbs("channels", "acquisition channels and their 联系我 QR codes")
+    fmt(channels.add_parser("list"))
+    fmt(channels.add_parser("get")).add_argument("state")
+    fmt(channels.add_parser("delete", help="delete the channel's QR code")).add_argument("state")
+    put_channel = fmt(channels.add_parser("put", help="create or change from a JSON file"))
+    put_channel.add_argument("state")
+    put_channel.add_argument("--file", required=True, help="JSON: name, welcome_text, staff, …")
+    media = verbs("media", "the content library")
+    fmt(media.add_parser("list"))
+    add_media = fmt(media.add_parser("add", help="upload an image, video or file once"))
+    add_media.add_argument("file")
+    add_media.add_argument("--kind", choices=["image", "video", "file"], required=True)
+    codes = verbs("group-codes", "group QR codes that move on when a group fills up")
+    fmt(codes.add_parser("list"))
+    put_code = fmt(codes.add_parser("put", help="create or change from a JSON file"))
+    put_code.add_argument("code_id")
+    put_code.add_argument("--file", required=True, help="JSON: name, city, kinds, area_geohash")
     transfers = verbs("transfers", "customer handovers")
     create = fmt(transfers.add_parser("create"))
     create.add_argument("--from", dest="from_userid", required=True)
@@ -177,6 +209,8 @@ def _all_groups(ops: OpsClient, city: str, page: int = 500) -> list[Any]:
 
 def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
     noun, verb, fmt = args.command, args.verb, args.format
+    if noun in CONTENT_NOUNS:
+        return _content(ops, args)
     if noun == "customers":
         return render(ops.call("GET", f"/ops/customers/{args.external_userid}"), "customer", fmt)
     if noun == "groups" and verb == "list":
@@ -186,6 +220,9 @@ def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
         return render(ops.call("PUT", f"/ops/groups/{args.chat_id}", json=body), "groups", fmt)
     if noun == "campaigns" and verb == "list":
         return render(ops.call("GET", "/ops/campaigns"), "campaigns", fmt)
+    if noun == "campaigns" and verb == "cancel":
+        path = f"/ops/campaigns/{args.campaign_id}/runs/{args.occurrence}:cancel"
+        return render(ops.call("POST", path)["tasks"], "run_cancel", fmt)
     if noun == "campaigns":
         preview = ops.call("POST", f"/ops/campaigns/{args.campaign_id}/preview")
         return render(preview, "preview", fmt)
@@ -208,6 +245,31 @@ def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
         return render(ops.call("GET", f"/ops/tag-rules/{args.rule_id}/backfill"), "backfill", fmt)
     params = {"from": args.from_, "to": args.to, "by": args.by}
     return funnel_table(ops.call("GET", "/ops/reports/funnel", params=params), fmt)
+
+
+CONTENT_NOUNS = {"channels": "channels", "media": "media", "group-codes": "group_codes"}
+
+
+def _content(ops: OpsClient, args: argparse.Namespace) -> str:
+    """channels, media and group-codes: list, get, put (a JSON file), delete, add (a file)."""
+    noun, verb = args.command, args.verb
+    base = f"/ops/{noun}"
+    if verb == "list":
+        found = ops.call("GET", base)
+    elif verb == "add":
+        data = Path(args.file).read_bytes()
+        body = {
+            "kind": args.kind,
+            "filename": Path(args.file).name,
+            "content_base64": base64.b64encode(data).decode(),
+        }
+        found = ops.call("POST", base, json=body)
+    elif verb == "put":
+        key = args.state if noun == "channels" else args.code_id
+        found = ops.call("PUT", f"{base}/{key}", json=json.loads(Path(args.file).read_text()))
+    else:
+        found = ops.call("DELETE" if verb == "delete" else "GET", f"{base}/{args.state}")
+    return render(found, CONTENT_NOUNS[noun], args.format)
 
 
 def _followups(ops: OpsClient, args: argparse.Namespace) -> Any:

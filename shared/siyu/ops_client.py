@@ -70,6 +70,36 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("started", "started_at"),
         ("finished", "finished_at"),
     ],
+    "channels": [
+        ("state", "state"),
+        ("name", "name"),
+        ("staff", "staff"),
+        ("config_id", "config_id"),
+        ("qr_code", "qr_code"),
+        ("attachments", "attachments"),
+    ],
+    "media": [
+        ("id", "id"),
+        ("kind", "kind"),
+        ("filename", "filename"),
+        ("size", "size"),
+        ("media_id", "media_id"),
+        ("uploaded", "uploaded_at"),
+    ],
+    "group_codes": [
+        ("id", "id"),
+        ("city", "city"),
+        ("groups", "chat_ids"),
+        ("exhausted", "exhausted"),
+        ("qr_code", "qr_code"),
+    ],
+    "run_cancel": [
+        ("batch", "batch_id"),
+        ("sender", "sender"),
+        ("msgid", "msgid"),
+        ("outcome", "outcome"),
+        ("detail", "detail"),
+    ],
     "transfer": [
         ("id", "id"),
         ("from", "from_userid"),
@@ -78,6 +108,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("calls", "calls"),
         ("final", "final"),
         ("counts", "counts"),
+        ("groups", "group_counts"),
     ],
 }
 
