@@ -183,6 +183,13 @@ SEEDS: dict[tuple[str, str], dict[str, Any] | None] = {
         "working_days": [],
         "source": "fuzz",
     },
+    ("POST", "/ops/media"): {
+        "kind": "image",
+        "filename": "cover.png",
+        "content_base64": "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    },
+    ("PUT", "/ops/group-codes/<code_id>"): {"name": "上海美食", "city": "上海"},
+    ("POST", "/ops/campaigns/<campaign_id>/runs/<occurrence>:cancel"): None,
     ("POST", "/ops/transfers"): {
         "from_userid": "a",
         "to_userid": "b",

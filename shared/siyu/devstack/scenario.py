@@ -222,6 +222,7 @@ def play_all(cfg: StackConfig) -> str:
     from siyu.devstack import (
         campaign_scenario,
         card_scenario,
+        content_scenario,
         funnel_scenario,
         profile_scenario,
         referral_scenario,
@@ -235,6 +236,7 @@ def play_all(cfg: StackConfig) -> str:
             referral_scenario.play(cfg),
             profile_scenario.play(cfg),
             campaign_scenario.play(cfg),
+            content_scenario.play(cfg),
             funnel_scenario.play(cfg),
         )
     )
