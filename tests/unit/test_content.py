@@ -210,8 +210,10 @@ def test_a_code_with_no_group_left_raises_an_ops_task_once_a_day() -> None:
     w.root.content_upkeep().tick(Tick())
     tasks = [t for t in w.cloud.ops_tasks.list_open() if t.kind == "group_code_exhausted"]
     assert len(tasks) == 1
-    w.group("wr9")  # a new group with room: the code leads there again
-    assert codes.get("sh").chat_ids == ["wr9"] and not codes.get("sh").exhausted
+    w.group("wr0", members=150)  # members left: the code admits again
+    assert codes.get("sh").chat_ids == ["wr0"] and not codes.get("sh").exhausted
+    w.group("wr9")  # a new group with room: the code takes it in too
+    assert codes.get("sh").chat_ids == ["wr0", "wr9"]
 
 
 # -- group welcomes ------------------------------------------------------------------------

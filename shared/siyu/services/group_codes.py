@@ -9,6 +9,7 @@ import re
 from siyu.domain.errors import Conflict, InvalidInput, NotFound
 from siyu.domain.group_codes import (
     CODE_ID,
+    MAX_CHATS,
     GroupCode,
     GroupCodeSpec,
     choose,
@@ -60,18 +61,25 @@ class GroupCodes:
 
     def group_changed(self, group: Group) -> int:
         """A group filled up, emptied, was dismissed or registered: move the codes that hold
-        it, and top up the codes of its city that hold fewer than five. Idempotent: a code
-        already right costs no WeCom call. Returns how many ways were rewritten."""
-        moved = 0
-        holding = {c.id: c for c in self._codes.holding(group.chat_id)}
-        room = {
-            c.id: c
+        it and can no longer lead there, and top up the codes of its city that hold fewer
+        than five (or none with room). A member joining a group that still has room costs
+        no WeCom call and no group read. Returns how many ways were rewritten."""
+        limit = self._join_limit
+        stale = [
+            c
+            for c in self._codes.holding(group.chat_id)
+            if c.exhausted or not c.admits(group, limit)
+        ]
+        open_slots = [
+            c
             for c in self._codes.all()
-            if c.city == group.city and c.admits(group, self._join_limit)
-        }
-        for code in {**holding, **room}.values():
-            before = code.chat_ids
-            if self._settle(code).chat_ids != before:
+            if c.admits(group, limit)
+            and group.chat_id not in c.chat_ids
+            and (len(c.chat_ids) < MAX_CHATS or c.exhausted)
+        ]
+        moved = 0
+        for code in {c.id: c for c in [*stale, *open_slots]}.values():
+            if self._settle(code).chat_ids != code.chat_ids:
                 moved += 1
         return moved
 

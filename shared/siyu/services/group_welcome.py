@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from siyu.domain import group_welcome
-from siyu.domain.campaigns import SHANGHAI
+from siyu.domain.campaigns import SHANGHAI, Campaign
 from siyu.domain.errors import Conflict, DomainError
 from siyu.domain.groups import Group
 from siyu.domain.wecom import TemplateLimit
@@ -32,12 +32,13 @@ class GroupWelcomes:
         self._media = media
         self._clock = clock
 
-    def sync(self, group: Group) -> Group:
+    def sync(self, group: Group, campaigns: list[Campaign] | None = None) -> Group:
         """Bring one group's template in step; Conflict at WeCom's template limit."""
         if group.welcome is None:
             return group
         today = self._clock.now().astimezone(SHANGHAI).date()
-        lines = group_welcome.benefits(self._campaigns.all(), group, today)
+        running = self._campaigns.all() if campaigns is None else campaigns
+        lines = group_welcome.benefits(running, group, today)
         text = group_welcome.render(group.welcome, lines)
         attachment = group.welcome.attachment
         shown = group_welcome.fingerprint(text, attachment)
@@ -65,9 +66,11 @@ class GroupWelcomes:
         """Every group with a template (≤ 100 by WeCom's limit); a failure is logged and left
         for the next upkeep run, so one group cannot hold up the others."""
         changed = 0
-        for group in self._groups.with_welcome():
+        groups = self._groups.with_welcome()
+        campaigns = self._campaigns.all() if groups else []
+        for group in groups:
             try:
-                if self.sync(group) is not group:
+                if self.sync(group, campaigns) is not group:
                     changed += 1
             except DomainError as exc:
                 log(
