@@ -349,8 +349,8 @@ class CampaignRun(BaseModel):
     planned_at: datetime | None = None
 
 
-def run_id(campaign_id: str, occurrence: Occurrence) -> str:
-    return f"{campaign_id}@{occurrence.key}"
+def run_id(campaign_id: str, occurrence_key: str) -> str:
+    return f"{campaign_id}@{occurrence_key}"
 
 
 class CampaignBatch(BaseModel):

@@ -188,7 +188,7 @@ class CampaignAdmin:
         """Pull a run back: tasks staff have not sent are stopped (97611), tasks not yet made
         are never made; what was sent stays sent. Asking again retries only failures."""
         self.get(campaign_id)
-        rid = f"{campaign_id}@{occurrence}"
+        rid = run_id(campaign_id, occurrence)
         run = self._runs.get(rid)
         if run is None:
             raise NotFound(f"run {rid}")
@@ -328,7 +328,7 @@ class CampaignPlanner:
 
     def _plan(self, campaign: Campaign, occurrence: Occurrence, now: datetime) -> bool:
         """Plan one occurrence; False if another tick planned it already."""
-        rid = run_id(campaign.id, occurrence)
+        rid = run_id(campaign.id, occurrence.key)
         run = CampaignRun(
             id=rid,
             campaign_id=campaign.id,

@@ -48,7 +48,7 @@ class GroupCodes:
         current = self._codes.get(code_id)
         kept = current.model_dump(include={"config_id", "qr_code", "chat_ids"}) if current else {}
         code = GroupCode(id=code_id, updated_at=self._clock.now(), **dict(spec), **kept)
-        return self._settle(code, rewrite=True)
+        return self._settle(code, self._candidates(code.city), rewrite=True)
 
     def get(self, code_id: str) -> GroupCode:
         code = self._codes.get(code_id)
@@ -77,15 +77,22 @@ class GroupCodes:
             and group.chat_id not in c.chat_ids
             and (len(c.chat_ids) < MAX_CHATS or c.exhausted)
         ]
-        moved = 0
-        for code in {c.id: c for c in [*stale, *open_slots]}.values():
-            if self._settle(code).chat_ids != code.chat_ids:
-                moved += 1
-        return moved
+        return self._settle_each([*stale, *open_slots])
 
     def settle_all(self) -> int:
         """The upkeep job's safety net for a change whose event was lost."""
-        return sum(1 for c in self._codes.all() if self._settle(c).chat_ids != c.chat_ids)
+        return self._settle_each(self._codes.all())
+
+    def _settle_each(self, codes: list[GroupCode]) -> int:
+        """Settle each code once, reading each city's groups once; how many ways moved."""
+        cities: dict[str, list[Group]] = {}
+        moved = 0
+        for code in {c.id: c for c in codes}.values():
+            if code.city not in cities:
+                cities[code.city] = self._candidates(code.city)
+            if self._settle(code, cities[code.city]).chat_ids != code.chat_ids:
+                moved += 1
+        return moved
 
     def _candidates(self, city: str) -> list[Group]:
         found: list[Group] = []
@@ -97,9 +104,9 @@ class GroupCodes:
                 return found
             after = page[-1].chat_id
 
-    def _settle(self, code: GroupCode, rewrite: bool = False) -> GroupCode:
+    def _settle(self, code: GroupCode, candidates: list[Group], rewrite: bool = False) -> GroupCode:
         now = self._clock.now()
-        chats = choose(code, self._candidates(code.city), self._join_limit)
+        chats = choose(code, candidates, self._join_limit)
         if not chats:
             if not code.config_id:  # refused before anything changed
                 raise Conflict(f"no benefit group in {code.city} has room: register one first")

@@ -139,7 +139,7 @@ class TransferService:
                     )
                 )
             self._transfers.put(transfer)
-        if not eligible:
+        if transfer.groups and not eligible:  # only refusals: recorded once here
             self._transfers.put(transfer)
 
     def status(self, transfer_id: str) -> Transfer:

@@ -20,6 +20,8 @@ from tenacity import (
 
 from siyu.domain.content import MAX_ATTACHMENTS
 from siyu.domain.errors import InvalidInput, TransientError, UpstreamError
+from siyu.domain.group_codes import MAX_CHATS as MAX_JOIN_CHATS
+from siyu.domain.group_welcome import MAX_TEMPLATE_BYTES
 from siyu.domain.media import UploadedMedia
 from siyu.domain.tags import MAX_NAME_CHARS, CorpTag
 from siyu.domain.wecom import (
@@ -61,8 +63,6 @@ UNKNOWN_CONFIG = 41044  # an invalid 联系我 config_id (90313)
 TEMPLATE_LIMIT = 41055  # group welcome templates at WeCom's limit (90313)
 TASK_CANCELLED = 41093  # the 群发 task was cancelled already (90313)
 MAX_WELCOME_BYTES = 4_000  # text.content (92137)
-MAX_TEMPLATE_BYTES = 3_000  # group_welcome_template text.content (92366)
-MAX_JOIN_CHATS = 5  # chat_id_list of a join way (92229)
 _MAX_PAGES = 1_000  # a cursor that never ends is WeCom's bug, not a reason to loop forever
 _TOKEN_MARGIN_S = 300  # refresh this long before WeCom's stated expiry
 
