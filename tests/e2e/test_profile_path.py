@@ -167,9 +167,14 @@ def test_a_manual_tag_survives_rule_runs(customer, ops, sim) -> None:
     customer.event("profile", age=45)  # no longer earns 银发客群: siyu removes only that
     assert until(lambda: "客群/银发客群" not in customer.wecom_tags())
     assert manual in customer.wecom_tags()
-    tags = {
-        t["name"]: t["source"] for t in ops.get(f"/ops/customers/{customer.ext}").json()["tags"]
-    }
+
+    def siyu_tags() -> dict[str, str]:
+        found = ops.get(f"/ops/customers/{customer.ext}").json()["tags"]
+        return {t["name"]: t["source"] for t in found}
+
+    # siyu records the removal after mark_tag answers: WeCom may show it a moment earlier.
+    until(lambda: "银发客群" not in siyu_tags())
+    tags = siyu_tags()
     assert tags["老朋友"] == "manual" and "银发客群" not in tags
 
 
