@@ -23,9 +23,11 @@ from siyu.domain.partner_auth import PartnerAuth, parse_keys
 from siyu.ports import (
     AppMessenger,
     AudienceSource,
+    AuditLog,
     BackfillRepo,
     BankCustomerRepo,
     BlobStore,
+    BranchRepo,
     CalendarRepo,
     CallbackInbox,
     CampaignBatchRepo,
@@ -39,11 +41,16 @@ from siyu.ports import (
     FailureCounter,
     FollowupRepo,
     FunnelStore,
+    GrantRepo,
     GroupCodeRepo,
     GroupRepo,
+    IdempotencyRepo,
+    LoginVerifier,
     MediaRepo,
     OpsTaskRepo,
     ReferralRepo,
+    SessionRepo,
+    StaffRepo,
     TagRepo,
     TagRuleRepo,
     Topic,
@@ -51,6 +58,7 @@ from siyu.ports import (
     WeCom,
     WelcomeLedger,
 )
+from siyu.services.access import LoginConfig, OpsAccess
 from siyu.services.biz_events import BizEventRouter
 from siyu.services.campaigns import (
     BatchSender,
@@ -72,6 +80,7 @@ from siyu.services.intake import CallbackIntake, InboxSweeper
 from siyu.services.layering import CustomerLayering
 from siyu.services.media import MediaLibrary
 from siyu.services.nearby_groups import NearbyGroupIndex
+from siyu.services.ops_calls import AuditTrail, IdempotentCalls
 from siyu.services.referrals import ReferralService
 from siyu.services.relayering import Relayering
 from siyu.services.tag_backfill import TagBackfill
@@ -155,6 +164,18 @@ def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Store
     )
 
 
+@dataclass(frozen=True)
+class AccessStores:
+    """Who may call the ops API, their sessions and calls, and the audit log."""
+
+    grants: GrantRepo
+    branches: BranchRepo
+    staff: StaffRepo
+    sessions: SessionRepo
+    idempotency: IdempotencyRepo
+    audit: AuditLog
+
+
 T = TypeVar("T")
 
 
@@ -188,6 +209,8 @@ class Root:
         clock: Clock | None = None,
         official_years: Callable[[], list[OfficialYear]] | None = None,
         blobs: BlobStore | None = None,
+        access: AccessStores | None = None,
+        login: LoginVerifier | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
@@ -198,6 +221,8 @@ class Root:
             "topic": topic,
             "official_years": official_years,
             "blobs": blobs,
+            "access": access,
+            "login": login,
         }
         self._built: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.RLock()  # builders nest: a service builds its clients
@@ -579,7 +604,60 @@ class Root:
     @_once
     def funnel(self) -> FunnelTracker:
         st = self.stores()
-        return FunnelTracker(st.funnel, st.channels, st.customers)
+        return FunnelTracker(st.funnel, st.channels, st.customers, self.access_stores().staff)
+
+    # -- ops identity ------------------------------------------------------------------
+
+    @_once
+    def access_stores(self) -> AccessStores:
+        given: AccessStores | None = self._given["access"]
+        if given is not None:
+            return given
+        from google.cloud import firestore
+
+        from siyu.adapters.firestore import access
+
+        db, s = self.db(), self.settings
+        audit_db = firestore.Client(project=s.project, database=s.audit_database)
+        return AccessStores(
+            grants=access.GrantRepo(db),
+            branches=access.BranchRepo(db),
+            staff=access.StaffRepo(db),
+            sessions=access.SessionRepo(db),
+            idempotency=access.IdempotencyRepo(db),
+            audit=access.AuditRepo(audit_db),
+        )
+
+    @_once
+    def access(self) -> OpsAccess:
+        s, st = self.settings, self.access_stores()
+        login = self._given["login"] or self._wecom_client(
+            "wecom_agent_secret", agent_id=s.wecom_agent_id
+        )
+        config = LoginConfig(
+            corp_id=s.wecom_corp_id,
+            agent_id=s.wecom_agent_id,
+            login_base=s.wecom_login_base,
+            redirect_uri=s.ops_login_redirect,
+            first_admin=s.first_admin,
+            idle=timedelta(minutes=s.session_idle_min),
+            lifetime=timedelta(hours=s.session_max_h),
+        )
+        return OpsAccess(st.grants, st.branches, st.staff, st.sessions, login, self.clock, config)
+
+    @_once
+    def audit_trail(self) -> AuditTrail:
+        return AuditTrail(
+            self.access_stores().audit, self.clock, self.settings.audit_retention_days
+        )
+
+    @_once
+    def idempotent_calls(self) -> IdempotentCalls:
+        return IdempotentCalls(
+            self.access_stores().idempotency,
+            self.clock,
+            timedelta(hours=self.settings.idempotency_ttl_h),
+        )
 
     @_once
     def partner_auth(self) -> PartnerAuth:

@@ -45,8 +45,26 @@ class Settings(BaseSettings):
     max_callback_bytes: int = 1024 * 1024
     dedupe_ttl_days: int = Field(7, gt=0)
     ops_token: SecretStr | None = None
-    # "gateway": API Gateway verified a Google ID token and IAM lets only it invoke ops_api.
-    ops_auth: Literal["token", "gateway"] = "token"
+    # "google": ops_api verifies the caller's Google ID token itself (API Gateway forwards it
+    # untouched, as it does a browser's session cookie); "token": the local shared token.
+    ops_auth: Literal["token", "google"] = "token"
+    ops_audience: str = Field("", description="the audience Google ID tokens must name")
+    ops_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+    # Ops identity: WeCom web login (98152/98176), sessions, grants and the audit log.
+    first_admin: str = Field("", max_length=64, description="admin until grants say otherwise")
+    token_identity: str = Field(
+        "ops-token", description="the local bearer token's service identity (token mode)"
+    )
+    session_secret: SecretStr | None = None
+    session_idle_min: int = Field(30, gt=0, le=24 * 60)
+    session_max_h: int = Field(8, gt=0, le=24)
+    wecom_login_base: str = "https://login.work.weixin.qq.com"
+    ops_login_redirect: str = Field(
+        "", description="this deployment's /ops/login/callback URL (a WeCom trusted domain)"
+    )
+    audit_database: str = Field("siyu-audit", description="the append-only audit log's database")
+    audit_retention_days: int = Field(5 * 365, gt=0)
+    idempotency_ttl_h: int = Field(24, gt=0)
     # Machine callers (/card-alert, /events): HMAC keys as `id:secret,id:secret`.
     partner_keys: SecretStr | None = None
     partner_window_s: int = Field(300, gt=0, description="accepted clock skew of a signature")

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from siyu.domain.access import Branch, Grant, Staff
+from siyu.domain.audit import AuditEntry, AuditQuery
 from siyu.domain.backfills import Backfill
 from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.calendar import OfficialYear
@@ -26,10 +28,12 @@ from siyu.domain.followups import Followup, FollowupReason
 from siyu.domain.funnel import Dimension, MilestoneRecord
 from siyu.domain.group_codes import GroupCode
 from siyu.domain.groups import Group
+from siyu.domain.idempotency import IdempotentCall
 from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.media import MediaAsset, UploadedMedia
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, Reward
+from siyu.domain.sessions import Session
 from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
 from siyu.domain.transfers import Transfer
@@ -41,6 +45,7 @@ from siyu.domain.wecom import (
     GroupMsgSend,
     GroupMsgTask,
     JoinWay,
+    LoginIdentity,
     TransferResult,
     WelcomeOutcome,
 )
@@ -525,3 +530,59 @@ class WeCom(
     WeComApi, GroupMessenger, TransferApi, ContactWays, MediaUploader, WelcomeTemplates, Protocol
 ):
     """Everything siyu asks of WeCom with the customer-contact secret."""
+
+
+# -- ops identity ---------------------------------------------------------------------------
+
+
+class LoginVerifier(Protocol):
+    def login_identity(self, code: str) -> LoginIdentity:
+        """Who a WeCom web login's code belongs to (98176)."""
+
+
+class GrantRepo(Protocol):
+    def get(self, identity: str) -> Grant | None: ...
+
+    def put(self, grant: Grant) -> None: ...
+
+    def all(self) -> list[Grant]: ...
+
+
+class BranchRepo(Protocol):
+    def put(self, branch: Branch) -> None: ...
+
+    def all(self) -> list[Branch]: ...
+
+
+class StaffRepo(Protocol):
+    def put(self, staff: Staff) -> None: ...
+
+    def get_many(self, userids: list[str]) -> dict[str, Staff]: ...
+
+    def all(self) -> list[Staff]: ...
+
+
+class SessionRepo(Protocol):
+    def create(self, session: Session) -> None: ...
+
+    def get(self, session_id: str) -> Session | None: ...
+
+    def touch(self, session_id: str, at: datetime) -> None: ...
+
+    def delete(self, session_id: str) -> None: ...
+
+
+class IdempotencyRepo(Protocol):
+    def start(self, call: IdempotentCall) -> IdempotentCall | None:
+        """None when this call claimed the key, else the call that holds it."""
+
+    def finish(self, call_id: str, status: int, body: str) -> None: ...
+
+    def release(self, call_id: str) -> None: ...
+
+
+class AuditLog(Protocol):
+    def append(self, entry: AuditEntry) -> bool:
+        """Create the entry; False when this id was appended before."""
+
+    def query(self, q: AuditQuery) -> list[AuditEntry]: ...

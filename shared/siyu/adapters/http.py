@@ -1,9 +1,7 @@
-"""HTTP plumbing shared by the HTTP functions: error mapping, bearer auth, path routing."""
+"""HTTP plumbing shared by the HTTP functions: error mapping and path routing."""
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
 import logging
 import time
@@ -20,6 +18,7 @@ from werkzeug.routing import Map, Rule
 
 from siyu.adapters import jsonbody
 from siyu.domain import errors
+from siyu.domain.access import Role
 from siyu.domain.compliance import NotCompliant
 from siyu.domain.ids import doc_id_problem
 from siyu.domain.partner_auth import PartnerAuth
@@ -111,31 +110,6 @@ def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-def require_bearer(request: Request, token: str | None) -> None:
-    """Local stand-in for IAM: a shared bearer token, compared in constant time."""
-    if not token:
-        raise errors.Unauthorized("SIYU_OPS_TOKEN is not configured; ops API is closed")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    matches = hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode())
-    if scheme != "Bearer" or not matches:
-        raise errors.Unauthorized("missing or wrong bearer token")
-
-
-def gateway_caller(request: Request) -> str:
-    """The caller API Gateway authenticated: its claims arrive base64url-encoded in a header.
-
-    Only the gateway's service account may invoke the function (IAM), so the header is
-    trusted; without it the request did not come through the gateway and is refused."""
-    encoded = request.headers.get("X-Apigateway-Api-Userinfo", "")
-    if not encoded:
-        raise errors.Unauthorized("no caller identity from API Gateway")
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-    except ValueError as exc:
-        raise errors.Unauthorized("unreadable caller identity from API Gateway") from exc
-    return str(claims.get("email") or claims.get("sub") or "unknown")
-
-
 Guard = Callable[[Request, bytes], None]
 
 
@@ -164,6 +138,9 @@ class Route:
     status: int = 200
     produces: tuple[str, ...] = ("application/json",)  # a view may answer a Response in these
     max_bytes: int | None = None  # a body this route may take beyond the router's limit
+    role: Role | None = None  # ops: the least role that may call it (a test checks every one)
+    public: bool = False  # ops: callable without credentials (the WeCom login flow)
+    before: Callable[..., Any] | None = None  # ops: the target's state, for the audit log
 
     @property
     def summary(self) -> str:
@@ -201,8 +178,9 @@ class Router:
         """(method, path) with werkzeug's <name> as OpenAPI's {name}."""
         return sorted(self.rules)
 
-    def dispatch(self, request: Request, max_bytes: int) -> Response:
-        """Call the matching view with its path arguments and validated body and query."""
+    def match(self, request: Request) -> tuple[str, Route, dict[str, Any]]:
+        """The route for this method and path: its key ("PUT /ops/groups/{chat_id}"), the
+        route, and the path arguments, each checked as a document id."""
         adapter = self._map.bind("siyu")
         # A mount at the exact path (the local gateway) adds a trailing "/": not a new route.
         path = (request.script_root + request.path).rstrip("/") or "/"
@@ -216,8 +194,16 @@ class Router:
             problem = doc_id_problem(str(value))
             if problem:
                 raise errors.InvalidInput(name, f"not a usable id: {problem}")
-        route, kwargs = self._routes[endpoint], dict(args)
-        raw = read_body(request, route.max_bytes or max_bytes)
+        key = endpoint.replace("<", "{").replace(">", "}")
+        return key, self._routes[endpoint], dict(args)
+
+    def dispatch(self, request: Request, max_bytes: int) -> Response:
+        """Call the matching view with its path arguments and validated body and query."""
+        _key, route, args = self.match(request)
+        return self.invoke(request, route, args, read_body(request, route.max_bytes or max_bytes))
+
+    def invoke(self, request: Request, route: Route, args: dict[str, Any], raw: bytes) -> Response:
+        kwargs = dict(args)
         if self._guard:
             self._guard(request, raw)
         if route.body:

@@ -25,7 +25,7 @@ from flask import Flask, Response, jsonify, request
 from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import render_envelope, render_event
 from siyu.config import Settings
-from siyu.devstack import simulator_content
+from siyu.devstack import simulator_content, simulator_login
 
 # Error codes and their meaning as 90313 (and the API's own page) define them.
 API_ERRORS = {
@@ -56,6 +56,7 @@ API_ERRORS = {
     40145: "media_id expired",
     44001: "empty media file",
     **simulator_content.CODES,
+    **simulator_login.CODES,
 }
 DELIVERY_TIMEOUT_S = 5.0  # WeCom's wait for the callback answer
 DELIVERY_TRIES = 3
@@ -95,6 +96,8 @@ class SimConfig:
     follow_page_size: int = FOLLOWERS_PER_PAGE
     broken_chats: list[str] = field(default_factory=list)  # groupchat/get answers -1 for these
     resigned_members: list[str] = field(default_factory=list)  # whose groups may be inherited
+    trusted_domains: list[str] = field(default_factory=lambda: ["127.0.0.1", "localhost"])
+    non_members: list[str] = field(default_factory=list)  # web logins that are not members
 
 
 @dataclass
@@ -118,6 +121,7 @@ class SimState:
     welcomes_sent: list[dict[str, Any]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     per_minute: dict[tuple[str, int], int] = field(default_factory=dict)
+    login_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # web login codes
 
 
 class WeComSimulator:
@@ -778,6 +782,7 @@ def create_app(sim: WeComSimulator) -> Flask:
         return answer(api, join_way=way)
 
     simulator_content.register(app, sim, wecom_api, answer)
+    simulator_login.register(app, sim, wecom_api, answer)
 
     # -- the simulator's own control surface ------------------------------------------------
 
@@ -894,6 +899,8 @@ def create_app(sim: WeComSimulator) -> Flask:
                 "broken_chats",
                 "resigned_members",
                 "time_offset_s",
+                "trusted_domains",
+                "non_members",
             ):
                 if key in body:
                     setattr(sim.config, key, body[key])

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from siyu.domain.access import BranchRef
 from siyu.domain.calendar import HOLIDAY_LABELS, HolidayName, OfficialCalendar
 from siyu.domain.content import MAX_ATTACHMENTS, Attachment
 from siyu.domain.groups import Group
@@ -304,6 +305,7 @@ class CampaignSpec(BaseModel):
     audience: Audience
     content: Content
     enabled: bool = True
+    branch: BranchRef = ""
 
     @model_validator(mode="after")
     def _consistent(self) -> CampaignSpec:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from siyu.domain.access import BranchRef
 from siyu.domain.content import MAX_ATTACHMENTS, Attachment
 from siyu.domain.tags import TagRef
 
@@ -30,6 +31,7 @@ class ChannelSpec(BaseModel):
     )
     skip_verify: bool = Field(True, description="customers are added without the member's OK")
     city: str = Field("", max_length=32, description="where the code is used; funnel reports")
+    branch: BranchRef = ""
 
 
 class Channel(ChannelSpec):

@@ -26,14 +26,17 @@ class Milestone(StrEnum):
     DELETED = "deleted"  # the staff member deleted the customer (not counted as lost)
 
 
-Dimension = Literal["channel", "staff", "city"]
+Dimension = Literal["channel", "staff", "city", "branch"]
+DIMENSIONS: tuple[Dimension, ...] = ("channel", "staff", "city", "branch")
 MAX_DAYS = 366
+UNASSIGNED = "未分配"
 
 
 class Dims(BaseModel):
     channel: str = "无渠道"
     staff: str = "—"
     city: str = "未知"
+    branch: str = UNASSIGNED  # the channel's branch, else the staff member's
 
 
 class MilestoneRecord(Dims):
@@ -52,7 +55,7 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class FunnelQuery(BaseModel):
-    """GET /ops/reports/funnel?from=YYYY-MM-DD&to=YYYY-MM-DD&by=channel|staff|city."""
+    """GET /ops/reports/funnel?from=YYYY-MM-DD&to=YYYY-MM-DD&by=channel|staff|city|branch."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 

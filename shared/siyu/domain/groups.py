@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siyu.domain.access import BranchRef
 from siyu.domain.content import Attachment
 from siyu.domain.geo import CoordSystem, geohash, to_wgs84
 
@@ -74,6 +75,7 @@ class GroupSpec(Coordinates):
         default_factory=list, max_length=20, description="e.g. 美食, 早餐: campaign audiences"
     )
     welcome: GroupWelcomeSpec | None = Field(None, description="a group welcome template")
+    branch: BranchRef = ""
 
 
 class Group(BaseModel):
@@ -95,6 +97,7 @@ class Group(BaseModel):
     welcome_template_id: str = ""  # the template in WeCom's library (92366)
     welcome_shown: str = ""  # fingerprint of what that template says now
     owner_transfers: list[datetime] = Field(default_factory=list)  # in-service hand-overs
+    branch: BranchRef = ""
 
     @property
     def is_benefit_group(self) -> bool:
@@ -121,6 +124,7 @@ def register(current: Group | None, chat_id: str, spec: GroupSpec, at: datetime)
             "kind": spec.kind,
             "tags": spec.tags,
             "welcome": spec.welcome,
+            "branch": spec.branch,
             "location": spec.location(),
             "member_count": count,
             "status": GroupStatus.OPEN,

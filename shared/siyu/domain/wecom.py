@@ -224,3 +224,12 @@ class WelcomeOutcome(StrEnum):
     SENT = "sent"  # 0, or 41051: the welcome reached the customer
     EXPIRED = "expired"  # 41050: the code is invalid, expired or was used
     BUSY = "busy"  # 41096: another app is sending it now; not delivered yet
+
+
+class LoginIdentity(_Answer):
+    """auth/getuserinfo (98176): a member's `userid`, or for someone outside the corp an
+    `openid` (and `external_userid` when they are a customer)."""
+
+    userid: str = ""
+    openid: str = ""
+    external_userid: str = ""

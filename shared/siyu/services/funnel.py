@@ -8,6 +8,7 @@ from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.funnel import (
+    UNASSIGNED,
     Dimension,
     Dims,
     FunnelQuery,
@@ -16,14 +17,21 @@ from siyu.domain.funnel import (
     record,
     totals,
 )
-from siyu.ports import ChannelRepo, CustomerRepo, FunnelStore
+from siyu.ports import ChannelRepo, CustomerRepo, FunnelStore, StaffRepo
 
 
 class FunnelTracker:
-    def __init__(self, store: FunnelStore, channels: ChannelRepo, customers: CustomerRepo) -> None:
+    def __init__(
+        self,
+        store: FunnelStore,
+        channels: ChannelRepo,
+        customers: CustomerRepo,
+        staff: StaffRepo | None = None,
+    ) -> None:
         self._store = store
         self._channels = channels
         self._customers = customers
+        self._staff = staff
 
     def note(self, milestone: Milestone, subject: str, at: datetime, dims: Dims) -> bool:
         """Record once; False when this milestone of this subject was recorded before."""
@@ -33,13 +41,17 @@ class FunnelTracker:
         """A relation's channel (by its `state`), staff member and the channel's city."""
         return self.of_channel(self._channels.get(state) if state else None, staff_userid)
 
-    @staticmethod
-    def of_channel(channel: Channel | None, staff_userid: str) -> Dims:
+    def of_channel(self, channel: Channel | None, staff_userid: str) -> Dims:
         return Dims(
             channel=channel.name if channel else "无渠道",
             staff=staff_userid,
             city=(channel.city if channel else "") or "未知",
+            branch=(channel.branch if channel else "") or self._staff_branch(staff_userid),
         )
+
+    def _staff_branch(self, staff_userid: str) -> str:
+        found = self._staff.get_many([staff_userid]) if self._staff and staff_userid else {}
+        return found[staff_userid].branch if staff_userid in found else UNASSIGNED
 
     def of_customer(self, customer: Customer | None) -> Dims:
         """Attributed to how the customer first came: their earliest relation."""

@@ -13,7 +13,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from siyu.adapters.firestore.store import as_document, translated
-from siyu.domain.funnel import Dimension, MilestoneRecord
+from siyu.domain.funnel import DIMENSIONS, Dimension, MilestoneRecord
 
 
 class FunnelStore:
@@ -29,7 +29,7 @@ class FunnelStore:
         batch = self._db.batch()
         batch.create(self._col.document(milestone.id), as_document(milestone))
         new_values = set()
-        for by in ("channel", "staff", "city"):
+        for by in DIMENSIONS:
             value = str(getattr(milestone, by))
             doc_id = f"{by}-{hashlib.sha256(value.encode()).hexdigest()[:24]}"
             with self._lock:

@@ -35,6 +35,7 @@ from siyu.domain.wecom import (
     GroupMsgTask,
     GroupUnreadable,
     JoinWay,
+    LoginIdentity,
     NoValidRecipient,
     ReminderLimit,
     TemplateLimit,
@@ -613,6 +614,12 @@ class WeComClient:
         return {
             str(f["chat_id"]): int(f.get("errcode", -1)) for f in body.get("failed_chat_list") or []
         }
+
+    # -- web login for internal members (98152, 98176) ---------------------------------
+
+    def login_identity(self, code: str) -> LoginIdentity:
+        """Who signed in: the code is single-use and lives 5 minutes (40029 otherwise)."""
+        return LoginIdentity.model_validate(self.call("auth/getuserinfo", params={"code": code}))
 
 
 def _join_way(chat_ids: list[str], state: str, remark: str) -> dict[str, Any]:
