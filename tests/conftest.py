@@ -142,7 +142,7 @@ def cloud(emulators_running: Emulators, monkeypatch: pytest.MonkeyPatch) -> Clou
 
     for key, value in emulators_running.env().items():
         monkeypatch.setenv(key, value)
-    emulators.wipe_firestore(emulators_running.firestore_port, PROJECT)
+    emulators.wipe_firestore(emulators_running.firestore_port, PROJECT, ("(default)", "siyu-audit"))
     topic = f"wecom-events-{uuid.uuid4().hex[:10]}"
     monkeypatch.setenv("SIYU_TOPIC_WECOM_EVENTS", topic)
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from siyu import bootstrap as siyu_bootstrap
-from siyu.bootstrap import Root, Stores, bootstrap
+from siyu.bootstrap import AccessStores, Root, Stores, bootstrap
 from siyu.config import Settings
+from siyu.domain.access import Branch, Grant, Staff
+from siyu.domain.audit import AuditEntry, AuditQuery
 from siyu.domain.backfills import Backfill, BackfillStatus
 from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.calendar import OfficialYear
@@ -30,10 +32,12 @@ from siyu.domain.followups import CLOSED, Followup, FollowupReason, FollowupStat
 from siyu.domain.funnel import Dimension, MilestoneRecord
 from siyu.domain.group_codes import GroupCode
 from siyu.domain.groups import Group
+from siyu.domain.idempotency import CallStatus, IdempotentCall
 from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.media import MediaAsset, UploadedMedia
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite, InviteAttempt, InviteStatus, Reward
+from siyu.domain.sessions import Session
 from siyu.domain.tag_rules import TagRule
 from siyu.domain.tags import CorpTag
 from siyu.domain.transfers import Transfer
@@ -46,6 +50,7 @@ from siyu.domain.wecom import (
     GroupMsgTask,
     GroupUnreadable,
     JoinWay,
+    LoginIdentity,
     NoValidRecipient,
     TemplateLimit,
     TransferResult,
@@ -268,9 +273,16 @@ class FakeWeCom(FakeGroupMessenger, FakeTransferApi):
         self.invalid_users: set[str] = set()
         self.expired: set[str] = set()
         self.busy_welcome = 0  # the next n sends answer 41096
+        self.login_codes: dict[str, str] = {}  # web login code -> the member who scanned
         self.tag_list_calls: list[tuple[list[str] | None, list[str] | None]] = []
         self.chat_reads: list[str] = []
         self.chat_errors: dict[str, Exception] = {}
+
+    def login_identity(self, code: str) -> LoginIdentity:
+        userid = self.login_codes.pop(code, None)
+        if userid is None:
+            raise UpstreamError("auth/getuserinfo: invalid code", 40029)
+        return LoginIdentity(userid=userid)
 
     def contact(self, external_userid: str, name: str = "客户", **answer: Any) -> None:
         """Make WeCom know this contact (externalcontact/get answers it from now on)."""
@@ -1015,6 +1027,100 @@ class FakeDeliveries:
         return self.failures[key]
 
 
+class FakeGrants:
+    def __init__(self) -> None:
+        self.docs: dict[str, Grant] = {}
+
+    def get(self, identity: str) -> Grant | None:
+        return self.docs.get(identity)
+
+    def put(self, grant: Grant) -> None:
+        self.docs[grant.id] = grant
+
+    def all(self) -> list[Grant]:
+        return [self.docs[k] for k in sorted(self.docs)]
+
+
+class FakeBranches:
+    def __init__(self) -> None:
+        self.docs: dict[str, Branch] = {}
+
+    def put(self, branch: Branch) -> None:
+        self.docs[branch.id] = branch
+
+    def all(self) -> list[Branch]:
+        return list(self.docs.values())
+
+
+class FakeStaff:
+    def __init__(self) -> None:
+        self.docs: dict[str, Staff] = {}
+
+    def put(self, staff: Staff) -> None:
+        self.docs[staff.userid] = staff
+
+    def get_many(self, userids: list[str]) -> dict[str, Staff]:
+        return {u: self.docs[u] for u in userids if u in self.docs}
+
+    def all(self) -> list[Staff]:
+        return list(self.docs.values())
+
+
+class FakeSessions:
+    def __init__(self) -> None:
+        self.docs: dict[str, Session] = {}
+
+    def create(self, session: Session) -> None:
+        self.docs.setdefault(session.id, session)
+
+    def get(self, session_id: str) -> Session | None:
+        return self.docs.get(session_id)
+
+    def touch(self, session_id: str, at: datetime) -> None:
+        self.docs[session_id] = self.docs[session_id].model_copy(update={"last_seen": at})
+
+    def delete(self, session_id: str) -> None:
+        self.docs.pop(session_id, None)
+
+
+class FakeIdempotency:
+    def __init__(self) -> None:
+        self.docs: dict[str, IdempotentCall] = {}
+
+    def start(self, call: IdempotentCall) -> IdempotentCall | None:
+        held = self.docs.get(call.id)
+        if held is None:
+            self.docs[call.id] = call
+        return held
+
+    def finish(self, call_id: str, status: int, body: str) -> None:
+        self.docs[call_id] = self.docs[call_id].model_copy(
+            update={"status": CallStatus.DONE, "response_status": status, "response_body": body}
+        )
+
+    def release(self, call_id: str) -> None:
+        self.docs.pop(call_id, None)
+
+
+class FakeAudit:
+    def __init__(self) -> None:
+        self.docs: dict[str, AuditEntry] = {}
+
+    def append(self, entry: AuditEntry) -> bool:
+        if entry.id in self.docs:
+            return False
+        self.docs[entry.id] = entry
+        return True
+
+    def query(self, q: AuditQuery) -> list[AuditEntry]:
+        found = [
+            e
+            for e in self.docs.values()
+            if (not q.actor or e.actor == q.actor) and (not q.target or e.target == q.target)
+        ]
+        return sorted(found, key=lambda e: e.at, reverse=True)[: q.limit]
+
+
 @dataclass
 class FakeCloud:
     """Every fake adapter of one test; `root()` is the production wiring standing on them."""
@@ -1045,6 +1151,12 @@ class FakeCloud:
     blobs: FakeBlobs = field(default_factory=FakeBlobs)
     group_codes: FakeGroupCodes = field(default_factory=FakeGroupCodes)
     topics: dict[str, FakeTopic] = field(default_factory=dict)
+    grants: FakeGrants = field(default_factory=FakeGrants)
+    branches: FakeBranches = field(default_factory=FakeBranches)
+    staff: FakeStaff = field(default_factory=FakeStaff)
+    sessions: FakeSessions = field(default_factory=FakeSessions)
+    idempotency: FakeIdempotency = field(default_factory=FakeIdempotency)
+    audit: FakeAudit = field(default_factory=FakeAudit)
 
     def __post_init__(self) -> None:
         self.wecom.now = self.clock.now  # WeCom's created_at of an upload: the same clock
@@ -1092,6 +1204,15 @@ class FakeCloud:
             topic=self.topic,
             clock=self.clock,
             blobs=self.blobs,
+            access=AccessStores(
+                grants=self.grants,
+                branches=self.branches,
+                staff=self.staff,
+                sessions=self.sessions,
+                idempotency=self.idempotency,
+                audit=self.audit,
+            ),
+            login=self.wecom,
         )
 
     def install(self, **settings: Any) -> Root:

@@ -65,10 +65,11 @@ def start_pubsub(port: int, logs: Path) -> int:
     return pid
 
 
-def wipe_firestore(port: int, project: str) -> None:
-    """Delete every document (the emulator's reset endpoint)."""
-    url = f"http://127.0.0.1:{port}/emulator/v1/projects/{project}/databases/(default)/documents"
-    httpx.delete(url, timeout=10).raise_for_status()
+def wipe_firestore(port: int, project: str, databases: tuple[str, ...] = ("(default)",)) -> None:
+    """Delete every document of each database (the emulator's reset endpoint)."""
+    for database in databases:
+        url = f"http://127.0.0.1:{port}/emulator/v1/projects/{project}/databases/{database}/documents"
+        httpx.delete(url, timeout=10).raise_for_status()
 
 
 def start_storage(port: int, logs: Path) -> int:

@@ -18,6 +18,8 @@ from siyu.devstack.registry import FUNCTIONS, OUTBOUND_TOPICS, ROOT, dead_letter
 from siyu.domain.partner_auth import parse_keys
 
 LOCAL_OPS_TOKEN = "local-ops-token"
+LOCAL_SESSION_SECRET = "local-session-secret-not-for-production"
+LOCAL_FIRST_ADMIN = "ops_admin"  # the WeCom member who may sign in first and grant the rest
 # The local stack's WeCom app: the simulator and siyu share these (never production's).
 LOCAL_WECOM_SECRETS = {
     "SIYU_WECOM_SECRET": "local-contact-secret",
@@ -108,6 +110,11 @@ class StackConfig:
             "SIYU_PROJECT": self.project,
             "SIYU_WECOM_API_BASE": f"{self.simulator_url}/cgi-bin",
             "SIYU_OPS_TOKEN": os.environ.get("SIYU_OPS_TOKEN", LOCAL_OPS_TOKEN),
+            "SIYU_SESSION_SECRET": os.environ.get("SIYU_SESSION_SECRET", LOCAL_SESSION_SECRET),
+            "SIYU_FIRST_ADMIN": os.environ.get("SIYU_FIRST_ADMIN", LOCAL_FIRST_ADMIN),
+            # WeCom web login (98152) played by the simulator, back to the local gateway.
+            "SIYU_WECOM_LOGIN_BASE": self.simulator_url,
+            "SIYU_OPS_LOGIN_REDIRECT": f"{self.gateway_url}/ops/login/callback",
             **{k: os.environ.get(k, v) for k, v in LOCAL_WECOM_SECRETS.items()},
             "SIYU_PARTNER_KEYS": os.environ.get("SIYU_PARTNER_KEYS", LOCAL_PARTNER_KEYS),
             # Locally a group change reaches the card-alert index within a second.
