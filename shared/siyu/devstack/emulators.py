@@ -68,7 +68,9 @@ def start_pubsub(port: int, logs: Path) -> int:
 def wipe_firestore(port: int, project: str, databases: tuple[str, ...] = ("(default)",)) -> None:
     """Delete every document of each database (the emulator's reset endpoint)."""
     for database in databases:
-        url = f"http://127.0.0.1:{port}/emulator/v1/projects/{project}/databases/{database}/documents"
+        url = (
+            f"http://127.0.0.1:{port}/emulator/v1/projects/{project}/databases/{database}/documents"
+        )
         httpx.delete(url, timeout=10).raise_for_status()
 
 

@@ -65,7 +65,7 @@ def register(app: Flask, sim: Any, wecom_api: Register, answer: Answer) -> None:
         return Response(PAGE.format(body=form), mimetype="text/html")
 
     @app.post("/wwlogin/sso/scan")
-    def scan() -> Response:
+    def login_scan() -> Response:
         """The member confirmed on their phone: a one-time code, back to redirect_uri."""
         form = request.form.to_dict()
         error = _link_error(sim, form)
