@@ -168,6 +168,7 @@ def wecom_sim(simulator_running: Sim, monkeypatch: pytest.MonkeyPatch) -> Sim:
             "token_ttl_s": 7200,
             "welcome_window_s": 20.0,
             "resigned_members": [],
+            "non_members": [],
             "groupmsg_dispatch_s": 0.0,
             "mass_limit": "month",
             "time_offset_s": 0.0,
