@@ -35,7 +35,7 @@ resource "google_firestore_backup_schedule" "weekly" {
 # Processed-event markers, stored callbacks, welcome ledger entries and daily 群发 caps
 # expire by themselves.
 resource "google_firestore_field" "ttl" {
-  for_each   = toset(["dedupe", "inbox", "deliveries", "welcomes", "mass_caps"])
+  for_each   = toset(["dedupe", "inbox", "deliveries", "welcomes", "mass_caps", "ops_sessions", "ops_idempotency"])
   project    = var.project_id
   database   = google_firestore_database.main.name
   collection = each.value
@@ -196,4 +196,108 @@ resource "google_firestore_index" "funnel_by_city" {
     field_path = "at"
     order      = "ASCENDING"
   }
+}
+
+resource "google_firestore_index" "funnel_by_branch" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "funnel"
+  fields {
+    field_path = "milestone"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "branch"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "ASCENDING"
+  }
+}
+
+# -- the audit log: its own database, so that IAM can make it append-only -------------------
+
+# Every ops change (who, when, route, target, before → after). The functions' service
+# accounts may create and read entries here and nothing else (iam.tf of this file below);
+# TTL removes an entry after var.audit_retention_days (its expire_at).
+resource "google_firestore_database" "audit" {
+  project                           = var.project_id
+  name                              = "siyu-audit"
+  location_id                       = var.region
+  type                              = "FIRESTORE_NATIVE"
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = "DELETE_PROTECTION_ENABLED"
+  deletion_policy                   = "ABANDON"
+}
+
+resource "google_firestore_field" "audit_ttl" {
+  project    = var.project_id
+  database   = google_firestore_database.audit.name
+  collection = "audit"
+  field      = "expire_at"
+  ttl_config {}
+}
+
+# AuditRepo.query: by actor and/or target, newest first, within a window.
+resource "google_firestore_index" "audit_by_actor" {
+  project    = var.project_id
+  database   = google_firestore_database.audit.name
+  collection = "audit"
+  fields {
+    field_path = "actor"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "DESCENDING"
+  }
+}
+
+resource "google_firestore_index" "audit_by_target" {
+  project    = var.project_id
+  database   = google_firestore_database.audit.name
+  collection = "audit"
+  fields {
+    field_path = "target"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "DESCENDING"
+  }
+}
+
+resource "google_firestore_index" "audit_by_actor_and_target" {
+  project    = var.project_id
+  database   = google_firestore_database.audit.name
+  collection = "audit"
+  fields {
+    field_path = "actor"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "target"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "DESCENDING"
+  }
+}
+
+# Appending without changing: create, get and list on the audit database, no update or
+# delete (Firestore's predefined roles all carry update and delete).
+resource "google_project_iam_custom_role" "audit_appender" {
+  project     = var.project_id
+  role_id     = "siyuAuditAppender_${replace(var.env, "-", "_")}"
+  title       = "siyu audit log appender (${var.env})"
+  description = "Create and read entries of the append-only audit log; never update or delete."
+  permissions = [
+    "datastore.databases.getMetadata",
+    "datastore.entities.create",
+    "datastore.entities.get",
+    "datastore.entities.list",
+    "datastore.indexes.list",
+  ]
 }

@@ -129,8 +129,9 @@ locals {
       max_instances = 5
       concurrency   = 20
       publishes_to  = ["tag-sync", "tag-backfill-ticks"]
-      secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY"]
+      secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY", "SIYU_WECOM_AGENT_SECRET", "SIYU_SESSION_SECRET"]
       firestore     = true
+      audit         = true
     }
   }
 
@@ -144,6 +145,7 @@ locals {
     SIYU_WECOM_AES_KEY      = "wecom-encoding-aes-key"
     SIYU_PARTNER_KEYS       = "partner-hmac-keys"
     SIYU_WECOM_AGENT_SECRET = "wecom-agent-secret" # checkov:skip=CKV_SECRET_6: a secret's name, not its value
+    SIYU_SESSION_SECRET     = "ops-session-key"
   }
 
   # Cloud Scheduler jobs (Asia/Shanghai) by name: {schedule, topic, description}. The
@@ -186,7 +188,12 @@ locals {
     SIYU_WECOM_CORP_ID              = var.wecom_corp_id
     SIYU_WECOM_REPLAY_WINDOW_S      = "300"
     SIYU_WELCOME_BUDGET_S           = "1.5"
-    SIYU_OPS_AUTH                   = "gateway"
+    SIYU_OPS_AUTH                   = "google"
+    SIYU_OPS_AUDIENCE               = var.ops_audience
+    SIYU_FIRST_ADMIN                = var.first_admin
+    SIYU_OPS_LOGIN_REDIRECT         = var.ops_login_redirect
+    SIYU_AUDIT_DATABASE             = google_firestore_database.audit.name
+    SIYU_AUDIT_RETENTION_DAYS       = tostring(var.audit_retention_days)
     SIYU_TOPIC_WECOM_EVENTS         = "wecom-events"
     SIYU_TOPIC_BIZ_EVENTS           = "biz-events"
     SIYU_TOPIC_REWARD_GRANTED       = "reward-granted"
@@ -273,12 +280,30 @@ resource "google_pubsub_topic_iam_member" "publishers" {
   member  = "serviceAccount:${module.function[each.value.fn].service_account_email}"
 }
 
-# Firestore only for the functions that read or write it.
+# Firestore only for the functions that read or write it, and only its main database:
+# the audit database is reached through the appender role below.
 resource "google_project_iam_member" "firestore_users" {
   for_each = { for fn, cfg in local.functions : fn => cfg if cfg.firestore && var.deploy_functions }
   project  = var.project_id
   role     = "roles/datastore.user"
   member   = "serviceAccount:${module.function[each.key].service_account_email}"
+  condition {
+    title      = "main-database-only"
+    expression = "resource.name.startsWith(\"projects/${var.project_id}/databases/(default)\")"
+  }
+}
+
+# The audit log: ops_api appends an entry per change and reads them back; no function may
+# update or delete one (TTL, run by Firestore itself, removes them after the retention).
+resource "google_project_iam_member" "audit_appenders" {
+  for_each = { for fn, cfg in local.functions : fn => cfg if try(cfg.audit, false) && var.deploy_functions }
+  project  = var.project_id
+  role     = google_project_iam_custom_role.audit_appender.id
+  member   = "serviceAccount:${module.function[each.key].service_account_email}"
+  condition {
+    title      = "audit-database-only"
+    expression = "resource.name.startsWith(\"projects/${var.project_id}/databases/${google_firestore_database.audit.name}\")"
+  }
 }
 
 # Timed work: one Cloud Scheduler job per entry, publishing a tick to its topic.

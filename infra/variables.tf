@@ -89,7 +89,7 @@ variable "invite_cooldown_days" {
 
 variable "ops_audience" {
   type        = string
-  description = "OAuth client id that ops and the `siyu` CLI request Google ID tokens for; API Gateway accepts only tokens with this audience on /ops paths."
+  description = "OAuth client id that scripts and the `siyu` CLI request Google ID tokens for; ops_api accepts only tokens with this audience (SIYU_OPS_AUDIENCE)."
 }
 
 variable "notification_channels" {
@@ -139,5 +139,30 @@ variable "firestore_weekly_backup_weeks" {
   validation {
     condition     = var.firestore_weekly_backup_weeks >= 1 && var.firestore_weekly_backup_weeks <= 14
     error_message = "A weekly Firestore backup schedule keeps backups 1 to 14 weeks."
+  }
+}
+
+variable "first_admin" {
+  type        = string
+  description = "The WeCom userid of the first ops admin: admin over every branch until a grant for them is stored, so that a fresh deployment can grant the rest."
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.@-]{1,64}$", var.first_admin))
+    error_message = "A WeCom userid (1-64 letters, digits, _ . @ -)."
+  }
+}
+
+variable "ops_login_redirect" {
+  type        = string
+  description = "https://<gateway host>/ops/login/callback; its domain must be the WeCom app's trusted domain (98152)."
+  default     = ""
+}
+
+variable "audit_retention_days" {
+  type        = number
+  description = "How long audit log entries are kept before Firestore's TTL removes them."
+  default     = 1825
+  validation {
+    condition     = var.audit_retention_days >= 365
+    error_message = "Keep the audit log at least a year."
   }
 }

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
 import yaml
 
+from siyu.config import Settings
 from siyu.devstack.registry import ROOT
 
 from .infra_check import (
@@ -202,7 +204,7 @@ def _edit_openapi(root: Path, change: Callable[[dict[str, Any]], None]) -> None:
 def test_an_undocumented_route_and_an_open_ops_path_are_caught(broken: Path) -> None:
     def change(doc: dict[str, Any]) -> None:
         doc["paths"]["/ops/tasks-renamed"] = doc["paths"].pop("/ops/tasks")
-        doc["paths"]["/ops/invites/{referee}"]["get"].pop("security")
+        doc["paths"]["/ops/invites/{referee}"]["get"].pop("x-siyu-role")
 
     _edit_openapi(broken, change)
     found = openapi_problems(broken)
@@ -436,3 +438,36 @@ def test_misplaced_resources_are_caught(broken: Path) -> None:
     assert "push subscription push: the OIDC audience is not the service URL" in found
     assert "the Pub/Sub service agent cannot mint the push identity's tokens" in found
     assert "dev: region 'us-west9' lacks a service siyu needs" in found
+
+
+def test_the_audit_log_is_append_only_and_expires() -> None:
+    """Its own database (the name the code reads), TTL on expire_at, and the functions'
+    only grant on it is a role that creates and reads but never updates or deletes."""
+    with open(ROOT / "infra" / "firestore.tf") as handle:
+        parsed = hcl2.load(handle)
+    resources: dict[str, dict[str, Any]] = {}
+    for block in parsed["resource"]:
+        for kind, named in block.items():
+            for name, body in named.items():
+                resources[_unquoted(kind) + "." + _unquoted(name)] = _unquoted(body)
+    assert resources["google_firestore_database.audit"]["name"] == Settings().audit_database
+    ttl = resources["google_firestore_field.audit_ttl"]
+    assert (ttl["collection"], ttl["field"]) == ("audit", "expire_at")
+    permissions = resources["google_project_iam_custom_role.audit_appender"]["permissions"]
+    assert "datastore.entities.create" in permissions
+    assert not [p for p in permissions if p.endswith((".update", ".delete"))]
+    main = (ROOT / "infra" / "main.tf").read_text()
+    assert "databases/(default)" in main  # datastore.user stops at the main database
+    assert "google_project_iam_custom_role.audit_appender.id" in main
+    ttl_collections = resources["google_firestore_field.ttl"]["for_each"]
+    assert "ops_sessions" in ttl_collections and "ops_idempotency" in ttl_collections
+
+
+def _unquoted(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip('"')
+    if isinstance(value, dict):
+        return {k.strip('"'): _unquoted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unquoted(v) for v in value]
+    return value

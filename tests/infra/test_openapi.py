@@ -78,7 +78,7 @@ def test_a_changed_model_changes_the_document(monkeypatch: pytest.MonkeyPatch) -
 def test_query_models_become_query_parameters(doc: dict[str, Any]) -> None:
     params = {p["name"]: p for p in doc["paths"]["/ops/reports/funnel"]["get"]["parameters"]}
     assert params["from"]["required"] and params["from"]["format"] == "date"
-    assert params["by"]["enum"] == ["channel", "staff", "city"]
+    assert params["by"]["enum"] == ["channel", "staff", "city", "branch"]
     assert params["format"]["required"] is False
 
 

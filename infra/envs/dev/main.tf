@@ -49,6 +49,17 @@ variable "ops_audience" {
   description = "OAuth client id whose Google ID tokens may call /ops paths."
 }
 
+variable "first_admin" {
+  type        = string
+  description = "WeCom userid of the first ops admin (grants the rest through PUT /ops/members)."
+}
+
+variable "ops_login_redirect" {
+  type        = string
+  description = "https://<gateway host>/ops/login/callback, on the WeCom app's trusted domain."
+  default     = ""
+}
+
 variable "callback_min_instances" {
   type        = number
   description = "Warm instances for wecom_callback (WeCom allows 1 s to verify, 5 s per event)."
@@ -87,6 +98,8 @@ module "siyu" {
   wecom_corp_id            = var.wecom_corp_id
   wecom_agent_id           = var.wecom_agent_id
   ops_audience             = var.ops_audience
+  first_admin              = var.first_admin
+  ops_login_redirect       = var.ops_login_redirect
   callback_min_instances   = var.callback_min_instances
   card_alert_min_instances = var.card_alert_min_instances
   notification_channels    = var.notification_channels

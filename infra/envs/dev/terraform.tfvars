@@ -6,6 +6,7 @@ source_bucket            = "siyu-dev-000000-functions"
 wecom_corp_id            = "ww0000000000000000"
 wecom_agent_id           = 1000002
 ops_audience             = "000000000000-dev.apps.googleusercontent.com"
+first_admin              = "ops_admin"
 callback_min_instances   = 0
 card_alert_min_instances = 0
 # First apply of a new environment: false (secrets, topics, Firestore, IAM, network). Add a
