@@ -90,6 +90,7 @@ def test_every_ops_route_declares_its_role(ops) -> None:
     assert ops_routes
     admin_only = {"/ops/members", "/ops/branches", "/ops/staff", "/ops/transfers", "/ops/calendar"}
     for (method, path), route in ops_routes.items():
+        assert route is not None
         if route.public:
             assert path in ("/ops/login", "/ops/login/callback"), path
             continue
