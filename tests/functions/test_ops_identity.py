@@ -42,8 +42,8 @@ def ops(fakes, monkeypatch):
         fakes.branches.put(branch)
     for chat_id in ("wrA", "wrB", "wrC"):
         fakes.wecom.chats[chat_id] = {"name": "福利群", "member_list": [], "member_version": "v1"}
-    for userid, branch in (("zhangsan", "sh-pd"), ("lisi", "bj")):
-        fakes.staff.put(Staff(userid=userid, branch=branch, updated_at=at))
+    for userid, works_for in (("zhangsan", "sh-pd"), ("lisi", "bj")):
+        fakes.staff.put(Staff(userid=userid, branch=works_for, updated_at=at))
     return app("ops_api").test_client(use_cookies=False)  # each call sends its own
 
 
