@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import getpass
 import json
 import os
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -33,6 +35,9 @@ OPS_NOUNS = {
     "channels",
     "media",
     "group-codes",
+    "audit",
+    "members",
+    "branches",
 }
 
 
@@ -106,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--to", dest="to_userid", required=True)
     create.add_argument("--resigned", action="store_true", help="the member has left (离职继承)")
     create.add_argument("--customers", default="", help="external_userids, comma-separated")
+    create.add_argument(
+        "--idempotency-key", default="", help="repeat a command with its key: one transfer"
+    )
     fmt(transfers.add_parser("status")).add_argument("transfer_id")
     followups = verbs("followups", "staff follow-up tasks")
     fmt(followups.add_parser("list")).add_argument("--staff", required=True)
@@ -129,7 +137,27 @@ def _parser() -> argparse.ArgumentParser:
     funnel = fmt(reports.add_parser("funnel"))
     funnel.add_argument("--from", dest="from_", required=True, help="YYYY-MM-DD")
     funnel.add_argument("--to", required=True, help="YYYY-MM-DD")
-    funnel.add_argument("--by", choices=["channel", "staff", "city"], default="channel")
+    funnel.add_argument("--by", choices=["channel", "staff", "city", "branch"], default="channel")
+    audit = fmt(sub.add_parser("audit", help="the audit log: who changed what, newest first"))
+    audit.add_argument("--target", default="", help="e.g. chat_id=wrA1")
+    audit.add_argument("--actor", default="", help="a WeCom userid or a service account")
+    audit.add_argument("--from", dest="from_", default=None, help="YYYY-MM-DD (Shanghai)")
+    audit.add_argument("--to", default=None, help="YYYY-MM-DD (Shanghai)")
+    audit.add_argument("--limit", type=int, default=200)
+    members = verbs("members", "who may use ops, with which role over which branches")
+    fmt(members.add_parser("list"))
+    grant = fmt(members.add_parser("put", help="grant a role (admins only)"))
+    grant.add_argument("userid", help="a WeCom userid, or a service account's email")
+    grant.add_argument("--role", choices=["viewer", "operator", "admin"], required=True)
+    grant.add_argument("--branches", required=True, help='comma-separated ids, or "*"')
+    grant.add_argument("--name", default="")
+    grant.add_argument("--inactive", action="store_true", help="revoke: no sign-in, no calls")
+    branches = verbs("branches", "the 分行/支行 tree")
+    fmt(branches.add_parser("list"))
+    put_branch = fmt(branches.add_parser("put"))
+    put_branch.add_argument("branch_id")
+    put_branch.add_argument("--name", required=True)
+    put_branch.add_argument("--parent", default=None)
     return parser
 
 
@@ -211,6 +239,8 @@ def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
     noun, verb, fmt = args.command, args.verb, args.format
     if noun in CONTENT_NOUNS:
         return _content(ops, args)
+    if noun in ("audit", "members", "branches"):
+        return _identity(ops, args)
     if noun == "customers":
         return render(ops.call("GET", f"/ops/customers/{args.external_userid}"), "customer", fmt)
     if noun == "groups" and verb == "list":
@@ -233,7 +263,9 @@ def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
             "resigned": args.resigned,
             "customers": [c for c in args.customers.split(",") if c] or None,
         }
-        return render(ops.call("POST", "/ops/transfers", json=body), "transfer", fmt)
+        # One key per command: a retry after a lost answer returns the first transfer.
+        key = {"Idempotency-Key": args.idempotency_key or uuid.uuid4().hex}
+        return render(ops.call("POST", "/ops/transfers", json=body, headers=key), "transfer", fmt)
     if noun == "transfers":
         return render(ops.call("GET", f"/ops/transfers/{args.transfer_id}"), "transfer", fmt)
     if noun == "followups":
@@ -245,6 +277,27 @@ def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
         return render(ops.call("GET", f"/ops/tag-rules/{args.rule_id}/backfill"), "backfill", fmt)
     params = {"from": args.from_, "to": args.to, "by": args.by}
     return funnel_table(ops.call("GET", "/ops/reports/funnel", params=params), fmt)
+
+
+def _identity(ops: OpsClient, args: argparse.Namespace) -> str:
+    """The audit log, grants and branches."""
+    noun, fmt = args.command, args.format
+    if noun == "audit":
+        query = {"target": args.target, "actor": args.actor, "limit": args.limit}
+        query |= {k: v for k, v in (("from", args.from_), ("to", args.to)) if v}
+        return render(ops.call("GET", "/ops/audit", params=query), "audit", fmt)
+    if args.verb == "list":
+        return render(ops.call("GET", f"/ops/{noun}"), noun, fmt)
+    if noun == "members":
+        body = {
+            "role": args.role,
+            "branches": [b for b in args.branches.split(",") if b],
+            "name": args.name,
+            "active": not args.inactive,
+        }
+        return render(ops.call("PUT", f"/ops/members/{args.userid}", json=body), noun, fmt)
+    body = {"name": args.name, "parent": args.parent}
+    return render(ops.call("PUT", f"/ops/branches/{args.branch_id}", json=body), noun, fmt)
 
 
 CONTENT_NOUNS = {"channels": "channels", "media": "media", "group-codes": "group_codes"}
@@ -338,6 +391,15 @@ def _import(cfg: Any, args: argparse.Namespace) -> int:
             return 2
     for error in result.errors:
         print(f"siyu: {path}: {error}", file=sys.stderr)
+    # An import writes Firestore directly, not through ops_api: it is audited here.
+    root().audit_trail().record(
+        actor=os.environ.get("SIYU_ACTOR") or f"cli:{getpass.getuser()}",
+        actor_kind="cli",
+        route=f"CLI import {args.kind}",
+        target=f"file={path.name}",
+        status=207 if result.errors else 200,
+        after={"rows": result.rows, "written": result.written, "refused": len(result.errors)},
+    )
     print(
         f"{args.kind}: {result.rows} rows, {result.written} written, "
         f"{result.skipped_as_done} already written by an interrupted run, "
