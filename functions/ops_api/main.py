@@ -67,7 +67,10 @@ class LoginQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    next: str = Field("/ops/me", max_length=200, pattern=r"^/[A-Za-z0-9/_.:?=&%-]*$")
+    # A path of this site: "//host" would send the member elsewhere after signing in.
+    next: str = Field(
+        "/ops/me", max_length=200, pattern=r"^/([A-Za-z0-9_.:?=&%-][A-Za-z0-9/_.:?=&%-]*)?$"
+    )
 
 
 class LoginCallback(BaseModel):

@@ -112,6 +112,9 @@ def test_the_login_link_is_wecoms_and_the_state_is_checked(ops, fakes) -> None:
     assert query["redirect_uri"] == ["https://ops.bank.example/ops/login/callback"]
     raw = start.headers.get("Set-Cookie")
     assert "HttpOnly" in raw and "Secure" in raw and "SameSite=Lax" in raw
+    for elsewhere in ("//evil.example/x", "https://evil.example", "/\\evil.example"):
+        r = ops.get("/ops/login", query_string={"next": elsewhere})
+        assert r.status_code == 400 and r.json["field"] == "next"
     fakes.wecom.login_codes["c1"] = "boss"
     forged = ops.get("/ops/login/callback?code=c1&state=someone-elses")
     assert forged.status_code == 403 and fakes.sessions.docs == {}

@@ -7,6 +7,7 @@ Bounded (derandomized, a fixed number of examples per route) so `make test` stay
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
@@ -14,8 +15,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+import google.cloud.pubsub_v1 as pubsub_v1
 import pytest
 from functions_framework import create_app
+from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +28,7 @@ from siyu.devstack.openapi import load_function
 from siyu.devstack.registry import FUNCTIONS, ROOT
 from siyu.domain.partner_auth import signed_headers
 from tests.callbacks import crypto_from_env
+from tests.conftest import PROJECT
 from tests.functions.test_card_alert import alert
 
 from .conftest import TALLY
@@ -190,6 +194,10 @@ SEEDS: dict[tuple[str, str], dict[str, Any] | None] = {
     },
     ("PUT", "/ops/group-codes/<code_id>"): {"name": "上海美食", "city": "上海"},
     ("POST", "/ops/campaigns/<campaign_id>/runs/<occurrence>:cancel"): None,
+    ("POST", "/ops/logout"): None,
+    ("PUT", "/ops/members/<userid>"): {"role": "operator", "branches": ["*"], "name": "赵"},
+    ("PUT", "/ops/branches/<branch_id>"): {"name": "上海分行"},
+    ("PUT", "/ops/staff/<userid>"): {"branch": "sh"},
     ("POST", "/ops/transfers"): {
         "from_userid": "a",
         "to_userid": "b",
@@ -201,6 +209,8 @@ QUERIES: dict[str, dict[str, Any]] = {
     "/ops/reports/funnel": {"from": "2026-11-01", "to": "2026-11-30", "by": "channel"},
     "/ops/followups": {"staff": "zhangsan", "status": "open"},
     "/ops/groups": {"city": "上海"},
+    "/ops/audit": {"actor": "ops-token", "from": "2026-11-01", "to": "2026-11-30"},
+    "/ops/login/callback": {"code": "c", "state": "s"},
 }
 
 
@@ -252,6 +262,10 @@ def world(cloud, wecom_sim, monkeypatch) -> World:
     monkeypatch.setenv("SIYU_OPS_TOKEN", "fuzz-ops")
     monkeypatch.setenv("SIYU_PARTNER_KEYS", f"{KEY_ID}:{SECRET}")
     wecom_sim.sim.ensure_group("wr_fuzz")
+    publisher = pubsub_v1.PublisherClient()
+    for topic in ("tag-sync", "tag-backfill-ticks"):  # what ops_api publishes to
+        with contextlib.suppress(AlreadyExists):
+            publisher.create_topic(name=publisher.topic_path(PROJECT, topic))
     return World(wecom_sim.sim)
 
 
