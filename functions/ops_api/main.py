@@ -34,7 +34,7 @@ from siyu.domain.access import (
     Staff,
     StaffSpec,
 )
-from siyu.domain.audit import AuditEntry, AuditQuery
+from siyu.domain.audit import AuditEntry, AuditQuery, Change
 from siyu.domain.backfills import BackfillView, RulePreview, TagRuleDraft
 from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.calendar import OfficialYear
@@ -411,7 +411,7 @@ def _login_callback(query: LoginCallback) -> Response:
         raise Forbidden("the login state does not match this browser's (start at /ops/login)")
     session = root().access().sign_in(query.code)
     principal = root().access().principal(session.userid)
-    root().audit_trail().record(
+    signed_in = Change(
         actor=session.userid,
         actor_kind="member",
         route="GET /ops/login/callback",
@@ -419,6 +419,7 @@ def _login_callback(query: LoginCallback) -> Response:
         status=303,
         after={"role": principal.role, "expire_at": session.expire_at},
     )
+    root().audit_trail().record(signed_in)
     response = Response(status=303, headers={"Location": next_path or "/ops/me"})
     lifetime = session.expire_at - session.created_at
     set_cookie(response, root().settings, SESSION_COOKIE, session.id, lifetime)
@@ -476,7 +477,7 @@ def _branches() -> list[Branch]:
 
 
 def _staff_before(userid: str) -> Staff | None:
-    return next((s for s in root().access().staff(_scope()) if s.userid == userid), None)
+    return root().access().staff_member(userid)
 
 
 def _put_staff(userid: str, body: StaffSpec) -> Staff:
@@ -690,80 +691,72 @@ def _serve(request: Request) -> Response:
     if route.public:
         return ROUTES.invoke(request, route, args, raw)
     caller = authenticate(request, root().settings, root().access())
-    if route.role is None:  # fail closed: the route table test keeps this from happening
-        raise Forbidden(f"{key} declares no role")
-    try:
-        caller.principal.require(route.role)
-    except Forbidden as exc:
-        if request.method != "GET":
-            _audit_refusal(caller, key, ",".join(f"{k}={v}" for k, v in args.items()), exc)
-        raise
     token = _current.set(_Call(caller))
     try:
         if request.method == "GET":
+            _authorise(key, route, caller)
             return ROUTES.invoke(request, route, args, raw)
         return _change(request, key, route, args, raw, caller)
     finally:
         _current.reset(token)
 
 
+def _authorise(key: str, route: Route, caller: Caller) -> None:
+    if route.role is None:  # fail closed: the route table test keeps this from happening
+        raise Forbidden(f"{key} declares no role")
+    caller.principal.require(route.role)
+
+
 def _change(
     request: Request, key: str, route: Route, args: dict[str, Any], raw: bytes, caller: Caller
 ) -> Response:
+    """Run a change once per Idempotency-Key and audit it; a change refused for want of
+    role or branch is audited too (who tried what)."""
     target = ",".join(f"{k}={v}" for k, v in args.items())
     answered: list[Response] = []
 
     def run() -> tuple[int, str]:
         before = route.before(**args) if route.before else None
-        try:
-            response = ROUTES.invoke(request, route, args, raw)
-        except Exception as exc:
-            _audit_refusal(caller, key, target, exc)
-            raise
+        response = ROUTES.invoke(request, route, args, raw)
         after = response.get_json(silent=True) if response.is_json else None
-        root().audit_trail().record(
-            actor=caller.principal.id,
-            actor_kind=caller.kind,
-            route=key,
-            target=target or _created_id(after),
-            status=response.status_code,
-            before=_plain(before),
-            after=after,
-        )
+        _record(caller, key, target or _created_id(after), response.status_code, before, after)
         answered.append(response)
         return response.status_code, response.get_data(as_text=True)
 
     idempotency_key = request.headers.get(HEADER)
-    if idempotency_key is None:
-        run()
-        return answered[0]
-    status, body = (
-        root()
-        .idempotent_calls()
-        .run(caller.principal.id, idempotency_key, fingerprint(key, target, raw), run)
-    )
+    try:
+        _authorise(key, route, caller)
+        if idempotency_key is None:
+            run()
+            return answered[0]
+        calls = root().idempotent_calls()
+        status, body = calls.run(
+            caller.principal.id, idempotency_key, fingerprint(key, target, raw), run
+        )
+    except Forbidden as exc:
+        _record(caller, key, target, 403, after={"refused": str(exc)[:300]})
+        raise
     return answered[0] if answered else Response(body, status, mimetype="application/json")
 
 
-def _audit_refusal(caller: Caller, key: str, target: str, exc: Exception) -> None:
-    """A change refused for want of role or scope is audited too: who tried what."""
-    if isinstance(exc, Forbidden):
-        root().audit_trail().record(
-            actor=caller.principal.id,
-            actor_kind=caller.kind,
-            route=key,
-            target=target,
-            status=403,
-            after={"refused": str(exc)[:300]},
-        )
+def _record(
+    caller: Caller, key: str, target: str, status: int, before: Any = None, after: Any = None
+) -> None:
+    before = before.model_dump(mode="json") if isinstance(before, BaseModel) else before
+    change = Change(
+        actor=caller.principal.id,
+        actor_kind=caller.kind,
+        route=key,
+        target=target,
+        status=status,
+        before=before,
+        after=after,
+    )
+    root().audit_trail().record(change)
 
 
 def _created_id(after: Any) -> str:
     return f"id={after['id']}" if isinstance(after, dict) and after.get("id") else ""
-
-
-def _plain(value: Any) -> Any:
-    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
 @functions_framework.http

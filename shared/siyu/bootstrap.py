@@ -60,6 +60,7 @@ from siyu.ports import (
 )
 from siyu.services.access import LoginConfig, OpsAccess
 from siyu.services.biz_events import BizEventRouter
+from siyu.services.cached import Cached
 from siyu.services.campaigns import (
     BatchSender,
     CampaignAdmin,
@@ -177,6 +178,7 @@ class AccessStores:
 
 
 T = TypeVar("T")
+STAFF_REFRESH_S = 300  # a staff member's new branch reaches the funnel within this
 
 
 def _once(build: Callable[..., T]) -> Callable[..., T]:
@@ -604,7 +606,13 @@ class Root:
     @_once
     def funnel(self) -> FunnelTracker:
         st = self.stores()
-        return FunnelTracker(st.funnel, st.channels, st.customers, self.access_stores().staff)
+        staff = self._staff()
+        # Every new relation asks its staff member's branch: the (small) staff list is read
+        # once per STAFF_REFRESH_S, not once per event.
+        branches = Cached(
+            lambda: {s.userid: s.branch for s in staff.all()}, self.clock, STAFF_REFRESH_S
+        )
+        return FunnelTracker(st.funnel, st.channels, st.customers, branches.get)
 
     # -- ops identity ------------------------------------------------------------------
 
@@ -627,6 +635,15 @@ class Root:
             idempotency=access.IdempotencyRepo(db),
             audit=access.AuditRepo(audit_db),
         )
+
+    def _staff(self) -> StaffRepo:
+        """The staff repository alone: the event workers need it, not the audit database."""
+        given: AccessStores | None = self._given["access"]
+        if given is not None:
+            return given.staff
+        from siyu.adapters.firestore.access import StaffRepo as FirestoreStaff
+
+        return FirestoreStaff(self.db())
 
     @_once
     def access(self) -> OpsAccess:

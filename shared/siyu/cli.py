@@ -365,6 +365,7 @@ def _import(cfg: Any, args: argparse.Namespace) -> int:
     from siyu.adapters.firestore.bulk_import import BulkImporter, Checkpoint
     from siyu.adapters.spreadsheets import SheetError, read_table
     from siyu.bootstrap import root
+    from siyu.domain.audit import Change
     from siyu.services.imports import run_import
 
     path = Path(args.file)
@@ -392,7 +393,7 @@ def _import(cfg: Any, args: argparse.Namespace) -> int:
     for error in result.errors:
         print(f"siyu: {path}: {error}", file=sys.stderr)
     # An import writes Firestore directly, not through ops_api: it is audited here.
-    root().audit_trail().record(
+    imported = Change(
         actor=os.environ.get("SIYU_ACTOR") or f"cli:{getpass.getuser()}",
         actor_kind="cli",
         route=f"CLI import {args.kind}",
@@ -400,6 +401,7 @@ def _import(cfg: Any, args: argparse.Namespace) -> int:
         status=207 if result.errors else 200,
         after={"rows": result.rows, "written": result.written, "refused": len(result.errors)},
     )
+    root().audit_trail().record(imported)
     print(
         f"{args.kind}: {result.rows} rows, {result.written} written, "
         f"{result.skipped_as_done} already written by an interrupted run, "

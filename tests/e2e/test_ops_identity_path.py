@@ -14,6 +14,7 @@ import httpx
 from siyu.devstack.stack import LOCAL_FIRST_ADMIN, StackConfig
 from siyu.domain.sessions import SESSION_COOKIE, STATE_COOKIE
 from tests.e2e.test_transfer_path import add_customers, transfer_calls
+from tests.functions.test_ops_identity import GROUP
 
 
 def unique(prefix: str) -> str:
@@ -67,15 +68,7 @@ def test_roles_branches_audit_and_idempotent_transfers(stack, sim, ops) -> None:
     east_group, north_group = unique("wr_east"), unique("wr_north")
     for chat_id in (east_group, north_group):
         sim.post("/_sim/groups", json={"chat_id": chat_id, "owner": "zhangsan"}).raise_for_status()
-    spec = {
-        "name": "陆家嘴美食群",
-        "owner_userid": "zhangsan",
-        "city": "上海",
-        "kind": "food",
-        "lat": 31.2397,
-        "lng": 121.4998,
-        "coord_system": "wgs84",
-    }
+    spec = GROUP
     assert ops.put(f"/ops/groups/{north_group}", json={**spec, "branch": north}).status_code == 200
 
     # A viewer reads but does not write.

@@ -28,18 +28,15 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def _entry(actor: str, target: str, at: datetime, **change: Any) -> audit.AuditEntry:
-    return audit.entry(
-        at=at,
+    made = audit.Change(
         actor=actor,
         actor_kind="member",
         route="PUT /ops/groups/{chat_id}",
         target=target,
         status=200,
-        before=change.get("before"),
-        after=change.get("after"),
-        correlation_id=f"c-{actor}-{at.timestamp()}",
-        retention_days=1825,
+        **change,
     )
+    return audit.entry(made, at, f"c-{actor}-{at.timestamp()}", 1825)
 
 
 def test_the_audit_log_lives_in_its_own_database_and_is_only_appended(cloud) -> None:

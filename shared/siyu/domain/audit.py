@@ -56,9 +56,9 @@ def changed(before: Any, after: Any) -> tuple[Any, Any]:
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
-class AuditEntry(BaseModel):
-    id: str
-    at: datetime
+class Change(BaseModel):
+    """What the caller of an audited call did: who, which route and target, the outcome."""
+
     actor: str  # a WeCom userid or a service identity
     actor_kind: Literal["member", "service", "cli"]
     route: str  # "PUT /ops/groups/{chat_id}"
@@ -66,6 +66,11 @@ class AuditEntry(BaseModel):
     status: int
     before: Any = None
     after: Any = None
+
+
+class AuditEntry(Change):
+    id: str
+    at: datetime
     correlation_id: str = ""
     expire_at: datetime  # Firestore's TTL deletes the entry after the retention period
 
@@ -76,30 +81,13 @@ def entry_id(at: datetime, correlation_id: str, route: str) -> str:
     return f"{at.strftime('%Y%m%dT%H%M%S%f')}-{digest}"
 
 
-def entry(
-    *,
-    at: datetime,
-    actor: str,
-    actor_kind: Literal["member", "service", "cli"],
-    route: str,
-    target: str,
-    status: int,
-    before: Any,
-    after: Any,
-    correlation_id: str,
-    retention_days: int,
-) -> AuditEntry:
-    was, now = changed(masked(before), masked(after))
+def entry(change: Change, at: datetime, correlation_id: str, retention_days: int) -> AuditEntry:
+    """The entry to keep: masked, and of before → after only what changed."""
+    was, now = changed(masked(change.before), masked(change.after))
     return AuditEntry(
-        id=entry_id(at, correlation_id, route),
+        **{**change.model_dump(), "before": was, "after": now},
+        id=entry_id(at, correlation_id, change.route),
         at=at,
-        actor=actor,
-        actor_kind=actor_kind,
-        route=route,
-        target=target,
-        status=status,
-        before=was,
-        after=now,
         correlation_id=correlation_id,
         expire_at=at + timedelta(days=retention_days),
     )

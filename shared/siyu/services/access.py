@@ -164,12 +164,15 @@ class OpsAccess:
 
     def put_staff(self, userid: str, spec: StaffSpec, scope: Scope) -> Staff:
         scope.assign(spec.branch)
-        current = self._staff.get_many([userid]).get(userid)
+        current = self.staff_member(userid)
         if current is not None:
             scope.require(current.branch)  # moving staff out of another's branch: theirs
         staff = Staff(userid=userid, updated_at=self._clock.now(), **dict(spec))
         self._staff.put(staff)
         return staff
+
+    def staff_member(self, userid: str) -> Staff | None:
+        return self._staff.get_many([userid]).get(userid)
 
     def staff(self, scope: Scope) -> list[Staff]:
         return sorted(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from siyu.domain.bank_customers import BankCustomer
@@ -17,7 +18,7 @@ from siyu.domain.funnel import (
     record,
     totals,
 )
-from siyu.ports import ChannelRepo, CustomerRepo, FunnelStore, StaffRepo
+from siyu.ports import ChannelRepo, CustomerRepo, FunnelStore
 
 
 class FunnelTracker:
@@ -26,12 +27,12 @@ class FunnelTracker:
         store: FunnelStore,
         channels: ChannelRepo,
         customers: CustomerRepo,
-        staff: StaffRepo | None = None,
+        staff_branches: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self._store = store
         self._channels = channels
         self._customers = customers
-        self._staff = staff
+        self._staff_branches = staff_branches  # userid → branch; cached by the caller
 
     def note(self, milestone: Milestone, subject: str, at: datetime, dims: Dims) -> bool:
         """Record once; False when this milestone of this subject was recorded before."""
@@ -46,12 +47,9 @@ class FunnelTracker:
             channel=channel.name if channel else "无渠道",
             staff=staff_userid,
             city=(channel.city if channel else "") or "未知",
-            branch=(channel.branch if channel else "") or self._staff_branch(staff_userid),
+            branch=(channel.branch if channel else "")
+            or self._staff_branches().get(staff_userid, UNASSIGNED),
         )
-
-    def _staff_branch(self, staff_userid: str) -> str:
-        found = self._staff.get_many([staff_userid]) if self._staff and staff_userid else {}
-        return found[staff_userid].branch if staff_userid in found else UNASSIGNED
 
     def of_customer(self, customer: Customer | None) -> Dims:
         """Attributed to how the customer first came: their earliest relation."""

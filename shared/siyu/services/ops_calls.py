@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Literal
 
 from siyu.domain import audit
-from siyu.domain.audit import AuditEntry, AuditQuery
+from siyu.domain.audit import AuditEntry, AuditQuery, Change
 from siyu.domain.errors import Conflict, InvalidInput
 from siyu.domain.idempotency import HEADER, CallStatus, IdempotentCall, call_id
 from siyu.logging import correlation_id
@@ -21,29 +20,8 @@ class AuditTrail:
         self._clock = clock
         self._retention_days = retention_days
 
-    def record(
-        self,
-        *,
-        actor: str,
-        actor_kind: Literal["member", "service", "cli"],
-        route: str,
-        target: str,
-        status: int,
-        before: Any = None,
-        after: Any = None,
-    ) -> AuditEntry:
-        entry = audit.entry(
-            at=self._clock.now(),
-            actor=actor,
-            actor_kind=actor_kind,
-            route=route,
-            target=target,
-            status=status,
-            before=before,
-            after=after,
-            correlation_id=correlation_id(),
-            retention_days=self._retention_days,
-        )
+    def record(self, change: Change) -> AuditEntry:
+        entry = audit.entry(change, self._clock.now(), correlation_id(), self._retention_days)
         self._log.append(entry)
         return entry
 
