@@ -236,7 +236,7 @@ def _all_groups(ops: OpsClient, city: str, page: int = 500) -> list[Any]:
 
 
 def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
-    noun, verb, fmt = args.command, args.verb, args.format
+    noun, verb, fmt = args.command, getattr(args, "verb", ""), args.format
     if noun in CONTENT_NOUNS:
         return _content(ops, args)
     if noun in ("audit", "members", "branches"):

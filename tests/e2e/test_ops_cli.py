@@ -192,3 +192,30 @@ def test_groups_put_campaign_preview_and_transfers_from_the_command_line(
     assert transfer["customers"] == [] and transfer["final"]
     shown = siyu(stack, "transfers", "status", transfer["id"])
     assert shown.returncode == 0 and transfer["id"] in shown.stdout
+
+
+def test_grants_branches_and_the_audit_log_from_the_command_line(stack, tmp_path) -> None:
+    tag = uuid.uuid4().hex[:6]
+    branch = siyu(stack, "branches", "put", f"sh-{tag}", "--name", "上海分行")
+    assert branch.returncode == 0, branch.stderr
+    member = f"zhao_{tag}"
+    put = siyu(stack, "members", "put", member, "--role", "viewer", "--branches", f"sh-{tag}")
+    assert put.returncode == 0, put.stderr
+    assert member in siyu(stack, "members", "list", "--format", "csv").stdout
+    csv_file = tmp_path / "groups.csv"
+    csv_file.write_text(
+        "chat_id,name,owner_userid,city,kind,lat,lng,coord_system,tags\n"
+        f"wr_{tag}_a,静安福利群,zhangsan,上海,food,31.22,121.44,gcj02,\n",
+        encoding="utf-8",
+    )
+    assert siyu(stack, "import", "groups", str(csv_file)).returncode == 0
+    granted = siyu(stack, "audit", "--target", f"userid={member}", "--format", "csv")
+    assert granted.returncode == 0, granted.stderr
+    header, row = granted.stdout.splitlines()[:2]
+    assert header.startswith("at,actor,route,target,status")
+    assert ",ops-token,PUT /ops/members/{userid}," in row and "role=viewer" in row
+    imported = siyu(stack, "audit", "--target", "file=groups.csv", "--format", "json")
+    assert imported.returncode == 0, imported.stderr
+    entries = json.loads(imported.stdout)
+    assert entries[0]["route"] == "CLI import groups" and entries[0]["actor_kind"] == "cli"
+    assert entries[0]["after"]["written"] == 1
