@@ -216,6 +216,21 @@ resource "google_firestore_index" "funnel_by_branch" {
   }
 }
 
+# The console's daily trend: milestones of a kind per day, bank-wide.
+resource "google_firestore_index" "funnel_by_day" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "funnel"
+  fields {
+    field_path = "milestone"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "ASCENDING"
+  }
+}
+
 # -- the audit log: its own database, so that IAM can make it append-only -------------------
 
 # Every ops change (who, when, route, target, before → after). The functions' service

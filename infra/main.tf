@@ -132,6 +132,8 @@ locals {
       secrets       = ["SIYU_WECOM_SECRET", "SIYU_WECOM_TOKEN", "SIYU_WECOM_AES_KEY", "SIYU_WECOM_AGENT_SECRET", "SIYU_SESSION_SECRET"]
       firestore     = true
       audit         = true
+      # The console's health panel counts what waits in each <topic>-dlq-ops.
+      peeks_dead_letters = true
     }
   }
 
@@ -304,6 +306,19 @@ resource "google_project_iam_member" "audit_appenders" {
     title      = "audit-database-only"
     expression = "resource.name.startsWith(\"projects/${var.project_id}/databases/${google_firestore_database.audit.name}\")"
   }
+}
+
+# Counting dead letters means pulling them and releasing them at once (nothing is acked):
+# subscriber on the -dlq-ops subscriptions only, for the functions whose panel shows them.
+resource "google_pubsub_subscription_iam_member" "dead_letter_peekers" {
+  for_each = var.deploy_functions ? {
+    for pair in setproduct([for fn, cfg in local.functions : fn if try(cfg.peeks_dead_letters, false)], local.topics) :
+    "${pair[0]}/${pair[1]}" => { fn = pair[0], topic = pair[1] }
+  } : {}
+  project      = var.project_id
+  subscription = module.topic[each.value.topic].dead_letter_ops_subscription
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${module.function[each.value.fn].service_account_email}"
 }
 
 # Timed work: one Cloud Scheduler job per entry, publishing a tick to its topic.

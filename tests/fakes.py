@@ -32,6 +32,7 @@ from siyu.domain.followups import CLOSED, Followup, FollowupReason, FollowupStat
 from siyu.domain.funnel import Dimension, MilestoneRecord
 from siyu.domain.group_codes import GroupCode
 from siyu.domain.groups import Group
+from siyu.domain.health import TickSeen
 from siyu.domain.idempotency import CallStatus, IdempotentCall
 from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.media import MediaAsset, UploadedMedia
@@ -664,6 +665,10 @@ class FakeFollowups:
         mine = [f for f in self.docs.values() if f.staff_userid == staff_userid]
         return sorted((f for f in mine if f.status == status), key=lambda f: f.due_at)[:limit]
 
+    def of_customer(self, external_userid: str, limit: int) -> list[Followup]:
+        mine = [f for f in self.docs.values() if f.external_userid == external_userid]
+        return sorted(mine, key=lambda f: f.due_at)[:limit]
+
     def mark_sent(self, ids: list[str], at: datetime) -> None:
         for fid in ids:
             self.docs[fid] = self.docs[fid].model_copy(
@@ -875,6 +880,17 @@ class FakeTopic:
         self.dead.append((payload, reason))
 
 
+class FakeTickLog:
+    def __init__(self) -> None:
+        self.docs: dict[str, TickSeen] = {}
+
+    def beat(self, seen: TickSeen) -> None:
+        self.docs[seen.topic] = seen
+
+    def all(self) -> list[TickSeen]:
+        return list(self.docs.values())
+
+
 class FakeCampaigns:
     def __init__(self) -> None:
         self.docs: dict[str, Campaign] = {}
@@ -949,6 +965,10 @@ class FakeCaps:
                 lost[target] = holder
         return lost
 
+    def of_target(self, target: str, limit: int) -> list[tuple[str, str]]:
+        found = [(day, run) for (day, t), run in self.holders.items() if t == target]
+        return sorted(found, reverse=True)[:limit]
+
 
 class FakeBatchRecords:
     def __init__(self) -> None:
@@ -1003,6 +1023,20 @@ class FakeFunnel:
             if m.milestone == milestone and getattr(m, by) == value and start <= m.at < end
         )
 
+    def count_all(self, milestone: str, start: datetime, end: datetime) -> int:
+        return sum(
+            1 for m in self.docs.values() if m.milestone == milestone and start <= m.at < end
+        )
+
+    def count_branches(
+        self, milestone: str, branches: list[str], start: datetime, end: datetime
+    ) -> int:
+        return sum(
+            1
+            for m in self.docs.values()
+            if m.milestone == milestone and m.branch in branches and start <= m.at < end
+        )
+
     def of(self, milestone: str) -> list[MilestoneRecord]:
         return [m for m in self.docs.values() if m.milestone == milestone]
 
@@ -1016,6 +1050,9 @@ class FakeTransfers:
 
     def get(self, transfer_id: str) -> Transfer | None:
         return self.docs.get(transfer_id)
+
+    def recent(self, limit: int) -> list[Transfer]:
+        return sorted(self.docs.values(), key=lambda t: t.created_at, reverse=True)[:limit]
 
 
 class FakeDeliveries:
@@ -1150,6 +1187,7 @@ class FakeCloud:
     media: FakeMedia = field(default_factory=FakeMedia)
     blobs: FakeBlobs = field(default_factory=FakeBlobs)
     group_codes: FakeGroupCodes = field(default_factory=FakeGroupCodes)
+    ticks: FakeTickLog = field(default_factory=FakeTickLog)
     topics: dict[str, FakeTopic] = field(default_factory=dict)
     grants: FakeGrants = field(default_factory=FakeGrants)
     branches: FakeBranches = field(default_factory=FakeBranches)
@@ -1165,6 +1203,10 @@ class FakeCloud:
 
     def topic(self, name: str) -> FakeTopic:
         return self.topics.setdefault(name, FakeTopic())
+
+    def waiting(self, topic: str, limit: int) -> int:
+        """The dead-letter gauge: what the fake topic dead-lettered."""
+        return min(limit, len(self.topic(topic).dead))
 
     def stores(self) -> Stores:
         return Stores(
@@ -1192,6 +1234,7 @@ class FakeCloud:
             calendar_years=self.years,
             media=self.media,
             group_codes=self.group_codes,
+            ticks=self.ticks,
         )
 
     def root(self, **settings: Any) -> Root:
@@ -1213,6 +1256,7 @@ class FakeCloud:
                 audit=self.audit,
             ),
             login=self.wecom,
+            dead_letters=self,
         )
 
     def install(self, **settings: Any) -> Root:

@@ -16,7 +16,7 @@ def on_campaign_tick(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         Tick,
-        root().campaign_planner().tick,
+        root().heartbeat(root().settings.topic_campaign_ticks, root().campaign_planner().tick),
         root().topic(root().settings.topic_campaign_ticks).dead_letter,
         root().deliveries(),
     )

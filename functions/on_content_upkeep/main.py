@@ -17,7 +17,7 @@ def on_content_upkeep(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         Tick,
-        root().content_upkeep().tick,
+        root().heartbeat(root().settings.topic_content_upkeep_ticks, root().content_upkeep().tick),
         root().topic(root().settings.topic_content_upkeep_ticks).dead_letter,
         root().deliveries(),
     )

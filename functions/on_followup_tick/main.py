@@ -16,7 +16,7 @@ def on_followup_tick(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         Tick,
-        root().followup_notifier().tick,
+        root().heartbeat(root().settings.topic_followup_ticks, root().followup_notifier().tick),
         root().topic(root().settings.topic_followup_ticks).dead_letter,
         root().deliveries(),
     )

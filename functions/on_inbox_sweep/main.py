@@ -13,7 +13,7 @@ def on_inbox_sweep(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         Tick,
-        root().inbox_sweeper().sweep,
+        root().heartbeat(root().settings.topic_inbox_sweep_ticks, root().inbox_sweeper().sweep),
         root().topic(root().settings.topic_inbox_sweep_ticks).dead_letter,
         root().deliveries(),
     )

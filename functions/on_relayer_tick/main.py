@@ -16,7 +16,7 @@ def on_relayer_tick(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         Tick,
-        root().relayering().tick,
+        root().heartbeat(root().settings.topic_relayer_ticks, root().relayering().tick),
         root().topic(root().settings.topic_relayer_ticks).dead_letter,
         root().deliveries(),
     )

@@ -16,7 +16,7 @@ def on_tag_backfill(cloud_event: CloudEvent) -> None:
     consume(
         cloud_event.data,
         Tick,
-        root().tag_backfill().tick,
+        root().heartbeat(root().settings.topic_tag_backfill_ticks, root().tag_backfill().tick),
         root().topic(root().settings.topic_tag_backfill_ticks).dead_letter,
         root().deliveries(),
     )

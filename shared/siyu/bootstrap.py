@@ -37,6 +37,7 @@ from siyu.ports import (
     ChannelRepo,
     Clock,
     CustomerRepo,
+    DeadLetterGauge,
     Dedupe,
     FailureCounter,
     FollowupRepo,
@@ -53,6 +54,7 @@ from siyu.ports import (
     StaffRepo,
     TagRepo,
     TagRuleRepo,
+    TickLog,
     Topic,
     TransferRepo,
     WeCom,
@@ -72,11 +74,13 @@ from siyu.services.card_alerts import CardAlertService
 from siyu.services.channels import ChannelService
 from siyu.services.content_upkeep import ContentUpkeep
 from siyu.services.customer_profile import ProfileService
+from siyu.services.customer_timeline import CustomerTimeline
 from siyu.services.followups import FollowupBook, FollowupNotifier
 from siyu.services.funnel import FunnelTracker
 from siyu.services.group_codes import GroupCodes
 from siyu.services.group_welcome import GroupWelcomes
 from siyu.services.groups import BenefitGroupAdmin
+from siyu.services.health import HealthCheck, heartbeat
 from siyu.services.intake import CallbackIntake, InboxSweeper
 from siyu.services.layering import CustomerLayering
 from siyu.services.media import MediaLibrary
@@ -126,6 +130,7 @@ class Stores:
     calendar_years: CalendarRepo
     media: MediaRepo
     group_codes: GroupCodeRepo
+    ticks: TickLog
 
 
 def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Stores:
@@ -136,6 +141,7 @@ def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Store
     from siyu.adapters.firestore.funnel import FunnelStore as FirestoreFunnel
     from siyu.adapters.firestore.inbox import InboxRepo
     from siyu.adapters.firestore.referrals import ReferralRepo as FirestoreReferrals
+    from siyu.adapters.firestore.ticks import TickLog as FirestoreTicks
 
     return Stores(
         customers=store.CustomerRepo(db, clock, ttl_days),
@@ -160,6 +166,7 @@ def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Store
         audience=campaigns.AudienceSource(db),
         caps=campaigns.CapLedger(db, clock),
         calendar_years=campaigns.CalendarRepo(db),
+        ticks=FirestoreTicks(db),
         media=content.MediaRepo(db),
         group_codes=content.GroupCodeRepo(db),
     )
@@ -178,6 +185,7 @@ class AccessStores:
 
 
 T = TypeVar("T")
+M = TypeVar("M")
 STAFF_REFRESH_S = 300  # a staff member's new branch reaches the funnel within this
 
 
@@ -213,6 +221,7 @@ class Root:
         blobs: BlobStore | None = None,
         access: AccessStores | None = None,
         login: LoginVerifier | None = None,
+        dead_letters: DeadLetterGauge | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
@@ -225,6 +234,7 @@ class Root:
             "blobs": blobs,
             "access": access,
             "login": login,
+            "dead_letters": dead_letters,
         }
         self._built: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.RLock()  # builders nest: a service builds its clients
@@ -613,6 +623,27 @@ class Root:
             lambda: {s.userid: s.branch for s in staff.all()}, self.clock, STAFF_REFRESH_S
         )
         return FunnelTracker(st.funnel, st.channels, st.customers, branches.get)
+
+    @_once
+    def customer_timeline(self) -> CustomerTimeline:
+        st = self.stores()
+        return CustomerTimeline(
+            st.customers, st.bank_customers, st.followups, st.referrals, st.caps
+        )
+
+    @_once
+    def health(self) -> HealthCheck:
+        given: DeadLetterGauge | None = self._given["dead_letters"]
+        if given is None:
+            from siyu.adapters.dead_letters import DeadLetterGauge as PubSubGauge
+
+            given = PubSubGauge(self.settings.project)
+        st = self.stores()
+        return HealthCheck(given, st.ticks, st.ops_tasks, self.settings.topics(), self.clock)
+
+    def heartbeat(self, topic: str, handler: Callable[[M], object]) -> Callable[[M], object]:
+        """A scheduled function's handler that notes each tick it handled (health panel)."""
+        return heartbeat(self.stores().ticks, topic, handler, self.clock)
 
     # -- ops identity ------------------------------------------------------------------
 

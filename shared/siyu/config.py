@@ -173,6 +173,10 @@ class Settings(BaseSettings):
         for name in names:
             self.secret(name)
 
+    def topics(self) -> list[str]:
+        """Every topic siyu names (each has its `<topic>-dlq`)."""
+        return sorted({v for k, v in self.model_dump().items() if k.startswith("topic_")})
+
     @property
     def dead_letter_topic(self) -> str:
         return f"{self.topic_wecom_events}-dlq"

@@ -28,6 +28,7 @@ from siyu.domain.followups import Followup, FollowupReason
 from siyu.domain.funnel import Dimension, MilestoneRecord
 from siyu.domain.group_codes import GroupCode
 from siyu.domain.groups import Group
+from siyu.domain.health import TickSeen
 from siyu.domain.idempotency import IdempotentCall
 from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.media import MediaAsset, UploadedMedia
@@ -231,6 +232,9 @@ class FollowupRepo(Protocol):
 
     def for_staff(self, staff_userid: str, status: str, limit: int) -> list[Followup]: ...
 
+    def of_customer(self, external_userid: str, limit: int) -> list[Followup]:
+        """Every status, by due time."""
+
     def mark_sent(self, ids: list[str], at: datetime) -> None: ...
 
     def get(self, followup_id: str) -> Followup | None: ...
@@ -309,6 +313,9 @@ class CapLedger(Protocol):
     def claim(self, day: str, run_id: str, targets: list[str]) -> dict[str, str]:
         """Claim each target's one 群发 of `day`; returns the lost ones with the holding run."""
 
+    def of_target(self, target: str, limit: int) -> list[tuple[str, str]]:
+        """(day, run id) of the 群发 claimed for a target, newest first (kept 90 days)."""
+
 
 class CampaignBatchRepo(Protocol):
     def claim(self, record: BatchRecord) -> BatchRecord | None:
@@ -373,6 +380,9 @@ class TransferRepo(Protocol):
 
     def get(self, transfer_id: str) -> Transfer | None: ...
 
+    def recent(self, limit: int) -> list[Transfer]:
+        """Newest first."""
+
 
 class FunnelStore(Protocol):
     def record(self, milestone: MilestoneRecord) -> bool:
@@ -385,6 +395,14 @@ class FunnelStore(Protocol):
         self, milestone: str, by: Dimension, value: str, start: datetime, end: datetime
     ) -> int:
         """An aggregation query: milestones of `value` with start <= at < end."""
+
+    def count_all(self, milestone: str, start: datetime, end: datetime) -> int:
+        """Every milestone of the kind with start <= at < end."""
+
+    def count_branches(
+        self, milestone: str, branches: list[str], start: datetime, end: datetime
+    ) -> int:
+        """Those of any of `branches` (at most 30: Firestore's `in`)."""
 
 
 class AppMessenger(Protocol):
@@ -586,3 +604,14 @@ class AuditLog(Protocol):
         """Create the entry; False when this id was appended before."""
 
     def query(self, q: AuditQuery) -> list[AuditEntry]: ...
+
+
+class DeadLetterGauge(Protocol):
+    def waiting(self, topic: str, limit: int) -> int:
+        """Messages in `<topic>-dlq` (up to `limit`), left where they are."""
+
+
+class TickLog(Protocol):
+    def beat(self, seen: TickSeen) -> None: ...
+
+    def all(self) -> list[TickSeen]: ...

@@ -24,14 +24,16 @@ class DeadLetter(BaseModel):
     data: bytes
 
 
-def _pull_all(subscriber: SubscriberClient, path: str, limit: int) -> list[tuple[str, DeadLetter]]:
+def _pull_all(
+    subscriber: SubscriberClient, path: str, limit: int, return_immediately: bool = False
+) -> list[tuple[str, DeadLetter]]:
     """Every message (up to `limit`), held unacknowledged while we look."""
     held: dict[str, tuple[str, DeadLetter]] = {}
     while len(held) < limit:
-        response = subscriber.pull(
-            request={"subscription": path, "max_messages": min(1000, limit - len(held))},
-            timeout=_PULL_TIMEOUT_S,
-        )
+        request = {"subscription": path, "max_messages": min(1000, limit - len(held))}
+        if return_immediately:  # a count for a page: an empty queue must not hold it up
+            request["return_immediately"] = True
+        response = subscriber.pull(request=request, timeout=_PULL_TIMEOUT_S)
         fresh = [m for m in response.received_messages if m.message.message_id not in held]
         if not fresh:
             break
@@ -61,6 +63,21 @@ def _release(subscriber: SubscriberClient, path: str, ack_ids: list[str]) -> Non
         subscriber.modify_ack_deadline(
             request={"subscription": path, "ack_ids": ack_ids, "ack_deadline_seconds": 0}
         )
+
+
+class DeadLetterGauge:
+    """How many messages wait in each `<topic>-dlq-ops`: pulled and released at once (no
+    ack), so they stay for `siyu dlq` to read and replay."""
+
+    def __init__(self, project: str) -> None:
+        self._project = project
+        self._subscriber = SubscriberClient()
+
+    def waiting(self, topic: str, limit: int) -> int:
+        path = self._subscriber.subscription_path(self._project, f"{topic}-dlq-ops")
+        held = _pull_all(self._subscriber, path, limit, return_immediately=True)
+        _release(self._subscriber, path, [ack for ack, _ in held])
+        return len(held)
 
 
 def list_dead(project: str, topic: str, limit: int = 1000) -> list[DeadLetter]:

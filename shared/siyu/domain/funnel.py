@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from siyu.domain.campaigns import SHANGHAI
 
@@ -81,9 +81,29 @@ class FunnelQuery(BaseModel):
         return start, end
 
 
+# The steps a customer takes in order; a row's conversion is each step's share of the last.
+STEPS: tuple[tuple[Milestone, Milestone], ...] = (
+    (Milestone.ADDED, Milestone.WELCOMED),
+    (Milestone.WELCOMED, Milestone.JOINED_GROUP),
+    (Milestone.JOINED_GROUP, Milestone.FIRST_PURCHASE),
+    (Milestone.FIRST_PURCHASE, Milestone.REPEAT),
+)
+
+
 class FunnelRow(BaseModel):
     value: str
     counts: dict[str, int]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def conversion(self) -> dict[str, float | None]:
+        """ "welcomed/added": 0.5 … between consecutive milestones; None with no one before."""
+        rates: dict[str, float | None] = {}
+        for before, after in STEPS:
+            base = self.counts.get(before.value, 0)
+            rate = self.counts.get(after.value, 0) / base if base else None
+            rates[f"{after.value}/{before.value}"] = None if rate is None else round(rate, 4)
+        return rates
 
 
 class FunnelReport(BaseModel):
@@ -95,6 +115,50 @@ class FunnelReport(BaseModel):
     to: date
     by: Dimension
     rows: list[FunnelRow]
+
+
+MAX_TREND_DAYS = 92
+
+
+class TrendQuery(BaseModel):
+    """GET /ops/reports/funnel/trend?from=YYYY-MM-DD&to=YYYY-MM-DD: each milestone per day."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    from_: date = Field(alias="from", ge=EARLIEST, le=LATEST)
+    to: date = Field(ge=EARLIEST, le=LATEST)
+
+    @model_validator(mode="after")
+    def _span(self) -> TrendQuery:
+        if self.to < self.from_:
+            raise ValueError("`to` is before `from`")
+        if (self.to - self.from_).days >= MAX_TREND_DAYS:
+            raise ValueError(f"at most {MAX_TREND_DAYS} days")
+        return self
+
+    def days(self) -> list[tuple[date, datetime, datetime]]:
+        """Each Shanghai day of the window with its [00:00, next 00:00)."""
+        count = (self.to - self.from_).days + 1
+        days = [self.from_ + timedelta(days=n) for n in range(count)]
+        return [
+            (
+                d,
+                datetime.combine(d, time(0), SHANGHAI),
+                datetime.combine(d + timedelta(days=1), time(0), SHANGHAI),
+            )
+            for d in days
+        ]
+
+
+class FunnelTrend(BaseModel):
+    """One count per day and milestone, in the order of `days`."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    days: list[date]
+    series: dict[str, list[int]]
 
 
 def to_csv(by: str, rows: list[FunnelRow]) -> str:

@@ -30,7 +30,8 @@ from siyu.ports import Clock
 
 PAGE = 500
 ALREADY_EXISTS = 6  # gRPC status code
-CAP_TTL = timedelta(days=3)
+# Kept 90 days: the day's cap needs a day, the customer's timeline shows the 群发 sent them.
+CAP_TTL = timedelta(days=90)
 
 
 class CampaignRepo:
@@ -128,6 +129,16 @@ class CapLedger:
                     holders[refs[snap.reference.path]] = str(data.get("run_id", ""))
         # A run taking over its own half-done planning holds its claims already.
         return {t: holder for t, holder in holders.items() if holder != run_id}
+
+    def of_target(self, target: str, limit: int) -> list[tuple[str, str]]:
+        """(day, run id) of the 群发 claimed for one customer or group in the last 90 days."""
+        query = self._col.where(filter=FieldFilter("target", "==", target)).limit(limit)
+        with translated():
+            found = [
+                (s.id.split("_", 1)[0], str((s.to_dict() or {}).get("run_id", "")))
+                for s in query.stream()
+            ]
+        return sorted(found, reverse=True)
 
 
 class CampaignBatchRepo:

@@ -63,6 +63,25 @@ class FunnelStore:
         )
         return _count(query)
 
+    def count_all(self, milestone: str, start: datetime, end: datetime) -> int:
+        query = (
+            self._col.where(filter=FieldFilter("milestone", "==", milestone))
+            .where(filter=FieldFilter("at", ">=", start))
+            .where(filter=FieldFilter("at", "<", end))
+        )
+        return _count(query)
+
+    def count_branches(
+        self, milestone: str, branches: list[str], start: datetime, end: datetime
+    ) -> int:
+        query = (
+            self._col.where(filter=FieldFilter("milestone", "==", milestone))
+            .where(filter=FieldFilter("branch", "in", branches))
+            .where(filter=FieldFilter("at", ">=", start))
+            .where(filter=FieldFilter("at", "<", end))
+        )
+        return _count(query)
+
 
 def _count(query: Any) -> int:
     with translated():

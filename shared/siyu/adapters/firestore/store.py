@@ -485,6 +485,12 @@ class FollowupRepo:
         with translated():
             return [Followup.model_validate(s.to_dict()) for s in query.stream()]
 
+    def of_customer(self, external_userid: str, limit: int) -> list[Followup]:
+        query = self._col.where(filter=FieldFilter("external_userid", "==", external_userid))
+        with translated():
+            found = [Followup.model_validate(s.to_dict()) for s in query.limit(limit).stream()]
+        return sorted(found, key=lambda f: f.due_at)
+
     def mark_sent(self, ids: list[str], at: datetime) -> None:
         with translated():
             for start in range(0, len(ids), 400):
@@ -567,3 +573,8 @@ class TransferRepo:
         with translated():
             snap = self._col.document(transfer_id).get()
         return Transfer.model_validate(snap.to_dict()) if snap.exists else None
+
+    def recent(self, limit: int) -> list[Transfer]:
+        query = self._col.order_by("created_at", direction=firestore.Query.DESCENDING)
+        with translated():
+            return [Transfer.model_validate(s.to_dict()) for s in query.limit(limit).stream()]

@@ -1,0 +1,30 @@
+"""What the console's health panel shows: work stuck in dead-letter queues, when each
+scheduled job last ran, and the operators' open tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+PEEK_LIMIT = 1000  # dead letters counted per queue; `more` says there are at least this many
+
+
+class DeadLetterCount(BaseModel):
+    topic: str
+    waiting: int
+    more: bool = False  # the count stopped at PEEK_LIMIT
+
+
+class TickSeen(BaseModel):
+    """A scheduler job's last tick that its function handled (ticks/{topic})."""
+
+    topic: str
+    last_at: datetime
+
+
+class Health(BaseModel):
+    at: datetime
+    dead_letters: list[DeadLetterCount]
+    ticks: list[TickSeen]
+    open_tasks: int
