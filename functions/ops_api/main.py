@@ -3,6 +3,8 @@ session, a service account's Google ID token, or locally the shared token), is c
 against the role its route declares and the caller's branches, and every change is
 appended to the audit log."""
 
+import base64
+import binascii
 import hmac
 import logging
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from siyu.adapters.ops_auth import (
     login_state,
     set_cookie,
 )
+from siyu.adapters.spreadsheets import SheetError, csv_table
 from siyu.bootstrap import root
 from siyu.domain.access import (
     Branch,
@@ -40,13 +43,24 @@ from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.calendar import OfficialYear
 from siyu.domain.campaigns import Campaign, CampaignSpec
 from siyu.domain.channels import Channel, ChannelSpec
+from siyu.domain.compliance import CopyCheck, CopyVerdict, verdict
 from siyu.domain.customers import Customer
 from siyu.domain.errors import Forbidden, InvalidInput, NotFound
 from siyu.domain.followups import Done, Followup, FollowupQuery, Snooze
-from siyu.domain.funnel import FunnelQuery, FunnelReport, FunnelRow, to_csv, totals
+from siyu.domain.funnel import (
+    FunnelQuery,
+    FunnelReport,
+    FunnelRow,
+    FunnelTrend,
+    TrendQuery,
+    to_csv,
+    totals,
+)
 from siyu.domain.group_codes import GroupCode, GroupCodeSpec
 from siyu.domain.groups import Group, GroupQuery, GroupSpec
+from siyu.domain.health import Health
 from siyu.domain.idempotency import HEADER, fingerprint
+from siyu.domain.imports import MAX_UPLOAD_BYTES, ImportJob, ImportUpload
 from siyu.domain.media import MAX_UPLOAD_BODY, MediaAsset, MediaUpload
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.referrals import Invite as ReferralInvite
@@ -56,9 +70,11 @@ from siyu.domain.tag_rules import TagRule, TagRuleSpec
 from siyu.domain.transfers import TransferSpec, TransferView
 from siyu.services.access import Scope
 from siyu.services.campaigns import Preview, RunCancel, RunReport
+from siyu.services.customer_timeline import CustomerPage, TimelineQuery
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+RECENT_TRANSFERS = 50
 LOGIN_WINDOW = timedelta(minutes=10)  # WeCom's code lives 5 minutes (98176); the page more
 
 
@@ -95,6 +111,14 @@ def _customer(external_userid: str) -> Customer:
     customer = _found(root().stores().customers.get(external_userid), f"customer {external_userid}")
     _require_staff([r.staff_userid for r in customer.relations])
     return customer
+
+
+def _customer_timeline(query: TimelineQuery) -> CustomerPage:
+    """One customer by WeCom id or bank customer number: relations, tags, stage, invites,
+    follow-ups and the 群发 sent them, as a timeline."""
+    page = root().customer_timeline().find(query.external_userid, query.bank_customer_id)
+    _require_customer(page.external_userid)
+    return page
 
 
 def _group(chat_id: str) -> Group:
@@ -256,6 +280,11 @@ def _delete_tag_rule(rule_id: str) -> BackfillView:
     return root().tag_rules().delete(rule_id)
 
 
+def _tag_rules() -> list[TagRule]:
+    """Every tag rule, by id."""
+    return sorted(root().stores().tag_rules.all(), key=lambda r: r.id)
+
+
 def _tag_rule_backfill(rule_id: str) -> BackfillView:
     """How far the rule's latest change has reached the existing customers."""
     return root().tag_rules().backfill(rule_id)
@@ -323,6 +352,11 @@ def _campaigns() -> list[Campaign]:
     return [c for c in root().campaign_admin().all() if _scope().allows(c.branch)]
 
 
+def _check_copy(body: CopyCheck) -> CopyVerdict:
+    """Copy checked for banned claims and WeCom's size as it is typed; writes nothing."""
+    return verdict(body, root().settings.campaign_banned_words)
+
+
 def _campaign_runs(campaign_id: str) -> list[RunReport]:
     """A campaign's latest runs with their batches' results added up."""
     _get_campaign(campaign_id)
@@ -345,6 +379,11 @@ def _calendar_before(year: str) -> OfficialYear | None:
     return next((y for y in root().stores().calendar_years.all() if str(y.year) == year), None)
 
 
+def _calendar() -> list[OfficialYear]:
+    """The official years loaded, by year."""
+    return sorted(root().stores().calendar_years.all(), key=lambda y: y.year)
+
+
 def _put_calendar(year: str, body: OfficialYear) -> OfficialYear:
     """Load the State Council's holidays and make-up working days of one year."""
     _scope().require("")
@@ -358,6 +397,21 @@ def _create_transfer(body: TransferSpec) -> TransferView:
     _require_staff([body.from_userid], every=True)
     _require_staff([body.to_userid], every=True)
     return TransferView.of(root().transfers().create(body))
+
+
+def _transfers() -> list[TransferView]:
+    """The latest transfers whose members are both in the caller's branches, newest first."""
+    found = [TransferView.of(t) for t in root().stores().transfers.recent(RECENT_TRANSFERS)]
+    if _scope().principal.unrestricted:
+        return found
+    branches = (
+        root().access().staff_branches([u for t in found for u in (t.from_userid, t.to_userid)])
+    )
+    return [
+        t
+        for t in found
+        if all(_scope().allows(branches.get(u, "")) for u in (t.from_userid, t.to_userid))
+    ]
 
 
 def _transfer(transfer_id: str) -> TransferView:
@@ -375,6 +429,41 @@ def _funnel(query: FunnelQuery) -> FunnelReport | Response:
     if query.format == "csv":
         return Response(to_csv(query.by, rows), mimetype="text/csv")
     return FunnelReport(from_=query.from_, to=query.to, by=query.by, rows=rows)
+
+
+def _funnel_trend(query: TrendQuery) -> FunnelTrend:
+    """Each milestone per Shanghai day over at most 92 days; a branch member's own only."""
+    scope = _scope()
+    if scope.principal.unrestricted:
+        return root().funnel().trend(query)
+    mine = [b.id for b in root().access().branches() if scope.allows(b.id)]
+    return root().funnel().trend(query, mine)
+
+
+def _health() -> Health:
+    """Dead letters waiting per topic, each scheduled job's last tick, open ops tasks."""
+    return root().health().report()
+
+
+def _put_import(job_id: str, body: ImportUpload) -> ImportJob:
+    """Import a CSV of groups or bank customers: every row validated, the valid ones
+    written; the same file under the same id resumes (bank-wide: head-office scope)."""
+    _scope().require("")
+    try:
+        raw = base64.b64decode(body.content_base64, validate=True)
+    except binascii.Error:
+        raise InvalidInput("content_base64", "not base64") from None
+    try:
+        table = csv_table(body.filename, raw)
+    except SheetError as exc:
+        raise InvalidInput("content_base64", str(exc)) from None
+    actor = _caller().principal.id
+    return root().import_jobs().run(job_id, body.kind, body.filename, raw, table, actor)
+
+
+def _import_job(job_id: str) -> ImportJob:
+    """How far an import has come: rows written, and each refused row with its reason."""
+    return root().import_jobs().get(job_id)
 
 
 def _funnel_in_scope(by: str, rows: list[FunnelRow]) -> list[FunnelRow]:
@@ -577,6 +666,9 @@ ROUTES = Router(
         ),
         ("GET", "/ops/audit"): Route(_audit, list[AuditEntry], query=AuditQuery, role=ADMIN),
         ("GET", "/ops/customers/<external_userid>"): Route(_customer, Customer, role=VIEW),
+        ("GET", "/ops/customer-timeline"): Route(
+            _customer_timeline, CustomerPage, query=TimelineQuery, role=VIEW
+        ),
         ("GET", "/ops/groups"): Route(_groups, list[Group], query=GroupQuery, role=VIEW),
         ("GET", "/ops/groups/<chat_id>"): Route(_group, Group, role=VIEW),
         ("PUT", "/ops/groups/<chat_id>"): Route(
@@ -624,6 +716,7 @@ ROUTES = Router(
         ("PUT", "/ops/group-codes/<code_id>"): Route(
             _put_group_code, GroupCode, body=GroupCodeSpec, role=OPERATE, before=_group_code_before
         ),
+        ("GET", "/ops/tag-rules"): Route(_tag_rules, list[TagRule], role=VIEW),
         ("GET", "/ops/tag-rules/<rule_id>"): Route(_get_tag_rule, TagRule, role=VIEW),
         ("PUT", "/ops/tag-rules/<rule_id>"): Route(
             _put_tag_rule, TagRule, body=TagRuleSpec, role=OPERATE, before=_tag_rule_before
@@ -647,6 +740,9 @@ ROUTES = Router(
             _followup_snooze, Followup, body=Snooze, role=OPERATE, before=_followup_before
         ),
         ("GET", "/ops/campaigns"): Route(_campaigns, list[Campaign], role=VIEW),
+        ("POST", "/ops/campaigns:check"): Route(
+            _check_copy, CopyVerdict, body=CopyCheck, role=VIEW, changes=False
+        ),
         ("PUT", "/ops/campaigns/<campaign_id>"): Route(
             _put_campaign, Campaign, body=CampaignSpec, role=OPERATE, before=_campaign_before
         ),
@@ -660,13 +756,27 @@ ROUTES = Router(
         ("POST", "/ops/campaigns/<campaign_id>/runs/<occurrence>:cancel"): Route(
             _cancel_run, RunCancel, role=OPERATE
         ),
+        ("GET", "/ops/calendar"): Route(_calendar, list[OfficialYear], role=VIEW),
         ("PUT", "/ops/calendar/<year>"): Route(
             _put_calendar, OfficialYear, body=OfficialYear, role=ADMIN, before=_calendar_before
         ),
         ("POST", "/ops/transfers"): Route(
             _create_transfer, TransferView, body=TransferSpec, status=201, role=ADMIN
         ),
+        ("GET", "/ops/transfers"): Route(_transfers, list[TransferView], role=VIEW),
         ("GET", "/ops/transfers/<transfer_id>"): Route(_transfer, TransferView, role=VIEW),
+        ("PUT", "/ops/imports/<job_id>"): Route(
+            _put_import,
+            ImportJob,
+            body=ImportUpload,
+            max_bytes=MAX_UPLOAD_BYTES * 4 // 3 + 4096,
+            role=OPERATE,
+        ),
+        ("GET", "/ops/imports/<job_id>"): Route(_import_job, ImportJob, role=VIEW),
+        ("GET", "/ops/reports/funnel/trend"): Route(
+            _funnel_trend, FunnelTrend, query=TrendQuery, role=VIEW
+        ),
+        ("GET", "/ops/health"): Route(_health, Health, role=VIEW),
         ("GET", "/ops/reports/funnel"): Route(
             _funnel,
             FunnelReport,
@@ -693,7 +803,7 @@ def _serve(request: Request) -> Response:
     caller = authenticate(request, root().settings, root().access())
     token = _current.set(_Call(caller))
     try:
-        if request.method == "GET":
+        if request.method == "GET" or not route.changes:
             _authorise(key, route, caller)
             return ROUTES.invoke(request, route, args, raw)
         return _change(request, key, route, args, raw, caller)

@@ -81,6 +81,7 @@ from siyu.services.group_codes import GroupCodes
 from siyu.services.group_welcome import GroupWelcomes
 from siyu.services.groups import BenefitGroupAdmin
 from siyu.services.health import HealthCheck, heartbeat
+from siyu.services.imports import ImportJobs
 from siyu.services.intake import CallbackIntake, InboxSweeper
 from siyu.services.layering import CustomerLayering
 from siyu.services.media import MediaLibrary
@@ -630,6 +631,14 @@ class Root:
         return CustomerTimeline(
             st.customers, st.bank_customers, st.followups, st.referrals, st.caps
         )
+
+    @_once
+    def import_jobs(self) -> ImportJobs:
+        """The console's imports: Firestore's BulkWriter, as `siyu import` writes."""
+        from siyu.adapters.firestore.bulk_import import BulkImporter
+        from siyu.adapters.firestore.import_jobs import ImportJobRepo
+
+        return ImportJobs(ImportJobRepo(self.db()), BulkImporter(self.db(), self.clock), self.clock)
 
     @_once
     def health(self) -> HealthCheck:

@@ -177,7 +177,9 @@ def test_bad_rows_are_reported_and_the_good_ones_written_in_batches() -> None:
         "customers", customers(7, bad=2), writer, saved, lambda d, t: seen.append((d, t)), 3
     )
     assert (result.rows, result.written, result.skipped_as_done) == (9, 7, 0)
-    assert len(result.errors) == 2 and all("column bank_customer_id" in e for e in result.errors)
+    assert len(result.errors) == 2 and all(
+        "column bank_customer_id" in str(e) for e in result.errors
+    )
     assert [r.bank_customer_id for r in writer.written] == [f"bc{i}" for i in range(7)]
     assert seen == [(0, 7), (3, 7), (6, 7), (7, 7)] and saved.finished
 

@@ -141,6 +141,7 @@ class Route:
     role: Role | None = None  # ops: the least role that may call it (a test checks every one)
     public: bool = False  # ops: callable without credentials (the WeCom login flow)
     before: Callable[..., Any] | None = None  # ops: the target's state, for the audit log
+    changes: bool = True  # ops: False for a POST that only computes (not audited)
 
     @property
     def summary(self) -> str:

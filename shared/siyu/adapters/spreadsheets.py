@@ -1,5 +1,5 @@
-"""Files ops hand over for `siyu import`: CSV (UTF-8, or GB18030 as Excel saves it on Chinese
-Windows) and .xlsx. Every failure is a SheetError: one line naming the file."""
+"""Files ops hand over for `siyu import` and the console's import page: CSV (UTF-8, or
+GB18030 as Excel saves it on Chinese Windows) and .xlsx. Every failure is a SheetError: one line naming the file."""
 
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ def read_table(path: Path) -> Table:
         raise SheetError(f"{path}: cannot be read ({exc.strerror})") from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _csv(path, raw)
+        return csv_table(path, raw)
     if suffix == ".xlsx":
         return _xlsx(path, raw)
     raise SheetError(f"{path}: a {suffix or 'suffix-less'} file; give a .csv or .xlsx")
 
 
-def _decode(path: Path, raw: bytes) -> str:
+def _decode(path: Path | str, raw: bytes) -> str:
     """UTF-8 (with or without Excel's BOM) first: GB18030 decodes almost any bytes, so it
     is only the fallback, and only for text it decodes completely."""
     try:
@@ -45,7 +45,8 @@ def _decode(path: Path, raw: bytes) -> str:
             ) from None
 
 
-def _csv(path: Path, raw: bytes) -> Table:
+def csv_table(path: Path | str, raw: bytes) -> Table:
+    """A CSV's bytes as a table; `path` names it in errors (a file, or an upload's name)."""
     text = _decode(path, raw)
     if "\x00" in text:
         raise SheetError(f"{path}: holds NUL bytes; is it really a CSV?")
@@ -86,7 +87,7 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _table(path: Path, rows: list[list[str]]) -> Table:
+def _table(path: Path | str, rows: list[list[str]]) -> Table:
     while rows and not any(rows[-1]):
         rows.pop()  # trailing blank lines and formatted-but-empty rows
     if not rows:

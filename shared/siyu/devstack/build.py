@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 
 from siyu.devstack.registry import FUNCTIONS, ROOT
 
-NOT_SHIPPED = ("devstack", "cli.py", "ops_client.py", "spreadsheets.py", "__pycache__")
+NOT_SHIPPED = ("devstack", "cli.py", "ops_client.py", "__pycache__")
 
 
 def pinned_requirements() -> list[str]:

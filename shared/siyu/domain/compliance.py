@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from siyu.domain.errors import InvalidInput
 
@@ -45,3 +45,24 @@ def max_bytes(limit: int) -> AfterValidator:
         return value
 
     return AfterValidator(within)
+
+
+class CopyCheck(BaseModel):
+    """POST /ops/campaigns:check: copy as it is being typed, checked as a save would."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field("", max_length=20_000)
+    other_texts: list[str] = Field(default_factory=list, max_length=20)
+
+
+class CopyVerdict(BaseModel):
+    banned: list[str]  # the banned claims found, as the rules spell them
+    bytes: int
+    max_bytes: int = MAX_TEXT_BYTES
+
+
+def verdict(copy: CopyCheck, banned: list[str]) -> CopyVerdict:
+    return CopyVerdict(
+        banned=banned_words([copy.text, *copy.other_texts], banned), bytes=len(copy.text.encode())
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -68,3 +68,34 @@ def parse(kind: Kind, table: Table) -> Iterator[tuple[int, BaseModel | RowError]
             first = exc.errors()[0]
             column = ".".join(str(p) for p in first["loc"]) or "row"
             yield number, RowError(row=number, column=column, message=first["msg"])
+
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a sheet of ~50,000 rows; bigger ones go through `siyu import`
+
+
+class ImportUpload(BaseModel):
+    """PUT /ops/imports/{job_id}: a CSV sheet (UTF-8 or GB18030) in base64. The job id is
+    the caller's: sending the same file again with it resumes an interrupted import."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind
+    filename: str = Field(min_length=1, max_length=128, pattern=r"^[^/\\\x00-\x1f]+\.csv$")
+    content_base64: str = Field(min_length=4, max_length=MAX_UPLOAD_BYTES * 4 // 3 + 4)
+
+
+class ImportJob(BaseModel):
+    """`import_jobs/{id}`: how far an import from the console has come."""
+
+    id: str
+    kind: Kind
+    filename: str
+    digest: str  # sha256 of the file: a job id runs one file only
+    status: Literal["running", "done"] = "running"
+    rows: int = 0  # data rows in the file
+    valid: int = 0  # rows that passed validation (only these are written)
+    written: int = 0  # of the valid rows, written so far
+    errors: list[RowError] = Field(default_factory=list)
+    actor: str
+    started_at: datetime
+    finished_at: datetime | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.campaigns import SHANGHAI
@@ -28,6 +28,21 @@ EventKind = Literal[
     "campaign",
     "opt_out",
 ]
+
+
+class TimelineQuery(BaseModel):
+    """GET /ops/customer-timeline?external_userid= or ?bank_customer_id=: one of the two."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_userid: str = Field("", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+    bank_customer_id: str = Field("", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+
+    @model_validator(mode="after")
+    def _one(self) -> TimelineQuery:
+        if bool(self.external_userid) == bool(self.bank_customer_id):
+            raise ValueError("give external_userid or bank_customer_id (one of them)")
+        return self
 
 
 class TimelineEvent(BaseModel):
