@@ -27,6 +27,7 @@ resource "google_api_gateway_api_config" "siyu" {
         card_alert_url     = module.function["card_alert"].url
         biz_events_url     = module.function["biz_events"].url
         ops_api_url        = module.function["ops_api"].url
+        ops_console_url    = module.function["ops_console"].url
       }))
     }
   }

@@ -123,6 +123,15 @@ locals {
       secrets       = ["SIYU_WECOM_SECRET"]
       firestore     = true
     }
+    ops_console = {
+      trigger_topic = null
+      min_instances = 0
+      max_instances = 2 # static files for a few dozen operators
+      concurrency   = 50
+      publishes_to  = []
+      secrets       = []
+      firestore     = false
+    }
     ops_api = {
       trigger_topic = null
       min_instances = 0

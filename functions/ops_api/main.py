@@ -44,6 +44,7 @@ from siyu.domain.calendar import OfficialYear
 from siyu.domain.campaigns import Campaign, CampaignSpec
 from siyu.domain.channels import Channel, ChannelSpec
 from siyu.domain.compliance import CopyCheck, CopyVerdict, verdict
+from siyu.domain.console import ConsoleConfig, console_config
 from siyu.domain.customers import Customer
 from siyu.domain.errors import Forbidden, InvalidInput, NotFound
 from siyu.domain.followups import Done, Followup, FollowupQuery, Snooze
@@ -526,6 +527,12 @@ def _logout() -> Response:
     return response
 
 
+def _console_config() -> ConsoleConfig:
+    """The lists the console's forms offer (stages, segments, holidays, banned claims)."""
+    s = root().settings
+    return console_config(s.group_join_limit, s.campaign_banned_words)
+
+
 def _me() -> Principal:
     """Who is calling, with which role over which branches."""
     return _caller().principal
@@ -651,6 +658,7 @@ ROUTES = Router(
         ),
         ("POST", "/ops/logout"): Route(_logout, SignedOut, role=VIEW),
         ("GET", "/ops/me"): Route(_me, Principal, role=VIEW),
+        ("GET", "/ops/console-config"): Route(_console_config, ConsoleConfig, role=VIEW),
         ("GET", "/ops/members"): Route(_members, list[Grant], role=ADMIN),
         ("GET", "/ops/members/<userid>"): Route(_member, Grant, role=ADMIN),
         ("PUT", "/ops/members/<userid>"): Route(

@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             # Secrets (ops token, partner keys) stay in the owner-only stack.json.
             shown = {k: v for k, v in info.env.items() if k.endswith("_HOST")}
             print("export " + " ".join(f"{k}={v}" for k, v in shown.items()))
+            print(stack.console_note(cfg))
         elif args.command == "down":
             stopped = stack.down(cfg.state_dir)
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -216,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                 stack.up(cfg)
                 try:
                     print(scenario.play_all(cfg))
+                    print(stack.console_note(cfg) + "\n(`make up` keeps it running.)")
                 finally:
                     stack.down(cfg.state_dir)
     except (StackError, OpsError) as exc:

@@ -131,8 +131,10 @@ def _delivery_problems(infra: Path) -> list[str]:
 
 
 def http_routes(root: Path) -> set[tuple[str, str]]:
-    """(method, path) of every HTTP function: the registry's, and ops_api's Router."""
+    """(method, path) of every HTTP function: the registry's, ops_api's Router and the
+    console's files."""
     routes = {(m, fn.path) for fn in FUNCTIONS if fn.path for m in fn.methods}
+    routes |= set(load_function(root / "functions/ops_console/main.py").ASSETS.routes())
     return routes | set(load_function(root / "functions/ops_api/main.py").ROUTES.routes())
 
 

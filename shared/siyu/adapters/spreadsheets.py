@@ -1,5 +1,6 @@
 """Files ops hand over for `siyu import` and the console's import page: CSV (UTF-8, or
-GB18030 as Excel saves it on Chinese Windows) and .xlsx. Every failure is a SheetError: one line naming the file."""
+GB18030 as Excel saves it on Chinese Windows) and .xlsx. Every failure is a SheetError: one
+line naming the file."""
 
 from __future__ import annotations
 

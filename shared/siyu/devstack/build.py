@@ -51,7 +51,9 @@ def build(out: Path) -> list[Path]:
         shutil.rmtree(bundle, ignore_errors=True)
         bundle.mkdir(parents=True)
         shutil.copy2(fn.source, bundle / "main.py")
-        shutil.copytree(package, bundle / "siyu", ignore=shutil.ignore_patterns(*NOT_SHIPPED))
+        # The console's files go with the function that serves them only.
+        skipped = NOT_SHIPPED if fn.name == "ops_console" else (*NOT_SHIPPED, "console")
+        shutil.copytree(package, bundle / "siyu", ignore=shutil.ignore_patterns(*skipped))
         (bundle / "requirements.txt").write_text(requirements)
         bundles.append(bundle)
     return bundles

@@ -90,6 +90,22 @@ _WECOM_OPERATIONS: dict[str, dict[str, Any]] = {
 }
 
 
+def _console_operation(path: str) -> dict[str, Any]:
+    """A console file: public (the page signs in through /ops/login), no body, no query."""
+    name = path.rsplit("/", 1)[-1]
+    words = "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", name) if w)
+    return {
+        "operationId": "console" + (words if path != "/console" else "Page"),
+        "summary": f"The ops console's {'page' if path == '/console' else name}.",
+        "produces": ["text/html" if path == "/console" else "*/*"],
+        "responses": {
+            "200": {"description": "the file"},
+            "304": {"description": "unchanged since the ETag sent"},
+            "404": {"description": "no such file"},
+        },
+    }
+
+
 def load_function(source: Path) -> ModuleType:
     """Import a function's main.py as the framework would (local secrets if none are set)."""
     for name, value in {**LOCAL_WECOM_SECRETS, "SIYU_PARTNER_KEYS": LOCAL_PARTNER_KEYS}.items():
@@ -113,8 +129,11 @@ def routes() -> dict[tuple[str, str], Operation]:
     for fn in FUNCTIONS:
         if not fn.path:
             continue
-        router = getattr(load_function(fn.source), "ROUTES", None)
-        if router is None:
+        module = load_function(fn.source)
+        router = getattr(module, "ROUTES", None)
+        if hasattr(module, "ASSETS"):  # the console: its page and each file it loads
+            found.update({key: Operation(fn, None, False) for key in module.ASSETS.routes()})
+        elif router is None:
             found.update({(m, fn.path): Operation(fn, None, False) for m in fn.methods})
         else:
             signed = router.partner_signed
@@ -264,7 +283,9 @@ def document() -> dict[str, Any]:
     for (method, path), (fn, route, signed) in sorted(
         table.items(), key=lambda kv: (kv[0][1], kv[0][0])
     ):
-        if route is None:
+        if route is None and fn.name == "ops_console":
+            operation = _console_operation(path)
+        elif route is None:
             operation = dict(_WECOM_OPERATIONS[method.lower()])
         else:
             operation = _json_operation(path, route, fn, signed, names)

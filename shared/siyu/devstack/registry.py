@@ -38,6 +38,8 @@ FUNCTIONS = (
     # Deadlines: WeCom waits 5 s for an answer, the card-alert system as long.
     FunctionSpec("wecom_callback", path="/wecom/callback", methods=("GET", "POST"), deadline=5.0),
     FunctionSpec("ops_api", path="/ops", deadline=30.0),
+    # The console's page and files; every read and change it makes goes to ops_api.
+    FunctionSpec("ops_console", path="/console", methods=("GET",), deadline=10.0),
     FunctionSpec("card_alert", path="/card-alert", methods=("POST",), deadline=5.0),
     FunctionSpec("biz_events", path="/events", methods=("POST",), deadline=10.0),
     FunctionSpec("on_wecom_event", topic="wecom-events"),

@@ -325,6 +325,13 @@ def provision_pubsub(cfg: StackConfig) -> None:
                     },
                 }
             )
+        with contextlib.suppress(AlreadyExists):  # as Terraform's topic module: every topic
+            subscriber.create_subscription(
+                request={
+                    "name": subscriber.subscription_path(cfg.project, f"{dead_letter(name)}-ops"),
+                    "topic": dlq,
+                }
+            )
 
 
 SEED_RULES = ROOT / "data" / "tag_rules.json"
@@ -402,3 +409,13 @@ __all__ = [
     "status",
     "up",
 ]
+
+
+def console_note(cfg: StackConfig) -> str:
+    """Where the ops console is and how to sign in locally (the simulator's WeCom login)."""
+    return (
+        f"ops console: {cfg.gateway_url}/console\n"
+        f"  sign in: open it, WeCom's login page (the simulator's) opens; enter the UserID "
+        f"{LOCAL_FIRST_ADMIN} (the first admin) and press 扫码确认登录 — or go straight to "
+        f"{cfg.gateway_url}/ops/login?next=/console"
+    )
