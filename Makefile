@@ -12,7 +12,7 @@ CHECKOV_VERSION := 3.3.30
 TFSCHEMA := .tfschema/wheels/.downloaded
 CDKTF_PROVIDER_VERSION := 16.12.1
 
-.PHONY: install test unit run up down demo bench lint fmt build clean openapi infra-schema infra-check
+.PHONY: install test unit run up down demo bench lint fmt build clean openapi infra-schema infra-check chromium console-shots
 
 install: $(STAMP)
 
@@ -36,8 +36,20 @@ $(TFSCHEMA): | $(STAMP)
 
 infra-schema: $(TFSCHEMA)
 
+# The console's browser tests and screenshots drive Debian's Chromium (Playwright never
+# downloads a browser here); the CJK fonts draw its Chinese.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+		$(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk \
+		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk; }; }
+
+## make console-shots: the stack with the demo's data, a screenshot of every console page
+console-shots: $(STAMP) chromium
+	$(BIN)/python -m siyu.devstack.browser
+
 ## make test: lint, then unit, function, integration and e2e tests on the real emulators
-test: $(STAMP) $(CHECKOV) $(TFSCHEMA)
+test: $(STAMP) $(CHECKOV) $(TFSCHEMA) chromium
 	$(BIN)/ruff check shared functions tests
 	$(BIN)/mypy shared/siyu tests
 	$(BIN)/python -m siyu.devstack.openapi --check
@@ -66,7 +78,7 @@ down: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/siyu demo
 
-bench: $(STAMP)
+bench: $(STAMP) chromium
 	$(BIN)/python -m siyu.devstack.bench
 
 lint: $(STAMP)
