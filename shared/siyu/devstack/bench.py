@@ -17,6 +17,7 @@ from siyu.config import Settings
 from siyu.devstack import (
     bench_campaigns,
     bench_cards,
+    bench_console,
     bench_referrals,
     bench_segments,
     bench_tags,
@@ -113,6 +114,7 @@ def main() -> None:
         print(bench_segments.report(cfg))
     finally:
         stack.down(cfg.state_dir)
+    print(bench_console.report())  # its own stack: exactly the data the figure names
 
 
 if __name__ == "__main__":

@@ -30,12 +30,11 @@ class FunnelStore:
         batch.create(self._col.document(milestone.id), as_document(milestone))
         new_values = set()
         for by in DIMENSIONS:
-            value = str(getattr(milestone, by))
-            doc_id = f"{by}-{hashlib.sha256(value.encode()).hexdigest()[:24]}"
+            doc_id, data = value_document(by, str(getattr(milestone, by)))
             with self._lock:
                 if doc_id in self._known:
                     continue
-            batch.set(self._values.document(doc_id), {"by": by, "value": value})
+            batch.set(self._values.document(doc_id), data)
             new_values.add(doc_id)
         with translated():
             try:
@@ -81,6 +80,11 @@ class FunnelStore:
             .where(filter=FieldFilter("at", "<", end))
         )
         return _count(query)
+
+
+def value_document(by: str, value: str) -> tuple[str, dict[str, str]]:
+    """`funnel_values/{by}-{hash}`: one per value of a dimension ever recorded."""
+    return f"{by}-{hashlib.sha256(value.encode()).hexdigest()[:24]}", {"by": by, "value": value}
 
 
 def _count(query: Any) -> int:
