@@ -607,8 +607,9 @@ class AuditLog(Protocol):
 
 
 class DeadLetterGauge(Protocol):
-    def waiting(self, topic: str, limit: int) -> int:
-        """Messages in `<topic>-dlq` (up to `limit`), left where they are."""
+    def waiting(self, topic: str, limit: int) -> int | None:
+        """Messages in `<topic>-dlq` (up to `limit`), left where they are; None when its
+        subscription is missing."""
 
 
 class TickLog(Protocol):

@@ -7,12 +7,8 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
-from siyu.domain.access import Branch, Grant, Role, Staff
+from siyu.domain.access import Grant, Role
 from siyu.domain.sessions import SESSION_COOKIE, STATE_COOKIE
-
-from .conftest import app
 
 AUTH = {"Authorization": "Bearer test-ops"}
 GROUP = {
@@ -24,27 +20,6 @@ GROUP = {
     "lng": 121.4998,
     "coord_system": "wgs84",
 }
-
-
-@pytest.fixture
-def ops(fakes, monkeypatch):
-    monkeypatch.setenv("SIYU_OPS_TOKEN", "test-ops")
-    monkeypatch.setenv("SIYU_SESSION_SECRET", "test-session-secret")
-    monkeypatch.setenv("SIYU_FIRST_ADMIN", "boss")
-    monkeypatch.setenv("SIYU_OPS_LOGIN_REDIRECT", "https://ops.bank.example/ops/login/callback")
-    fakes.install()
-    at = fakes.clock.now()
-    for branch in (
-        Branch(id="sh", name="上海分行"),
-        Branch(id="sh-pd", name="浦东支行", parent="sh"),
-        Branch(id="bj", name="北京分行"),
-    ):
-        fakes.branches.put(branch)
-    for chat_id in ("wrA", "wrB", "wrC"):
-        fakes.wecom.chats[chat_id] = {"name": "福利群", "member_list": [], "member_version": "v1"}
-    for userid, works_for in (("zhangsan", "sh-pd"), ("lisi", "bj")):
-        fakes.staff.put(Staff(userid=userid, branch=works_for, updated_at=at))
-    return app("ops_api").test_client(use_cookies=False)  # each call sends its own
 
 
 def grant(fakes, userid: str, role: Role, branches: list[str]) -> None:

@@ -7,6 +7,7 @@ Bounded (derandomized, a fixed number of examples per route) so `make test` stay
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -158,6 +159,10 @@ CAMPAIGN = {
     "audience": {"kind": "groups", "cities": ["上海"], "tags": ["早餐"]},
     "content": {"text": "{campaign}：今晚8点抢券"},
 }
+IMPORT_CSV = (
+    "chat_id,name,owner_userid,city,kind,lat,lng,coord_system\n"
+    "wr_fuzz_imp,导入群,zhangsan,上海,food,31.23,121.47,gcj02\n"
+)
 SEEDS: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PUT", "/ops/groups/<chat_id>"): GROUP,
     ("PUT", "/ops/bank-customers/<bank_customer_id>"): {"external_userid": "wm1"},
@@ -176,6 +181,12 @@ SEEDS: dict[tuple[str, str], dict[str, Any] | None] = {
         "tag": {"group": "兴趣", "name": "基金"},
         "when": {"field": "aggregates.products", "op": "contains", "value": "fund"},
     },
+    ("POST", "/ops/campaigns:check"): {"text": "{weekday}午餐立减", "other_texts": ["到店"]},
+    ("PUT", "/ops/imports/<job_id>"): {
+        "kind": "groups",
+        "filename": "groups.csv",
+        "content_base64": base64.b64encode(IMPORT_CSV.encode()).decode(),
+    },
     ("POST", "/ops/followups/<followup_id>:done"): {"note": "已回访"},
     ("POST", "/ops/followups/<followup_id>:snooze"): {"until": "2027-01-01T09:00:00+08:00"},
     ("PUT", "/ops/campaigns/<campaign_id>"): CAMPAIGN,
@@ -190,7 +201,7 @@ SEEDS: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/ops/media"): {
         "kind": "image",
         "filename": "cover.png",
-        "content_base64": "iVBORw0KGgoAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "content_base64": base64.b64encode(IMPORT_CSV.encode()).decode(),
     },
     ("PUT", "/ops/group-codes/<code_id>"): {"name": "上海美食", "city": "上海"},
     ("POST", "/ops/campaigns/<campaign_id>/runs/<occurrence>:cancel"): None,

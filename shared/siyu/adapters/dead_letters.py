@@ -7,12 +7,17 @@ every handler is idempotent.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from google.api_core.exceptions import NotFound
 from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 from pydantic import BaseModel
 
+from siyu.logging import log
+
 _PULL_TIMEOUT_S = 5.0
+logger = logging.getLogger(__name__)
 _DROPPED = ("reason",)  # what the dead-lettering added; the rest travels with a replay
 
 
@@ -73,9 +78,13 @@ class DeadLetterGauge:
         self._project = project
         self._subscriber = SubscriberClient()
 
-    def waiting(self, topic: str, limit: int) -> int:
+    def waiting(self, topic: str, limit: int) -> int | None:
         path = self._subscriber.subscription_path(self._project, f"{topic}-dlq-ops")
-        held = _pull_all(self._subscriber, path, limit, return_immediately=True)
+        try:
+            held = _pull_all(self._subscriber, path, limit, return_immediately=True)
+        except NotFound:
+            log(logger, logging.WARNING, "no dead-letter subscription to count", subscription=path)
+            return None
         _release(self._subscriber, path, [ack for ack, _ in held])
         return len(held)
 

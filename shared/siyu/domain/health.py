@@ -12,7 +12,7 @@ PEEK_LIMIT = 1000  # dead letters counted per queue; `more` says there are at le
 
 class DeadLetterCount(BaseModel):
     topic: str
-    waiting: int
+    waiting: int | None  # None: its `<topic>-dlq-ops` subscription is missing
     more: bool = False  # the count stopped at PEEK_LIMIT
 
 

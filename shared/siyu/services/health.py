@@ -42,7 +42,7 @@ class HealthCheck:
         with ThreadPoolExecutor(max(1, len(self._topics))) as pool:
             counts = list(pool.map(lambda t: self._gauge.waiting(t, PEEK_LIMIT), self._topics))
         return [
-            DeadLetterCount(topic=t, waiting=n, more=n >= PEEK_LIMIT)
+            DeadLetterCount(topic=t, waiting=n, more=n is not None and n >= PEEK_LIMIT)
             for t, n in zip(self._topics, counts, strict=True)
         ]
 

@@ -58,18 +58,18 @@ function funnel(report, steps) {
 function trendOf(trend) {
   const lines = TREND.map((m) => ({ key: m, label: t(`ms_${m}`), values: trend.series[m] }));
   const label = t("chart_trend", { from: trend.from, to: trend.to, what: lines.map((l) => l.label).join("、") });
-  const columns = [["日期", (r) => r.day], ...lines.map((l) => [l.label, (r) => r[l.key]])];
+  const columns = [[t("day"), (r) => r.day], ...lines.map((l) => [l.label, (r) => r[l.key]])];
   const rows = trend.days.map((day, i) => Object.fromEntries([["day", day], ...lines.map((l) => [l.key, l.values[i]])]));
   return [lineChart(trend.days, lines, label), h("details", {}, h("summary", {}, t("trend")), table("", columns, rows))];
 }
 
 function healthOf(health) {
-  const waiting = health.dead_letters.filter((d) => d.waiting > 0);
+  const waiting = health.dead_letters.filter((d) => d.waiting !== 0);
   return [
     h("p", { class: "tasks" }, h("a", { href: "#/groups" }, `${t("open_tasks")}：${health.open_tasks}`)),
     waiting.length
-      ? table(t("dead_letters"), [["topic", (d) => `${d.topic}-dlq`], ["#", (d) => `${d.waiting}${d.more ? "+" : ""}`]], waiting)
+      ? table(t("dead_letters"), [[t("topic"), (d) => `${d.topic}-dlq`], ["#", (d) => (d.waiting === null ? t("dead_letters_unknown") : `${d.waiting}${d.more ? "+" : ""}`)]], waiting)
       : h("p", { class: "ok" }, t("dead_letters_none")),
-    table(t("ticks"), [["topic", (x) => x.topic], [t("when"), (x) => when(x.last_at)]], health.ticks),
+    table(t("ticks"), [[t("topic"), (x) => x.topic], [t("when"), (x) => when(x.last_at)]], health.ticks),
   ];
 }
