@@ -437,7 +437,7 @@ def _funnel_trend(query: TrendQuery) -> FunnelTrend:
     scope = _scope()
     if scope.principal.unrestricted:
         return root().funnel().trend(query)
-    mine = [b.id for b in root().access().branches() if scope.allows(b.id)]
+    mine = [b for b in scope.tree.ids() if scope.allows(b)]  # the tree the scope read
     return root().funnel().trend(query, mine)
 
 

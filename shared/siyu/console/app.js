@@ -42,8 +42,8 @@ async function show() {
   const ticket = ++shown;
   const main = document.getElementById("main");
   for (const link of document.querySelectorAll("nav a")) {
-    link.toggleAttribute("aria-current", link.dataset.page === page);
     if (link.dataset.page === page) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
   }
   const title = t(TITLES[page]);
   document.title = `${title} · ${t("brand")}`;

@@ -43,6 +43,12 @@ export function field(label, name, { type = "text", value = "", options, hint, r
   return box;
 }
 
+/** The branch a thing belongs to: the head office (none) or one of `branches`. */
+export function branchField(branches, value = "") {
+  return field(t("branch"), "branch", { type: "select", value,
+    options: [["", t("head_office")], ...branches.map((b) => [b.id, t("branch_option", b)])] });
+}
+
 /** A group of checkboxes named `name` (a list field). */
 export function checks(legend, name, options, chosen = []) {
   return h("fieldset", { class: "checks", dataset: { field: name } },

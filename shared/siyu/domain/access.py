@@ -60,6 +60,9 @@ class BranchTree:
     def __contains__(self, branch_id: str) -> bool:
         return branch_id in self._by_id
 
+    def ids(self) -> list[str]:
+        return sorted(self._by_id)
+
     def lineage(self, branch_id: str) -> list[str]:
         """The branch and its ancestors, nearest first (a cycle stops the walk)."""
         seen: list[str] = []

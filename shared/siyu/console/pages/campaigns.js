@@ -2,7 +2,7 @@
 // typed, the preview of the next occurrence, and the runs with what was delivered.
 import { api, get } from "../api.js";
 import { t } from "../i18n.js";
-import { checked, checks, field, h, invalid, list, number, onSubmit, say, section, table, value, when } from "../ui.js";
+import { branchField, checked, checks, field, h, invalid, list, number, onSubmit, say, section, table, value, when } from "../ui.js";
 
 const KINDS = ["daily", "weekly", "monthly", "holiday", "meal", "birthday"];
 const CHECK_DELAY_MS = 250;
@@ -58,7 +58,7 @@ function editor(ctx, c, branches) {
       hint: t("content_hint", { vars: config.template_vars.map((v) => `{${v}}`).join(" ") }), attrs: { rows: 5 } }),
     verdict,
     field(t("enabled"), "enabled", { type: "checkbox", value: c ? c.enabled : true }),
-    field(t("branch"), "branch", { type: "select", value: c ? c.branch : "", options: [["", "总行"], ...branches.map((b) => [b.id, `${b.name}（${b.id}）`])] }),
+    branchField(branches, c ? c.branch : ""),
     ctx.can("operator") ? h("button", { type: "submit" }, t("save")) : null);
   const kind = form.querySelector('[data-field="schedule.kind"]');
   const audienceKind = form.querySelector('[data-field="audience.kind"]');
@@ -90,7 +90,7 @@ function scheduleFields(kind, s, config) {
   const workdays = field(t("workdays_only"), "schedule.workdays_only", { type: "checkbox", value: s.workdays_only });
   switch (kind) {
     case "daily": return [at, workdays];
-    case "weekly": return [checks(t("weekdays"), "schedule.weekdays", [1, 2, 3, 4, 5, 6, 7].map((d) => [d, `周${"一二三四五六日"[d - 1]}`]), s.weekdays || [1]), at];
+    case "weekly": return [checks(t("weekdays"), "schedule.weekdays", [1, 2, 3, 4, 5, 6, 7].map((d) => [d, t(`weekday_${d}`)]), s.weekdays || [1]), at];
     case "monthly": return [field(t("days"), "schedule.days", { value: (s.days || [1]).join(", ") }), at];
     case "holiday": return [
       checks(t("holidays"), "schedule.holidays", Object.entries(config.holidays), s.holidays || []),
@@ -163,7 +163,7 @@ async function preview(id, box) {
     box.replaceChildren(
       h("dl", { class: "facts" },
         h("dt", {}, t("next_at")), h("dd", {}, p.next_occurrence ? when(p.next_occurrence.at) : (p.note || "—")),
-        h("dt", {}, t("audience_size")), h("dd", {}, `${p.audience}（退订 ${p.opted_out}）`),
+        h("dt", {}, t("audience_size")), h("dd", {}, t("with_opted_out", p)),
         h("dt", {}, t("sample")), h("dd", {}, h("blockquote", {}, p.sample || "—"))),
       table(t("by_sender"), [[t("staff"), (r) => r[0]], ["#", (r) => r[1]]], Object.entries(p.by_sender)));
   } catch (error) {

@@ -1,7 +1,7 @@
 // Acquisition channels (联系我 codes): the list and the form; WeCom makes the code.
 import { api, get } from "../api.js";
 import { t } from "../i18n.js";
-import { field, h, invalid, list, onSubmit, say, table, value } from "../ui.js";
+import { branchField, field, h, invalid, list, onSubmit, say, table, value } from "../ui.js";
 
 export default async function channels(ctx) {
   const [state] = ctx.params;
@@ -24,21 +24,21 @@ async function editor(ctx, state) {
   if (!ctx.current()) return;
   const form = h("form", { class: "stack", "aria-label": state || t("channel_new") },
     h("h2", {}, state || t("channel_new")),
-    state ? null : field(t("channel_state"), "state", { hint: "≤ 30 个字符：字母、数字、_ -" }),
+    state ? null : field(t("channel_state"), "state", { hint: t("state_hint") }),
     field(t("name"), "name", { value: c ? c.name : "" }),
     field(t("welcome_text"), "welcome_text", { type: "textarea", value: c ? c.welcome_text : "" }),
     field(t("channel_tags"), "tags", { value: c ? c.tags.map((x) => `${x.group}/${x.name}`).join(", ") : "" }),
     field(t("channel_staff"), "staff", { value: c ? c.staff.join(", ") : "" }),
     field(t("skip_verify"), "skip_verify", { type: "checkbox", value: c ? c.skip_verify : true }),
     field(t("city"), "city", { value: c ? c.city : "" }),
-    field(t("branch"), "branch", { type: "select", value: c ? c.branch : "", options: [["", "总行"], ...branches.map((b) => [b.id, `${b.name}（${b.id}）`])] }),
+    branchField(branches, c ? c.branch : ""),
     ctx.can("operator") ? h("button", { type: "submit" }, t("save")) : null);
   onSubmit(form, async (f) => {
     const id = state || value(f, "state");
     if (!id) throw invalid("state", t("required"));
     const tags = list(value(f, "tags")).map((text) => {
       const [group, name] = text.split("/");
-      if (!name) throw invalid("tags", "组/名");
+      if (!name) throw invalid("tags", t("tag_format"));
       return { group, name };
     });
     await api("PUT", `/ops/channels/${encodeURIComponent(id)}`, { body: {

@@ -30,7 +30,7 @@ function render(page, config) {
     h("dl", { class: "facts" },
       h("dt", {}, t("stage")), h("dd", {}, config.stages[page.stage] || page.stage || "—"),
       h("dt", {}, t("segment")), h("dd", {}, page.segment || "—"),
-      bankCustomer ? [h("dt", {}, "营销"), h("dd", {}, bankCustomer.marketing_opt_out ? "已退订" : "接收")] : null),
+      bankCustomer ? [h("dt", {}, t("marketing")), h("dd", {}, t(bankCustomer.marketing_opt_out ? "opted_out" : "opted_in"))] : null),
     section(t("relations"), table("", [
       [t("staff"), (r) => r.staff_userid], [t("state"), (r) => r.state || "—"],
       [t("status"), (r) => r.status], [t("added_at"), (r) => when(r.added_at)],
@@ -40,7 +40,7 @@ function render(page, config) {
         (page.tags[source] || []).map((tag) => h("span", { class: "tag" }, `${tag.group}/${tag.name}`)),
         (page.tags[source] || []).length ? null : "—"))),
     section(t("invites"), table("", [
-      [t("when"), (i) => when(i.issued_at)], ["群", (i) => i.group_name], ["距离(米)", (i) => Math.round(i.distance_m)],
+      [t("when"), (i) => when(i.issued_at)], [t("group"), (i) => i.group_name], [t("distance_m"), (i) => Math.round(i.distance_m)],
     ], bankCustomer ? [...bankCustomer.invites].reverse() : [])),
     section(t("referral"), page.referral
       ? h("p", {}, `${page.referral.status} · ${page.referral.referrer || "—"} · ${page.referral.day}`)
@@ -49,7 +49,7 @@ function render(page, config) {
       [t("due_at"), (f) => when(f.due_at)], [t("reason"), (f) => f.reason], [t("staff"), (f) => f.staff_userid], [t("status"), (f) => f.status],
     ], page.followups)),
     section(t("campaigns_received"), table("", [
-      ["日期", (c) => c.day], [t("campaign_id"), (c) => h("a", { href: `#/campaigns/${encodeURIComponent(c.run_id.split("@")[0])}` }, c.run_id)],
+      [t("day"), (c) => c.day], [t("campaign_id"), (c) => h("a", { href: `#/campaigns/${encodeURIComponent(c.run_id.split("@")[0])}` }, c.run_id)],
     ], page.campaigns)),
     section(t("timeline"), page.timeline.length
       ? h("ol", { class: "timeline" }, page.timeline.map((e) =>

@@ -18,7 +18,7 @@ export default async function followups(ctx) {
   const reload = async () => { ctx.body.replaceChildren(); await followups(ctx); };
   ctx.body.append(table(t("followups_of"), [
     [t("due_at"), (x) => when(x.due_at)], [t("reason"), (x) => x.reason],
-    ["客户", (x) => h("a", { href: `#/customers?external_userid=${encodeURIComponent(x.external_userid)}` }, x.external_userid)],
+    [t("customer"), (x) => h("a", { href: `#/customers?external_userid=${encodeURIComponent(x.external_userid)}` }, x.external_userid)],
     [t("note"), (x) => x.detail || x.note || "—"],
     ["", (x) => (ctx.can("operator") && ["open", "sent"].includes(x.status) ? actions(x, reload) : "")],
   ], found));

@@ -3,7 +3,7 @@
 import { api, get } from "../api.js";
 import { groupPlot } from "../charts.js";
 import { t } from "../i18n.js";
-import { field, h, invalid, list, number, onSubmit, say, section, table, value } from "../ui.js";
+import { branchField, field, h, invalid, list, number, onSubmit, say, section, table, value } from "../ui.js";
 
 export default async function groups(ctx) {
   const [id] = ctx.params;
@@ -55,11 +55,10 @@ async function editor(ctx, chatId) {
     field(t("lat"), "lat", { type: "number", value: at.source_lat ?? "", required: true, attrs: { step: "any" } }),
     field(t("lng"), "lng", { type: "number", value: at.source_lng ?? "", required: true, attrs: { step: "any" } }),
     field(t("coord_system"), "coord_system", { type: "select", value: at.source_system || "gcj02",
-      options: [["wgs84", "WGS-84（GPS）"], ["gcj02", "GCJ-02（高德/腾讯）"], ["bd09", "BD-09（百度）"]] }),
+      options: ["wgs84", "gcj02", "bd09"].map((cs) => [cs, t(`cs_${cs}`)]) }),
     field(t("member_count"), "member_count", { type: "number", value: g.member_count ?? "" }),
     field(t("group_tags"), "tags", { value: (g.tags || []).join(", ") }),
-    field(t("branch"), "branch", { type: "select", value: g.branch || "",
-      options: [["", "总行"], ...branches.map((b) => [b.id, `${b.name}（${b.id}）`])] }),
+    branchField(branches, g.branch || ""),
     h("button", { type: "submit" }, t("save")));
   onSubmit(form, async (f) => {
     const id = chatId || value(f, "chat_id");

@@ -42,7 +42,7 @@ export default async function imports(ctx) {
       running = false;
     }
   });
-  ctx.body.append(form, section(t("import_progress", { written: "…", valid: "…", rows: "…" }).split("（")[0], progress, words, result));
+  ctx.body.append(form, section(t("import_status"), progress, words, result));
 }
 
 function show(job, progress, words) {
