@@ -141,92 +141,18 @@ resource "google_firestore_index" "campaign_runs_by_campaign" {
   }
 }
 
-# FunnelStore counts milestones per channel within a time window.
-resource "google_firestore_index" "funnel_by_channel" {
+# FunnelStore reads a dimension's daily tallies for a window of days (the funnel report
+# and the console's trend): one query, days × values × shards small documents.
+resource "google_firestore_index" "funnel_days_by_day" {
   project    = var.project_id
   database   = google_firestore_database.main.name
-  collection = "funnel"
+  collection = "funnel_days"
   fields {
-    field_path = "milestone"
+    field_path = "by"
     order      = "ASCENDING"
   }
   fields {
-    field_path = "channel"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "at"
-    order      = "ASCENDING"
-  }
-}
-
-# FunnelStore counts milestones per staff within a time window.
-resource "google_firestore_index" "funnel_by_staff" {
-  project    = var.project_id
-  database   = google_firestore_database.main.name
-  collection = "funnel"
-  fields {
-    field_path = "milestone"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "staff"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "at"
-    order      = "ASCENDING"
-  }
-}
-
-# FunnelStore counts milestones per city within a time window.
-resource "google_firestore_index" "funnel_by_city" {
-  project    = var.project_id
-  database   = google_firestore_database.main.name
-  collection = "funnel"
-  fields {
-    field_path = "milestone"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "city"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "at"
-    order      = "ASCENDING"
-  }
-}
-
-resource "google_firestore_index" "funnel_by_branch" {
-  project    = var.project_id
-  database   = google_firestore_database.main.name
-  collection = "funnel"
-  fields {
-    field_path = "milestone"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "branch"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "at"
-    order      = "ASCENDING"
-  }
-}
-
-# The console's daily trend: milestones of a kind per day, bank-wide.
-resource "google_firestore_index" "funnel_by_day" {
-  project    = var.project_id
-  database   = google_firestore_database.main.name
-  collection = "funnel"
-  fields {
-    field_path = "milestone"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "at"
+    field_path = "day"
     order      = "ASCENDING"
   }
 }

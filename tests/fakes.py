@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from siyu import bootstrap as siyu_bootstrap
@@ -29,7 +29,7 @@ from siyu.domain.customers import Customer
 from siyu.domain.errors import Conflict, TransientError, UpstreamError
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import CLOSED, Followup, FollowupReason, FollowupStatus
-from siyu.domain.funnel import Dimension, MilestoneRecord
+from siyu.domain.funnel import Dimension, MilestoneRecord, Tally, merged, tallies_of, tally_id
 from siyu.domain.group_codes import GroupCode
 from siyu.domain.groups import Group
 from siyu.domain.health import TickSeen
@@ -1002,40 +1002,28 @@ class FakeCalendarYears:
 
 
 class FakeFunnel:
+    """Milestones by id and the tallies they add to, as the Firestore store keeps them."""
+
     def __init__(self) -> None:
         self.docs: dict[str, MilestoneRecord] = {}
+        self.days: dict[str, Tally] = {}
 
     def record(self, milestone: MilestoneRecord) -> bool:
         if milestone.id in self.docs:
             return False
         self.docs[milestone.id] = milestone
+        added = merged([*self.days.values(), *tallies_of(milestone)])
+        self.days = {tally_id(t): t for t in added}
         return True
 
-    def values(self, by: str) -> list[str]:
-        return sorted({str(getattr(m, by)) for m in self.docs.values()})
+    def tallies(self, by: Dimension, first: date, last: date) -> list[Tally]:
+        return [t for t in self.days.values() if t.by == by and first <= t.day <= last]
 
-    def count(
-        self, milestone: str, by: Dimension, value: str, start: datetime, end: datetime
-    ) -> int:
-        return sum(
-            1
-            for m in self.docs.values()
-            if m.milestone == milestone and getattr(m, by) == value and start <= m.at < end
-        )
+    def milestones(self, start: datetime, end: datetime) -> list[MilestoneRecord]:
+        return [m for m in self.docs.values() if start <= m.at < end]
 
-    def count_all(self, milestone: str, start: datetime, end: datetime) -> int:
-        return sum(
-            1 for m in self.docs.values() if m.milestone == milestone and start <= m.at < end
-        )
-
-    def count_branches(
-        self, milestone: str, branches: list[str], start: datetime, end: datetime
-    ) -> int:
-        return sum(
-            1
-            for m in self.docs.values()
-            if m.milestone == milestone and m.branch in branches and start <= m.at < end
-        )
+    def put_tallies(self, tallies: list[Tally]) -> None:
+        self.days |= {tally_id(t): t for t in tallies}
 
     def of(self, milestone: str) -> list[MilestoneRecord]:
         return [m for m in self.docs.values() if m.milestone == milestone]

@@ -1,8 +1,9 @@
 """The `siyu` command: gcloud-style verbs over the ops API, bulk imports, and the local stack.
 
 Ops verbs call SIYU_OPS_URL with SIYU_OPS_BEARER (a Google ID token in production); without
-them they call the local stack. `siyu import` writes to Firestore: the local stack's
-emulator when it runs, else the project in SIYU_PROJECT with the ambient credentials.
+them they call the local stack. `siyu import` and `siyu recount` write to Firestore: the
+local stack's emulator when it runs, else the project in SIYU_PROJECT with the ambient
+credentials.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_subparsers(dest="verb", required=True).add_parser(
         "load", help="load a year (JSON: year, holidays, working_days)"
     ).add_argument("file", help="JSON file of one year, or a list of years")
+
+    recount = sub.add_parser(
+        "recount", help="rebuild the funnel's daily tallies from its milestones (past days)"
+    )
+    recount.add_argument("--from", dest="from_", required=True, help="YYYY-MM-DD (Shanghai)")
+    recount.add_argument("--to", required=True, help="YYYY-MM-DD, before today")
 
     imp = sub.add_parser("import", help="validate a CSV and write it in batches, resumably")
     imp.add_argument("kind", choices=["groups", "customers"])
@@ -172,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             print(_ops(ops, args))
         elif args.command == "import":
             return _import(cfg, args)
+        elif args.command == "recount":
+            return _recount(cfg, args)
         elif args.command == "dlq":
             return _dlq(cfg, args)
         elif args.command == "up":
@@ -358,12 +367,31 @@ def _dlq(cfg: Any, args: argparse.Namespace) -> int:
     return 0 if replayed or args.id is None else 1
 
 
-def _import(cfg: Any, args: argparse.Namespace) -> int:
-    """Validate every row, write the good ones resumably; each failure is one line."""
+def _to_firestore(cfg: Any) -> None:
+    """The running local stack's emulator when there is one, else SIYU_PROJECT's Firestore."""
     from siyu.devstack import stack
 
     if stack.load(cfg.state_dir) and "FIRESTORE_EMULATOR_HOST" not in os.environ:
-        os.environ.update(cfg.env())  # the running local stack
+        os.environ.update(cfg.env())
+
+
+def _recount(cfg: Any, args: argparse.Namespace) -> int:
+    """Straight to Firestore, as `import`: a one-off for days recorded before tallies."""
+    _to_firestore(cfg)
+    from siyu.bootstrap import root
+    from siyu.domain.campaigns import SHANGHAI
+
+    first, last = date.fromisoformat(args.from_), date.fromisoformat(args.to)
+    if last < first or last >= root().clock.now().astimezone(SHANGHAI).date():
+        print("siyu: recount past days only: --from <= --to, before today", file=sys.stderr)
+        return 2
+    print(f"{root().funnel().recount(first, last)} tallies written for {first}..{last}")
+    return 0
+
+
+def _import(cfg: Any, args: argparse.Namespace) -> int:
+    """Validate every row, write the good ones resumably; each failure is one line."""
+    _to_firestore(cfg)
     from siyu.adapters.firestore.bulk_import import BulkImporter, Checkpoint
     from siyu.adapters.spreadsheets import SheetError, read_table
     from siyu.bootstrap import root

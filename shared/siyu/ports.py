@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -25,7 +25,7 @@ from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.events import WeComEvent
 from siyu.domain.followups import Followup, FollowupReason
-from siyu.domain.funnel import Dimension, MilestoneRecord
+from siyu.domain.funnel import Dimension, MilestoneRecord, Tally
 from siyu.domain.group_codes import GroupCode
 from siyu.domain.groups import Group
 from siyu.domain.health import TickSeen
@@ -386,23 +386,16 @@ class TransferRepo(Protocol):
 
 class FunnelStore(Protocol):
     def record(self, milestone: MilestoneRecord) -> bool:
-        """Create once by id; False when it exists."""
+        """Create once by id, and count it into its day's tallies; False when it exists."""
 
-    def values(self, by: str) -> list[str]:
-        """Every value of a dimension seen so far."""
+    def tallies(self, by: Dimension, first: date, last: date) -> list[Tally]:
+        """Every tally of the dimension for the days first..last, inclusive."""
 
-    def count(
-        self, milestone: str, by: Dimension, value: str, start: datetime, end: datetime
-    ) -> int:
-        """An aggregation query: milestones of `value` with start <= at < end."""
+    def milestones(self, start: datetime, end: datetime) -> list[MilestoneRecord]:
+        """Those with start <= at < end."""
 
-    def count_all(self, milestone: str, start: datetime, end: datetime) -> int:
-        """Every milestone of the kind with start <= at < end."""
-
-    def count_branches(
-        self, milestone: str, branches: list[str], start: datetime, end: datetime
-    ) -> int:
-        """Those of any of `branches` (at most 30: Firestore's `in`)."""
+    def put_tallies(self, tallies: list[Tally]) -> None:
+        """Replace these tallies whole."""
 
 
 class AppMessenger(Protocol):

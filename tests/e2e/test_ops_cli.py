@@ -9,14 +9,18 @@ import signal
 import subprocess
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from siyu.adapters.firestore.store import as_document
 from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
+from siyu.domain.campaigns import SHANGHAI
+from siyu.domain.funnel import Dims, Milestone, record
 
 
 def siyu(stack: StackConfig, *args: str) -> subprocess.CompletedProcess[str]:
@@ -219,3 +223,28 @@ def test_grants_branches_and_the_audit_log_from_the_command_line(stack, tmp_path
     entries = json.loads(imported.stdout)
     assert entries[0]["route"] == "CLI import groups" and entries[0]["actor_kind"] == "cli"
     assert entries[0]["after"]["written"] == 1
+
+
+def test_recount_rebuilds_past_days_tallies_from_milestones_alone(stack, db) -> None:
+    """Milestones of a day recorded before tallies were kept: the report sees them only after
+    `siyu recount`, and recounting again changes nothing."""
+    channel = f"旧渠道{uuid.uuid4().hex[:6]}"
+    at = datetime(2024, 2, 29, 12, 0, tzinfo=SHANGHAI)
+    for n, milestone in enumerate([Milestone.ADDED, Milestone.ADDED, Milestone.WELCOMED]):
+        mark = record(milestone, f"{channel}-{n}", at, Dims(channel=channel))
+        db.collection("funnel").document(mark.id).set(as_document(mark))
+    report = ["reports", "funnel", "--from", "2024-02-29", "--to", "2024-02-29", "--format", "csv"]
+
+    def row() -> list[str]:
+        listed = siyu(stack, *report)
+        assert listed.returncode == 0, listed.stderr
+        return [line for line in listed.stdout.splitlines() if line.startswith(channel)]
+
+    assert row() == []
+    for _ in range(2):
+        recounted = siyu(stack, "recount", "--from", "2024-02-29", "--to", "2024-02-29")
+        assert recounted.returncode == 0, recounted.stderr
+        assert row() == [f"{channel},2,1,0,0,0,0,0,0"]
+    today = datetime.now(SHANGHAI).date().isoformat()
+    refused = siyu(stack, "recount", "--from", "2024-02-29", "--to", today)
+    assert refused.returncode == 2 and "before today" in refused.stderr

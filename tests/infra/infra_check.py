@@ -218,28 +218,29 @@ def _method_queries(
         for arg in method.args.args
         if isinstance(arg.annotation, ast.Name) and arg.annotation.id in literals
     }
-    named: list[tuple[int, int, str]] = []  # source position, field or parameter
+    named: list[tuple[int, int, str, bool]] = []  # source position, field or parameter
     receivers: set[str] = set()
     for call in (n for n in ast.walk(method) if isinstance(n, ast.Call)):
         name = getattr(call.func, "attr", getattr(call.func, "id", ""))
         if name in {"FieldFilter", "order_by"} and call.args:
             first = call.args[0]
+            at = (first.lineno, first.col_offset)
             if isinstance(first, ast.Constant):
-                named.append((first.lineno, first.col_offset, str(first.value)))
+                named.append((*at, str(first.value), False))
             elif isinstance(first, ast.Name) and first.id in choices:
-                named.append((first.lineno, first.col_offset, first.id))
+                named.append((*at, first.id, True))
             elif ast.unparse(first) == "FieldPath.document_id()":
                 pass  # ordering by id after equality filters needs no composite index
             else:  # a field this check cannot know must not pass unseen
-                named.append((first.lineno, first.col_offset, f"<unknown: {ast.unparse(first)}>"))
+                named.append((*at, f"<unknown: {ast.unparse(first)}>", False))
         if name in {"where", "order_by"}:
             receivers |= _root_attrs(call.func) & collection_attrs
-    ordered = [field for *_pos, field in sorted(named)]
-    params = sorted({f for f in ordered if f in choices})
+    ordered = [(field, param) for *_pos, field, param in sorted(named)]
+    params = sorted({f for f, param in ordered if param})
     queries = []
     for values in itertools.product(*(choices[p] for p in params)):
         chosen = dict(zip(params, values, strict=True))
-        fields = tuple(dict.fromkeys(chosen.get(f, f) for f in ordered))
+        fields = tuple(dict.fromkeys(chosen[f] if param else f for f, param in ordered))
         if len(fields) > 1:
             queries += [(attr, fields) for attr in receivers]
     return queries

@@ -1,15 +1,25 @@
-"""The funnel report on the Firestore emulator, by channel, staff and city, against a
-fixture counted by hand; milestones recorded twice count once."""
+"""The funnel report and trend on the Firestore emulator, by channel, staff and city,
+against a fixture counted by hand; milestones recorded twice count once, and the daily
+tallies they read are rebuilt from the milestones alike."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 import pytest
 
 from siyu import bootstrap
 from siyu.domain.campaigns import SHANGHAI
-from siyu.domain.funnel import Dims, FunnelQuery, Milestone, to_csv
+from siyu.domain.funnel import (
+    UNASSIGNED,
+    Dims,
+    FunnelQuery,
+    Milestone,
+    TrendQuery,
+    tally_id,
+    to_csv,
+)
 
 M = Milestone
 
@@ -96,3 +106,43 @@ def test_the_window_is_whole_shanghai_days_and_csv_has_the_same_numbers(funnel) 
     assert "上海,2,1,2,1,1,1,1,0" in text.splitlines() and text.splitlines()[-1].startswith(
         "合计,4,"
     )
+
+
+def test_the_trend_adds_up_each_shanghai_day_and_keeps_to_the_branches_asked(funnel) -> None:
+    query = TrendQuery.model_validate({"from": "2026-11-01", "to": "2026-11-03"})
+    trend = funnel.trend(query)
+    assert trend.days == [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)]
+    assert trend.series["added"] == [0, 2, 1]  # c6 at 23:59 on 31 October is not in it
+    assert trend.series["welcomed"] == [0, 1, 1]
+    assert funnel.trend(query, [UNASSIGNED]).series == trend.series  # the fixture's branch
+    assert set(map(sum, funnel.trend(query, ["sh-elsewhere"]).series.values())) == {0}
+    assert set(map(sum, funnel.trend(query, []).series.values())) == {0}
+
+
+def test_a_milestone_recorded_at_once_by_many_workers_counts_once(cloud) -> None:
+    """A redelivered event handled by several instances together: one create wins and only
+    its batch adds to the tallies."""
+    book = bootstrap.root().funnel()
+    at = datetime(2026, 11, 9, 10, 0, tzinfo=SHANGHAI)
+    dims = Dims(channel="动账提醒", staff="zhangsan", city="上海", branch="sh")
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda _: book.note(M.ADDED, "race", at, dims), range(8)))
+    assert won.count(True) == 1
+    query = FunnelQuery.model_validate({"from": "2026-11-09", "to": "2026-11-09", "by": "branch"})
+    [row, _total] = book.report(query)
+    assert (row.value, row.counts["added"]) == ("sh", 1)
+
+
+def test_a_recount_rebuilds_the_tallies_the_milestones_made(funnel) -> None:
+    """Tallies lost (or never kept, for days recorded before them) come back from the
+    milestones, equal to what recording them counted."""
+    store = bootstrap.root().stores().funnel
+    first, last = date(2026, 10, 1), date(2026, 12, 31)
+    counted = {tally_id(t): t.counts for t in store.tallies("staff", first, last)}
+    for snap in bootstrap.root().db().collection("funnel_days").stream():
+        snap.reference.delete()
+    assert store.tallies("staff", first, last) == []
+    assert funnel.recount(first, last) > 0
+    assert {tally_id(t): t.counts for t in store.tallies("staff", first, last)} == counted
+    query = FunnelQuery.model_validate({"from": "2026-11-01", "to": "2026-11-30", "by": "city"})
+    assert {r.value: r.counts for r in funnel.report(query)[:-1]} == EXPECTED["city"]

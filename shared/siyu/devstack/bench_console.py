@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tempfile import mkdtemp
 
-from siyu.adapters.firestore.funnel import value_document
 from siyu.adapters.firestore.store import as_document
 from siyu.devstack import browser, stack
 from siyu.devstack.bench_cards import demo_groups, seed_groups
 from siyu.devstack.stack import StackConfig
 from siyu.domain.customers import Customer, Relation
-from siyu.domain.funnel import DIMENSIONS, Dims, Milestone, record
+from siyu.domain.funnel import Dims, Milestone, record, recount, tally_id
 
 CUSTOMERS = 10_000
 GROUPS = 1_000
@@ -34,7 +33,7 @@ REACHED = {
 
 def seed_customers(cfg: StackConfig, count: int = CUSTOMERS, days: int = 14) -> int:
     """Customers with a relation each and their milestones over the last `days` days, as
-    the event worker writes them (the funnel's documents and dimension values)."""
+    the event worker writes them (the funnel's documents and their daily tallies)."""
     from google.cloud import firestore
 
     db = firestore.Client(project=cfg.project)
@@ -44,8 +43,7 @@ def seed_customers(cfg: StackConfig, count: int = CUSTOMERS, days: int = 14) -> 
     cities = ["上海", "北京", "深圳", "成都", "杭州"]
     branches = ["sh", "bj", "sz", "cd", "hz"]
     writer = db.bulk_writer()
-    values: set[tuple[str, str]] = set()
-    written = 0
+    marks = []
     for n in range(count):
         ext = f"wm_bench_console_{n:05d}"
         staff = f"staff{n % 20:02d}"
@@ -61,13 +59,11 @@ def seed_customers(cfg: StackConfig, count: int = CUSTOMERS, days: int = 14) -> 
         for milestone in reached:
             mark = record(milestone, ext, at + timedelta(minutes=5), dims)
             writer.set(db.collection("funnel").document(mark.id), as_document(mark))
-            written += 1
-        values |= {(by, str(getattr(dims, by))) for by in DIMENSIONS}
-    for by, value in values:
-        doc_id, data = value_document(by, value)
-        writer.set(db.collection("funnel_values").document(doc_id), data)
+            marks.append(mark)
+    for tally in recount(marks):
+        writer.set(db.collection("funnel_days").document(tally_id(tally)), as_document(tally))
     writer.close()
-    return written
+    return len(marks)
 
 
 def dashboard_renders(cfg: StackConfig, renders: int = RENDERS) -> list[float]:

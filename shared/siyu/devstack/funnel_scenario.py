@@ -16,7 +16,7 @@ class FunnelSummary:
     tables: dict[str, str] = field(default_factory=dict)
 
     def render(self) -> str:
-        lines = [f"Funnel for {self.day} (GET /ops/reports/funnel, Firestore COUNT queries):"]
+        lines = [f"Funnel for {self.day} (GET /ops/reports/funnel, from the daily tallies):"]
         for by, table in self.tables.items():
             lines += [f"  by {by}:", *[f"    {line}" for line in table.splitlines()]]
         return "\n".join([*lines, ""])

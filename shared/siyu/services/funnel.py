@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
-from typing import TypeVar
+from datetime import date, datetime
 
 from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.channels import Channel
 from siyu.domain.customers import Customer
 from siyu.domain.funnel import (
     UNASSIGNED,
-    Dimension,
     Dims,
     FunnelQuery,
     FunnelRow,
@@ -20,11 +17,12 @@ from siyu.domain.funnel import (
     Milestone,
     TrendQuery,
     record,
+    recount,
+    summed,
     totals,
+    window,
 )
 from siyu.ports import ChannelRepo, CustomerRepo, FunnelStore
-
-K = TypeVar("K")
 
 
 class FunnelTracker:
@@ -70,50 +68,30 @@ class FunnelTracker:
         return self.of_customer(self._customers.get(bank.external_userid))
 
     def report(self, query: FunnelQuery) -> list[FunnelRow]:
-        """One row per value of the dimension, counted with aggregation queries (side by
-        side: each is a round trip), and a total."""
-        start, end = query.window()
-        by: Dimension = query.by
-        values = sorted(self._store.values(by))
-        pairs = [(value, m) for value in values for m in Milestone]
-        counted = _side_by_side(lambda p: self._store.count(p[1], by, p[0], start, end), pairs)
-        rows = [
-            FunnelRow(value=value, counts={m.value: counted[(value, m)] for m in Milestone})
-            for value in values
-        ]
+        """One row per value of the dimension with any milestone in the window, and a total."""
+        tallies = self._store.tallies(query.by, query.from_, query.to)
+        per_value = summed(tallies, lambda t: t.value)
+        rows = [FunnelRow(value=value, counts=per_value[value]) for value in sorted(per_value)]
         rows = [r for r in rows if any(r.counts.values())]
         return [*rows, totals(rows)]
 
     def trend(self, query: TrendQuery, branches: list[str] | None = None) -> FunnelTrend:
-        """Each milestone per Shanghai day; `branches` limits it to theirs (None: all)."""
-        days = query.days()
-
-        def count(pair: tuple[int, Milestone]) -> int:
-            _day, start, end = days[pair[0]]
-            if branches is None:
-                return self._store.count_all(pair[1], start, end)
-            return sum(
-                self._store.count_branches(pair[1], branches[i : i + IN_LIMIT], start, end)
-                for i in range(0, len(branches), IN_LIMIT)
-            )
-
-        pairs = [(n, m) for n in range(len(days)) for m in Milestone]
-        counted = _side_by_side(count, pairs) if branches != [] else dict.fromkeys(pairs, 0)
+        """Each milestone per Shanghai day; `branches` limits it to theirs (None: all). Every
+        milestone has one branch, so the branch tallies of a day add up to the bank's."""
+        tallies = self._store.tallies("branch", query.from_, query.to) if branches != [] else []
+        scope = None if branches is None else set(branches)
+        per_day = summed((t for t in tallies if scope is None or t.value in scope), lambda t: t.day)
+        days = [d for d, _start, _end in query.days()]
         return FunnelTrend(
             from_=query.from_,
             to=query.to,
-            days=[d for d, _s, _e in days],
-            series={m.value: [counted[(n, m)] for n in range(len(days))] for m in Milestone},
+            days=days,
+            series={m.value: [per_day.get(d, {}).get(m.value, 0) for d in days] for m in Milestone},
         )
 
-
-IN_LIMIT = 30  # Firestore's `in` takes at most 30 values
-PARALLEL_QUERIES = 16
-
-
-def _side_by_side(count: Callable[[K], int], keys: list[K]) -> dict[K, int]:
-    """Aggregation queries wait on the network: run them concurrently, not one by one."""
-    if len(keys) <= 1:
-        return {k: count(k) for k in keys}
-    with ThreadPoolExecutor(min(PARALLEL_QUERIES, len(keys))) as pool:
-        return dict(zip(keys, pool.map(count, keys), strict=True))
+    def recount(self, first: date, last: date) -> int:
+        """Rebuild the tallies of the days first..last from their milestones: once, for days
+        recorded before tallies were kept (a day still being written would lose counts)."""
+        tallies = recount(self._store.milestones(*window(first, last)))
+        self._store.put_tallies(tallies)
+        return len(tallies)

@@ -1,93 +1,63 @@
-"""`funnel/{milestone}-{subject}` documents, counted with COUNT aggregation queries; the
-dimension values seen live in `funnel_values/{dimension}-{hash}`."""
+"""`funnel/{milestone}-{subject}` documents, each counted into `funnel_days` tallies in the
+same atomic batch: a milestone recorded twice fails its create() and so never counts twice."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from siyu.adapters.firestore.store import as_document, translated
-from siyu.domain.funnel import DIMENSIONS, Dimension, MilestoneRecord
+from siyu.domain.funnel import Dimension, MilestoneRecord, Tally, tallies_of, tally_id
+
+TALLY_BATCH = 400  # under Firestore's 500 writes in one commit
 
 
 class FunnelStore:
     def __init__(self, db: firestore.Client) -> None:
         self._db = db
         self._col = db.collection("funnel")
-        self._values = db.collection("funnel_values")
-        self._known: set[str] = set()  # value documents this instance wrote already
-        self._lock = threading.Lock()
+        self._days = db.collection("funnel_days")
 
     def record(self, milestone: MilestoneRecord) -> bool:
-        """The milestone and any dimension value new to this instance, in one atomic batch."""
+        """The milestone and +1 on each dimension's tally of its day, all or nothing."""
         batch = self._db.batch()
         batch.create(self._col.document(milestone.id), as_document(milestone))
-        new_values = set()
-        for by in DIMENSIONS:
-            doc_id, data = value_document(by, str(getattr(milestone, by)))
-            with self._lock:
-                if doc_id in self._known:
-                    continue
-            batch.set(self._values.document(doc_id), data)
-            new_values.add(doc_id)
+        for tally in tallies_of(milestone):
+            data = as_document(tally)
+            data["counts"] = {name: firestore.Increment(n) for name, n in tally.counts.items()}
+            batch.set(self._days.document(tally_id(tally)), data, merge=True)
         with translated():
             try:
                 batch.commit()
             except gexc.AlreadyExists:
                 return False
-        with self._lock:
-            self._known |= new_values
         return True
 
-    def values(self, by: str) -> list[str]:
-        query = self._values.where(filter=FieldFilter("by", "==", by))
+    def tallies(self, by: Dimension, first: date, last: date) -> list[Tally]:
+        """Every tally of the dimension for the days first..last (ISO dates sort as days)."""
+        query = (
+            self._days.where(filter=FieldFilter("by", "==", by))
+            .where(filter=FieldFilter("day", ">=", first.isoformat()))
+            .where(filter=FieldFilter("day", "<=", last.isoformat()))
+        )
         with translated():
-            return sorted(str((s.to_dict() or {}).get("value", "")) for s in query.stream())
+            return [Tally.model_validate(s.to_dict()) for s in query.stream()]
 
-    def count(
-        self, milestone: str, by: Dimension, value: str, start: datetime, end: datetime
-    ) -> int:
-        """One COUNT aggregation; `by` is a Literal, so the index check sees each query."""
-        query = (
-            self._col.where(filter=FieldFilter("milestone", "==", milestone))
-            .where(filter=FieldFilter(by, "==", value))
-            .where(filter=FieldFilter("at", ">=", start))
-            .where(filter=FieldFilter("at", "<", end))
+    def milestones(self, start: datetime, end: datetime) -> list[MilestoneRecord]:
+        query = self._col.where(filter=FieldFilter("at", ">=", start)).where(
+            filter=FieldFilter("at", "<", end)
         )
-        return _count(query)
+        with translated():
+            return [MilestoneRecord.model_validate(s.to_dict()) for s in query.stream()]
 
-    def count_all(self, milestone: str, start: datetime, end: datetime) -> int:
-        query = (
-            self._col.where(filter=FieldFilter("milestone", "==", milestone))
-            .where(filter=FieldFilter("at", ">=", start))
-            .where(filter=FieldFilter("at", "<", end))
-        )
-        return _count(query)
-
-    def count_branches(
-        self, milestone: str, branches: list[str], start: datetime, end: datetime
-    ) -> int:
-        query = (
-            self._col.where(filter=FieldFilter("milestone", "==", milestone))
-            .where(filter=FieldFilter("branch", "in", branches))
-            .where(filter=FieldFilter("at", ">=", start))
-            .where(filter=FieldFilter("at", "<", end))
-        )
-        return _count(query)
-
-
-def value_document(by: str, value: str) -> tuple[str, dict[str, str]]:
-    """`funnel_values/{by}-{hash}`: one per value of a dimension ever recorded."""
-    return f"{by}-{hashlib.sha256(value.encode()).hexdigest()[:24]}", {"by": by, "value": value}
-
-
-def _count(query: Any) -> int:
-    with translated():
-        [[result]] = query.count(alias="n").get()
-    return int(result.value)
+    def put_tallies(self, tallies: list[Tally]) -> None:
+        """Replace these tallies whole (a recount), in batches."""
+        for i in range(0, len(tallies), TALLY_BATCH):
+            batch = self._db.batch()
+            for tally in tallies[i : i + TALLY_BATCH]:
+                batch.set(self._days.document(tally_id(tally)), as_document(tally))
+            with translated():
+                batch.commit()
