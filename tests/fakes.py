@@ -37,6 +37,7 @@ from siyu.domain.idempotency import CallStatus, IdempotentCall
 from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.media import MediaAsset, UploadedMedia
 from siyu.domain.ops_tasks import OpsTask
+from siyu.domain.personal_data import Found, Locate, Receipt
 from siyu.domain.referrals import Invite, InviteAttempt, InviteStatus, Reward
 from siyu.domain.sessions import Session
 from siyu.domain.tag_rules import TagRule
@@ -1146,6 +1147,33 @@ class FakeAudit:
         return sorted(found, key=lambda e: e.at, reverse=True)[: q.limit]
 
 
+class FakePeople:
+    """Audit pseudonyms only: finding and erasing a person's documents is tested on the
+    emulator (tests/integration/test_people_store.py, tests/e2e/test_people_path.py)."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[tuple[str, str], str] = {}
+        self.receipts: list[Receipt] = []
+
+    def token(self, kind: str, identifier: str) -> str:
+        return self.tokens.setdefault((kind, identifier), f"p-{len(self.tokens) + 1:04d}")
+
+    def find(self, collection: str, locate: Locate, identifier: str) -> list[Found]:
+        return []
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        raise AssertionError("no document to delete in the fakes")
+
+    def replace(self, collection: str, doc_id: str, data: dict[str, Any]) -> None:
+        raise AssertionError("no document to replace in the fakes")
+
+    def keep_receipt(self, receipt: Receipt) -> None:
+        self.receipts.append(receipt)
+
+    def ended_before(self, cutoff: datetime, limit: int) -> list[str]:
+        return []
+
+
 @dataclass
 class FakeCloud:
     """Every fake adapter of one test; `root()` is the production wiring standing on them."""
@@ -1183,6 +1211,7 @@ class FakeCloud:
     sessions: FakeSessions = field(default_factory=FakeSessions)
     idempotency: FakeIdempotency = field(default_factory=FakeIdempotency)
     audit: FakeAudit = field(default_factory=FakeAudit)
+    people: FakePeople = field(default_factory=FakePeople)
 
     def __post_init__(self) -> None:
         self.wecom.now = self.clock.now  # WeCom's created_at of an upload: the same clock
@@ -1242,6 +1271,7 @@ class FakeCloud:
                 sessions=self.sessions,
                 idempotency=self.idempotency,
                 audit=self.audit,
+                people=self.people,
             ),
             login=self.wecom,
             dead_letters=self,

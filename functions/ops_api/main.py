@@ -64,6 +64,7 @@ from siyu.domain.idempotency import HEADER, fingerprint
 from siyu.domain.imports import MAX_UPLOAD_BYTES, ImportJob, ImportUpload
 from siyu.domain.media import MAX_UPLOAD_BODY, MediaAsset, MediaUpload
 from siyu.domain.ops_tasks import OpsTask
+from siyu.domain.personal_data import EraseRequest, PersonExport, PersonRef, Receipt
 from siyu.domain.referrals import Invite as ReferralInvite
 from siyu.domain.referrals import ReferralCode, ReferralCodeRequest, ReferrerView
 from siyu.domain.sessions import SESSION_COOKIE, STATE_COOKIE, new_state
@@ -586,6 +587,22 @@ def _staff() -> list[Staff]:
     return root().access().staff(_scope())
 
 
+def _export_person(body: PersonRef) -> PersonExport:
+    """Everything siyu holds about one person, as one JSON document (PIPL art. 45)."""
+    found = root().people().export(body)
+    caller = _caller()
+    target = ",".join(f"{k}={v}" for k, v in body.model_dump(exclude_none=True).items())
+    _record(caller, "POST /ops/people:export", target, 200, after={"documents": found.documents})
+    return found
+
+
+def _erase_person(body: EraseRequest) -> Receipt:
+    """Erase one person everywhere (PIPL art. 47); the receipt names no one."""
+    return (
+        root().people().erase(body, body.reason, _caller().principal.id, "POST /ops/people:erase")
+    )
+
+
 def _audit(query: AuditQuery) -> list[AuditEntry]:
     """The audit log, newest first: who changed what, before → after."""
     return root().audit_trail().query(query)
@@ -673,6 +690,14 @@ ROUTES = Router(
             _put_staff, Staff, body=StaffSpec, role=ADMIN, before=_staff_before
         ),
         ("GET", "/ops/audit"): Route(_audit, list[AuditEntry], query=AuditQuery, role=ADMIN),
+        # Not audited by the router: the export is recorded without what it held, the
+        # erasure by its receipt.
+        ("POST", "/ops/people:export"): Route(
+            _export_person, PersonExport, body=PersonRef, role=ADMIN, changes=False
+        ),
+        ("POST", "/ops/people:erase"): Route(
+            _erase_person, Receipt, body=EraseRequest, role=ADMIN, changes=False
+        ),
         ("GET", "/ops/customers/<external_userid>"): Route(_customer, Customer, role=VIEW),
         ("GET", "/ops/customer-timeline"): Route(
             _customer_timeline, CustomerPage, query=TimelineQuery, role=VIEW

@@ -49,6 +49,7 @@ from siyu.ports import (
     LoginVerifier,
     MediaRepo,
     OpsTaskRepo,
+    PersonalData,
     ReferralRepo,
     SessionRepo,
     StaffRepo,
@@ -87,6 +88,7 @@ from siyu.services.layering import CustomerLayering
 from siyu.services.media import MediaLibrary
 from siyu.services.nearby_groups import NearbyGroupIndex
 from siyu.services.ops_calls import AuditTrail, IdempotentCalls
+from siyu.services.people import PeopleService
 from siyu.services.referrals import ReferralService
 from siyu.services.relayering import Relayering
 from siyu.services.tag_backfill import TagBackfill
@@ -183,6 +185,7 @@ class AccessStores:
     sessions: SessionRepo
     idempotency: IdempotencyRepo
     audit: AuditLog
+    people: PersonalData  # a person's documents anywhere, and their audit pseudonyms
 
 
 T = TypeVar("T")
@@ -664,6 +667,7 @@ class Root:
         from google.cloud import firestore
 
         from siyu.adapters.firestore import access
+        from siyu.adapters.firestore.people import PersonalDataRepo
 
         db, s = self.db(), self.settings
         audit_db = firestore.Client(project=s.project, database=s.audit_database)
@@ -674,6 +678,7 @@ class Root:
             sessions=access.SessionRepo(db),
             idempotency=access.IdempotencyRepo(db),
             audit=access.AuditRepo(audit_db),
+            people=PersonalDataRepo(db),
         )
 
     def _staff(self) -> StaffRepo:
@@ -704,8 +709,13 @@ class Root:
 
     @_once
     def audit_trail(self) -> AuditTrail:
-        return AuditTrail(
-            self.access_stores().audit, self.clock, self.settings.audit_retention_days
+        st = self.access_stores()
+        return AuditTrail(st.audit, self.clock, self.settings.audit_retention_days, st.people.token)
+
+    @_once
+    def people(self) -> PeopleService:
+        return PeopleService(
+            self.access_stores().people, self.wecom(), self.audit_trail(), self.clock
         )
 
     @_once

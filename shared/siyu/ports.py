@@ -33,6 +33,7 @@ from siyu.domain.idempotency import IdempotentCall
 from siyu.domain.inbox import InboxEntry, InboxStatus
 from siyu.domain.media import MediaAsset, UploadedMedia
 from siyu.domain.ops_tasks import OpsTask
+from siyu.domain.personal_data import Found, Locate, Receipt
 from siyu.domain.referrals import Invite, InviteAttempt, Reward
 from siyu.domain.sessions import Session
 from siyu.domain.tag_rules import TagRule
@@ -609,3 +610,18 @@ class TickLog(Protocol):
     def beat(self, seen: TickSeen) -> None: ...
 
     def all(self) -> list[TickSeen]: ...
+
+
+class PersonalData(Protocol):
+    def find(self, collection: str, locate: Locate, identifier: str) -> list[Found]: ...
+
+    def delete(self, collection: str, doc_id: str) -> None: ...
+
+    def replace(self, collection: str, doc_id: str, data: dict[str, Any]) -> None: ...
+
+    def token(self, kind: str, identifier: str) -> str: ...
+
+    def keep_receipt(self, receipt: Receipt) -> None: ...
+
+    def ended_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """external_userids of customers whose every relation ended before `cutoff`."""

@@ -53,8 +53,8 @@ def test_the_trend_counts_each_day_and_a_branch_member_sees_only_theirs(ops, fak
     tracker = FunnelTracker(fakes.funnel, fakes.channels, fakes.customers)
     day = fakes.clock.now().astimezone(SHANGHAI).replace(hour=12)
     for n, branch in enumerate(["sh", "sh-pd", "bj", "bj"]):
-        tracker.note(Milestone.ADDED, f"c{n}", day, Dims(branch=branch))
-    tracker.note(Milestone.ADDED, "late", day + timedelta(days=1), Dims(branch="sh"))
+        tracker.note(Milestone.ADDED, f"c{n}", day, Dims(branch=branch), f"c{n}")
+    tracker.note(Milestone.ADDED, "late", day + timedelta(days=1), Dims(branch="sh"), "late")
     window = {"from": day.date().isoformat(), "to": (day + timedelta(days=1)).date().isoformat()}
     bank = ops.get("/ops/reports/funnel/trend", query_string=window, headers=AUTH).json
     assert bank["series"]["added"] == [4, 1]

@@ -78,8 +78,8 @@ def funnel(cloud):
     for milestone, subject, at, channel, staff, city in FIXTURE:
         when = datetime.fromisoformat(at).replace(tzinfo=SHANGHAI)
         dims = Dims(channel=channel, staff=staff, city=city)
-        assert book.note(milestone, subject, when, dims) is True
-        assert book.note(milestone, subject, when, dims) is False  # a redelivery
+        assert book.note(milestone, subject, when, dims, subject) is True
+        assert book.note(milestone, subject, when, dims, subject) is False  # a redelivery
     return book
 
 
@@ -126,7 +126,7 @@ def test_a_milestone_recorded_at_once_by_many_workers_counts_once(cloud) -> None
     at = datetime(2026, 11, 9, 10, 0, tzinfo=SHANGHAI)
     dims = Dims(channel="动账提醒", staff="zhangsan", city="上海", branch="sh")
     with ThreadPoolExecutor(8) as pool:
-        won = list(pool.map(lambda _: book.note(M.ADDED, "race", at, dims), range(8)))
+        won = list(pool.map(lambda _: book.note(M.ADDED, "race", at, dims, "race"), range(8)))
     assert won.count(True) == 1
     query = FunnelQuery.model_validate({"from": "2026-11-09", "to": "2026-11-09", "by": "branch"})
     [row, _total] = book.report(query)

@@ -57,7 +57,7 @@ def seed_customers(cfg: StackConfig, count: int = CUSTOMERS, days: int = 14) -> 
         writer.set(db.collection("customers").document(ext), as_document(customer))
         reached = [Milestone.ADDED] + [m for m, share in REACHED.items() if rng.random() < share]
         for milestone in reached:
-            mark = record(milestone, ext, at + timedelta(minutes=5), dims)
+            mark = record(milestone, ext, at + timedelta(minutes=5), dims, ext)
             writer.set(db.collection("funnel").document(mark.id), as_document(mark))
             marks.append(mark)
     for tally in recount(marks):

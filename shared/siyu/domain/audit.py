@@ -4,6 +4,7 @@ change as before → after. Secrets and personal data are masked before anything
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -46,6 +47,37 @@ def masked(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
         return value[:MAX_VALUE_CHARS] + "…"
     return value
+
+
+# Keys whose values name a customer: the audit log keeps a random pseudonym in their place
+# (person_tokens), which erasure deletes, so old entries then name no one.
+PERSON_KEYS = {
+    "external_userid": "external_userid",
+    "external_userids": "external_userid",
+    "bank_customer_id": "bank_customer_id",
+    "referee": "bank_customer_id",
+    "referrer": "bank_customer_id",
+}
+
+
+def pseudonymised(value: Any, token: Callable[[str, str], str], kind: str = "") -> Any:
+    """`value` with every customer id (under a PERSON_KEYS key) replaced by token(kind, id)."""
+    if isinstance(value, dict):
+        return {k: pseudonymised(v, token, PERSON_KEYS.get(k, kind)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [pseudonymised(v, token, kind) for v in value]
+    if isinstance(value, str) and kind and value:
+        return token(kind, value)
+    return value
+
+
+def pseudonymised_target(target: str, token: Callable[[str, str], str]) -> str:
+    """ "bank_customer_id=bc1" → "bank_customer_id=p-…"; other ids stay."""
+    parts = []
+    for part in target.split(",") if target else []:
+        key, _, value = part.partition("=")
+        parts.append(f"{key}={token(PERSON_KEYS[key], value)}" if key in PERSON_KEYS else part)
+    return ",".join(parts)
 
 
 def changed(before: Any, after: Any) -> tuple[Any, Any]:

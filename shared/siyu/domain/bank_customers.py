@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from siyu.domain.biz_events import (
     JourneyAbandoned,
@@ -40,9 +40,26 @@ PRODUCTS_KEPT = 50
 
 
 class KnownProfile(BaseModel):
+    """Age and asset band as the bank reports them; the birthday as month-day only, as no
+    rule or campaign needs the year (PIPL art. 6: the least data the purpose needs)."""
+
     age: int | None = None
     aum_band: str | None = None
-    birthday: date | None = None
+    birthday: str | None = Field(None, pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+
+    @field_validator("birthday", mode="before")
+    @classmethod
+    def _month_day(cls, value: Any) -> Any:
+        """A full date (the bank's event, a document stored before) keeps month and day."""
+        if isinstance(value, date):
+            return f"{value:%m-%d}"
+        if isinstance(value, str) and len(value) == 10:
+            return value[5:]
+        return value
+
+    @property
+    def birthday_month(self) -> int | None:
+        return int(self.birthday[:2]) if self.birthday else None
 
 
 class EarnedTag(BaseModel):
@@ -78,8 +95,7 @@ class BankCustomer(BaseModel):
     @property
     def birthday_md(self) -> str:
         """Stored for the birthday campaigns' query."""
-        birthday = self.profile.birthday
-        return f"{birthday:%m-%d}" if birthday else ""
+        return self.profile.birthday or ""
 
     def answer_for(self, txn_id: str) -> IssuedInvite | None:
         return next((i for i in self.invites if i.txn_id == txn_id), None)
@@ -91,13 +107,13 @@ class BankCustomer(BaseModel):
         """The flat fact names tag rules test (see tag_rules.FIELDS)."""
         agg = self.aggregates
         days = (now - agg.last_purchase_at).days if agg.last_purchase_at else None
-        birthday = self.profile.birthday
+        month = self.profile.birthday_month
         facts: dict[str, Any] = {
             "profile.age": self.profile.age,
             "profile.aum_band": self.profile.aum_band,
-            "profile.birthday_month": birthday.month if birthday else None,
+            "profile.birthday_month": month,
             "profile.birthday_this_month": (
-                birthday.month == now.astimezone(SHANGHAI).month if birthday else None
+                month == now.astimezone(SHANGHAI).month if month else None
             ),
             "aggregates.purchase_count": agg.purchase_count,
             "aggregates.total_amount": agg.total_amount,
@@ -235,9 +251,9 @@ def next_change(
         later = [k for k in counts if k > days]
         if later:
             moments.append(last + timedelta(days=min(later)))
-    birthday = customer.profile.birthday
-    if birthday is not None and rules.uses_birthday_month:
-        moments.append(_next_month_edge(now, birthday.month))
+    month = customer.profile.birthday_month
+    if month is not None and rules.uses_birthday_month:
+        moments.append(_next_month_edge(now, month))
     return min(moments, default=None)
 
 

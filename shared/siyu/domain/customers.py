@@ -90,6 +90,14 @@ class Customer(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def relations_ended_at(self) -> datetime | None:
+        """When the last relation ended, while none is active: retention counts from here."""
+        if not self.relations or self.active_relations():
+            return None
+        return max(r.changed_at for r in self.relations)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def tag_names(self) -> list[str]:
         return sorted({f"{t.group}/{t.name}" for t in self.tags if t.group and t.name})
 

@@ -45,12 +45,17 @@ class MilestoneRecord(Dims):
     id: str
     milestone: Milestone
     at: datetime
+    person: str = ""  # whose milestone (external_userid or bank customer id): erasure finds it
 
 
-def record(milestone: Milestone, subject: str, at: datetime, dims: Dims) -> MilestoneRecord:
+def record(
+    milestone: Milestone, subject: str, at: datetime, dims: Dims, person: str
+) -> MilestoneRecord:
     """The id comes from the subject, so the same milestone is recorded once."""
     key = hashlib.sha256(subject.encode()).hexdigest()[:32]
-    return MilestoneRecord(id=f"{milestone}-{key}", milestone=milestone, at=at, **dict(dims))
+    return MilestoneRecord(
+        id=f"{milestone}-{key}", milestone=milestone, at=at, person=person, **dict(dims)
+    )
 
 
 # Firestore sustains about one write a second to one document: a busy value's day is

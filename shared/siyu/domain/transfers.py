@@ -101,6 +101,12 @@ class Transfer(BaseModel):
     def final(self) -> bool:
         return all(c.status in FINAL for c in self.customers)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def customer_ids(self) -> list[str]:
+        """Stored, so a person's transfers are one array-contains query away (erasure)."""
+        return sorted({c.external_userid for c in self.customers})
+
     def tally(self) -> dict[str, int]:
         return dict(Counter(c.status.value for c in self.customers))
 

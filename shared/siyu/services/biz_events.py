@@ -33,7 +33,9 @@ class BizEventRouter:
             if referrer:
                 dims = self._funnel.of_bank_customer(self._bank_customers.get(referrer)[0])
                 subject = payload.bank_customer_id  # one credited invite per referee, ever
-                self._funnel.note(Milestone.REFERRAL_CREDITED, subject, payload.opened_at, dims)
+                self._funnel.note(
+                    Milestone.REFERRAL_CREDITED, subject, payload.opened_at, dims, subject
+                )
             return
         customer = self._profiles.handle(event)
         if isinstance(payload, Purchase) and customer is not None:
@@ -44,9 +46,8 @@ class BizEventRouter:
             return
         dims = self._funnel.of_bank_customer(customer)
         first = customer.aggregates.first_purchase_at or purchase.occurred_at
-        self._funnel.note(Milestone.FIRST_PURCHASE, customer.bank_customer_id, first, dims)
+        who = customer.bank_customer_id
+        self._funnel.note(Milestone.FIRST_PURCHASE, who, first, dims, who)
         if customer.aggregates.purchase_count >= 2:
             # The event that makes the count reach two notes it (the marker makes it once).
-            self._funnel.note(
-                Milestone.REPEAT, customer.bank_customer_id, purchase.occurred_at, dims
-            )
+            self._funnel.note(Milestone.REPEAT, who, purchase.occurred_at, dims, who)

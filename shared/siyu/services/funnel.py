@@ -38,9 +38,11 @@ class FunnelTracker:
         self._customers = customers
         self._staff_branches = staff_branches  # userid → branch; cached by the caller
 
-    def note(self, milestone: Milestone, subject: str, at: datetime, dims: Dims) -> bool:
+    def note(
+        self, milestone: Milestone, subject: str, at: datetime, dims: Dims, person: str
+    ) -> bool:
         """Record once; False when this milestone of this subject was recorded before."""
-        return self._store.record(record(milestone, subject, at, dims))
+        return self._store.record(record(milestone, subject, at, dims, person))
 
     def of_state(self, state: str, staff_userid: str) -> Dims:
         """A relation's channel (by its `state`), staff member and the channel's city."""

@@ -13,20 +13,34 @@ from siyu.domain.idempotency import HEADER, CallStatus, IdempotentCall, call_id
 from siyu.logging import correlation_id
 from siyu.ports import AuditLog, Clock, IdempotencyRepo
 
+Token = Callable[[str, str], str]  # (kind of id, id) → the person's audit pseudonym
+
 
 class AuditTrail:
-    def __init__(self, log: AuditLog, clock: Clock, retention_days: int) -> None:
+    """Entries name customers only by pseudonym: the audit database is append-only, so
+    erasing a person deletes the pseudonym's mapping instead of the entries."""
+
+    def __init__(self, log: AuditLog, clock: Clock, retention_days: int, token: Token) -> None:
         self._log = log
         self._clock = clock
         self._retention_days = retention_days
+        self._token = token
 
     def record(self, change: Change) -> AuditEntry:
+        change = change.model_copy(
+            update={
+                "target": audit.pseudonymised_target(change.target, self._token),
+                "before": audit.pseudonymised(change.before, self._token),
+                "after": audit.pseudonymised(change.after, self._token),
+            }
+        )
         entry = audit.entry(change, self._clock.now(), correlation_id(), self._retention_days)
         self._log.append(entry)
         return entry
 
     def query(self, q: AuditQuery) -> list[AuditEntry]:
-        return self._log.query(q)
+        target = audit.pseudonymised_target(q.target, self._token)
+        return self._log.query(q.model_copy(update={"target": target}))
 
 
 Answer = tuple[int, str]  # (status, body) as first answered

@@ -165,7 +165,7 @@ class WeComEventProcessor:
         ended = self._customers.get(event.external_user_id)
         relation = ended.relation(event.user_id) if ended else None
         dims = self._funnel.of_state(relation.state if relation else "", event.user_id)
-        self._funnel.note(milestone, event.dedupe_key, at, dims)
+        self._funnel.note(milestone, event.dedupe_key, at, dims, event.external_user_id)
 
     def _transfer_fail(self, event: WeComEvent) -> bool:
         """UserID is the member whose takeover failed (92130): the customer stays with the
@@ -236,9 +236,10 @@ class WeComEventProcessor:
         # Funnel milestones, once per relation and channel (a half add becoming full is one).
         dims = self._funnel.of_channel(channel, event.user_id)  # the channel read above
         subject = f"{event.external_user_id}|{event.user_id}|{event.state}"
-        self._funnel.note(Milestone.ADDED, subject, at, dims)
+        who = event.external_user_id
+        self._funnel.note(Milestone.ADDED, subject, at, dims, who)
         if welcomed:
-            self._funnel.note(Milestone.WELCOMED, subject, at, dims)
+            self._funnel.note(Milestone.WELCOMED, subject, at, dims, who)
         return applied
 
     def _earned_tags_follow(self, external_userid: str) -> None:
@@ -415,7 +416,7 @@ class WeComEventProcessor:
             if group.city:
                 dims = dims.model_copy(update={"city": group.city})
             subject = f"{event.chat_id}|{external_userid}"
-            self._funnel.note(Milestone.JOINED_GROUP, subject, at, dims)
+            self._funnel.note(Milestone.JOINED_GROUP, subject, at, dims, external_userid)
 
     def _reach_back_leavers(self, event: WeComEvent, at: datetime) -> None:
         """A customer who left a group but is still someone's contact: ask them to re-reach."""

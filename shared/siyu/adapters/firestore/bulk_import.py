@@ -73,8 +73,8 @@ class BulkImporter:
         }
         fields: dict[str, Any] = {"bank_customer_id": row.bank_customer_id}
         if row.birthday:
-            profile["birthday"] = row.birthday.isoformat()
-            fields["birthday_md"] = f"{row.birthday:%m-%d}"  # as BankCustomer stores it
+            # Month-day only, as BankCustomer stores it: the year is not kept.
+            profile["birthday"] = fields["birthday_md"] = f"{row.birthday:%m-%d}"
         for key in ("external_userid", "unionid"):
             if getattr(row, key):
                 fields[key] = getattr(row, key)
