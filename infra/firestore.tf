@@ -12,6 +12,12 @@ resource "google_firestore_database" "main" {
   point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
   delete_protection_state           = "DELETE_PROTECTION_ENABLED"
   deletion_policy                   = "ABANDON"
+
+  # Encrypted with the bank's key (kms.tf); set at creation, a database cannot change it.
+  cmek_config {
+    kms_key_name = google_kms_crypto_key.firestore.id
+  }
+  depends_on = [google_kms_crypto_key_iam_member.firestore]
 }
 
 # Backups outlive a bad write found late: daily ones kept a week, weekly ones 14 weeks
@@ -170,6 +176,11 @@ resource "google_firestore_database" "audit" {
   point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
   delete_protection_state           = "DELETE_PROTECTION_ENABLED"
   deletion_policy                   = "ABANDON"
+
+  cmek_config {
+    kms_key_name = google_kms_crypto_key.firestore.id
+  }
+  depends_on = [google_kms_crypto_key_iam_member.firestore]
 }
 
 resource "google_firestore_field" "audit_ttl" {

@@ -48,7 +48,7 @@ locals {
       max_instances = 20
       concurrency   = 20
       publishes_to  = ["reward-granted", "tag-sync", "biz-events-dlq"]
-      secrets       = ["SIYU_WECOM_SECRET"]
+      secrets       = ["SIYU_WECOM_SECRET", "SIYU_IDENTIFIER_KEY"]
       firestore     = true
     }
     on_tag_sync = {
@@ -123,6 +123,16 @@ locals {
       secrets       = ["SIYU_WECOM_SECRET"]
       firestore     = true
     }
+    on_retention_tick = {
+      trigger_topic = "retention-ticks"
+      min_instances = 0
+      max_instances = 1 # one eraser at a time; each erasure is idempotent anyway
+      concurrency   = 1
+      publishes_to  = ["retention-ticks", "retention-ticks-dlq"]
+      secrets       = ["SIYU_WECOM_SECRET"]
+      firestore     = true
+      audit         = true # each erasure leaves its receipt in the audit log
+    }
     ops_console = {
       trigger_topic = null
       min_instances = 0
@@ -147,7 +157,7 @@ locals {
   }
 
   # Every topic gets a <name>-dlq; reward-granted is read by the bank's fulfilment system.
-  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches", "inbox-sweep-ticks", "relayer-ticks", "tag-backfill-ticks", "content-upkeep-ticks"]
+  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches", "inbox-sweep-ticks", "relayer-ticks", "tag-backfill-ticks", "content-upkeep-ticks", "retention-ticks"]
 
   # Secret Manager secret id per environment variable the code reads as a secret.
   secrets = {
@@ -157,6 +167,7 @@ locals {
     SIYU_PARTNER_KEYS       = "partner-hmac-keys"
     SIYU_WECOM_AGENT_SECRET = "wecom-agent-secret" # checkov:skip=CKV_SECRET_6: a secret's name, not its value
     SIYU_SESSION_SECRET     = "ops-session-key"
+    SIYU_IDENTIFIER_KEY     = "identifier-hmac-key"
   }
 
   # Cloud Scheduler jobs (Asia/Shanghai) by name: {schedule, topic, description}. The
@@ -192,6 +203,11 @@ locals {
       topic       = "content-upkeep-ticks"
       description = "Every 6 hours: renew expiring WeCom media ids, keep group welcomes and group codes in step"
     }
+    retention-tick = {
+      schedule    = "0 4 * * *"
+      topic       = "retention-ticks"
+      description = "Daily 04:00: erase customers whose every relation ended more than var.retention_days ago"
+    }
   }
 
   plain_env = {
@@ -216,6 +232,8 @@ locals {
     SIYU_TOPIC_RELAYER_TICKS        = "relayer-ticks"
     SIYU_TOPIC_TAG_BACKFILL_TICKS   = "tag-backfill-ticks"
     SIYU_TOPIC_CONTENT_UPKEEP_TICKS = "content-upkeep-ticks"
+    SIYU_TOPIC_RETENTION_TICKS      = "retention-ticks"
+    SIYU_RETENTION_DAYS             = tostring(var.retention_days)
     SIYU_MEDIA_BUCKET               = google_storage_bucket.media.name
     SIYU_WECOM_AGENT_ID             = tostring(var.wecom_agent_id)
     SIYU_GROUP_JOIN_LIMIT           = tostring(var.group_join_limit)

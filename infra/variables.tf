@@ -166,3 +166,13 @@ variable "audit_retention_days" {
     error_message = "Keep the audit log at least a year."
   }
 }
+
+variable "retention_days" {
+  type        = number
+  default     = 365
+  description = "A customer whose every relation ended this many days ago is erased (PIPL art. 19)."
+  validation {
+    condition     = var.retention_days >= 30
+    error_message = "Keep customers at least 30 days after their last relation ended."
+  }
+}

@@ -16,11 +16,12 @@ from werkzeug.serving import make_server
 from siyu.devstack import emulators
 from siyu.devstack.procs import free_port, stop
 from siyu.devstack.simulator import WeComSimulator, create_app, from_settings
-from siyu.devstack.stack import LOCAL_WECOM_SECRETS
+from siyu.devstack.stack import LOCAL_IDENTIFIER_KEY, LOCAL_WECOM_SECRETS
 
 # The local WeCom app's secrets, as the stack sets them (Settings has no secret defaults).
 for _key, _value in LOCAL_WECOM_SECRETS.items():
     os.environ.setdefault(_key, _value)
+os.environ.setdefault("SIYU_IDENTIFIER_KEY", LOCAL_IDENTIFIER_KEY)
 
 TIERS = ("unit", "infra", "functions", "integration", "e2e", "fuzz")
 PROJECT = "siyu-test"

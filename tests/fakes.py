@@ -1170,7 +1170,7 @@ class FakePeople:
     def keep_receipt(self, receipt: Receipt) -> None:
         self.receipts.append(receipt)
 
-    def ended_before(self, cutoff: datetime, limit: int) -> list[str]:
+    def ended_before(self, cutoff: datetime, after: str, limit: int) -> list[str]:
         return []
 
 

@@ -8,7 +8,7 @@ from siyu.bootstrap import root
 from siyu.domain.biz_events import BizEvent
 
 # Fail closed: without its secrets the instance does not start.
-root().settings.require("wecom_secret")
+root().settings.require("wecom_secret", "identifier_key")
 
 
 @functions_framework.cloud_event

@@ -836,8 +836,11 @@ def _serve(request: Request) -> Response:
     caller = authenticate(request, root().settings, root().access())
     token = _current.set(_Call(caller))
     try:
-        if request.method == "GET" or not route.changes:
+        if request.method == "GET":
             _authorise(key, route, caller)
+            return ROUTES.invoke(request, route, args, raw)
+        if not route.changes:
+            _authorise_audited(key, route, caller)
             return ROUTES.invoke(request, route, args, raw)
         return _change(request, key, route, args, raw, caller)
     finally:
@@ -848,6 +851,15 @@ def _authorise(key: str, route: Route, caller: Caller) -> None:
     if route.role is None:  # fail closed: the route table test keeps this from happening
         raise Forbidden(f"{key} declares no role")
     caller.principal.require(route.role)
+
+
+def _authorise_audited(key: str, route: Route, caller: Caller) -> None:
+    """A POST the router does not audit is still recorded when refused (who tried what)."""
+    try:
+        _authorise(key, route, caller)
+    except Forbidden as exc:
+        _record(caller, key, "", 403, after={"refused": str(exc)[:300]})
+        raise
 
 
 def _change(

@@ -91,6 +91,7 @@ from siyu.services.ops_calls import AuditTrail, IdempotentCalls
 from siyu.services.people import PeopleService
 from siyu.services.referrals import ReferralService
 from siyu.services.relayering import Relayering
+from siyu.services.retention import Retention
 from siyu.services.tag_backfill import TagBackfill
 from siyu.services.tag_catalog import TagCatalog
 from siyu.services.tag_rules import TagRuleSet
@@ -545,6 +546,7 @@ class Root:
             daily_limit=s.referral_daily_limit,
             referees_per_hash=s.referral_referees_per_hash,
             stale_after=timedelta(seconds=s.referral_stale_s),
+            identifier_key=s.secret("identifier_key").encode(),
         )
 
     @_once
@@ -711,6 +713,20 @@ class Root:
     def audit_trail(self) -> AuditTrail:
         st = self.access_stores()
         return AuditTrail(st.audit, self.clock, self.settings.audit_retention_days, st.people.token)
+
+    @_once
+    def retention(self) -> Retention:
+        s = self.settings
+        return Retention(
+            self.people(),
+            self.access_stores().people,
+            self.topic(s.topic_retention_ticks),
+            self.clock,
+            retention_days=s.retention_days,
+            page_size=s.retention_page_size,
+            budget_s=s.retention_budget_s,
+            allow_as_of=s.tick_allow_as_of,
+        )
 
     @_once
     def people(self) -> PeopleService:

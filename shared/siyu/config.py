@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         "ops-token", description="the local bearer token's service identity (token mode)"
     )
     session_secret: SecretStr | None = None
+    # A customer whose every relation ended this long ago is erased (PIPL art. 19).
+    retention_days: int = Field(365, gt=0)
+    retention_page_size: int = Field(100, gt=0, le=500)
+    retention_budget_s: float = Field(300.0, gt=0)
+    # The HMAC key siyu keeps device and phone hashes under (Secret Manager).
+    identifier_key: SecretStr | None = None
     session_idle_min: int = Field(30, gt=0, le=24 * 60)
     session_max_h: int = Field(8, gt=0, le=24)
     wecom_login_base: str = "https://login.work.weixin.qq.com"
@@ -138,6 +144,7 @@ class Settings(BaseSettings):
         30, ge=0, le=60, description="the upkeep job replaces media_ids expiring within this"
     )
     topic_content_upkeep_ticks: str = "content-upkeep-ticks"
+    topic_retention_ticks: str = "retention-ticks"
 
     @field_validator("wecom_aes_key")
     @classmethod

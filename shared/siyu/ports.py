@@ -623,5 +623,5 @@ class PersonalData(Protocol):
 
     def keep_receipt(self, receipt: Receipt) -> None: ...
 
-    def ended_before(self, cutoff: datetime, limit: int) -> list[str]:
+    def ended_before(self, cutoff: datetime, after: str, limit: int) -> list[str]:
         """external_userids of customers whose every relation ended before `cutoff`."""

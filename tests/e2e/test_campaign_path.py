@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -27,6 +27,13 @@ def unique(prefix: str) -> str:
 
 def shanghai(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+def coming(at: str, days: int = 1) -> datetime:
+    """`at` (HH:MM, Shanghai) `days` after today: a tick's as_of earlier than the clock is
+    ignored (time never runs backwards), so a test must not name a fixed day."""
+    today = datetime.now(SHANGHAI).date()
+    return datetime.combine(today + timedelta(days=days), time.fromisoformat(at), SHANGHAI)
 
 
 @pytest.fixture
@@ -160,7 +167,7 @@ def test_two_campaigns_at_lunch_the_higher_priority_wins_each_customer(sim, ops,
         f"/ops/campaigns/{low}",
         json={**base, "name": "午餐满减", "priority": 20, "content": {"text": "{meal}满减"}},
     ).raise_for_status()
-    tick(env, "on_campaign_tick", as_of=shanghai("2026-12-02T11:31"))
+    tick(env, "on_campaign_tick", as_of=coming("11:31"))
     [won] = until(lambda: [r for r in runs(ops, high) if r["tasks_created"] == 1])
     [lost] = until(lambda: [r for r in runs(ops, low) if r["status"] == "batched"])
     assert (won["audience"], won["capped"]) == (3, 0)

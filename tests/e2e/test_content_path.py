@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +16,8 @@ import pytest
 from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
-from siyu.domain.campaigns import SHANGHAI
+
+from .test_campaign_path import coming
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(48)
 
@@ -122,7 +123,8 @@ def test_a_daily_mini_program_card_sends_on_day_1_and_day_5_and_a_run_can_be_pul
         "content": {"text": "今日福利", "attachments": [mini(add_image(ops, f"{campaign}.png"))]},
     }
     assert ops.put(f"/ops/campaigns/{campaign}", json=spec).status_code == 200
-    day1 = datetime(2026, 12, 1, 10, 1, tzinfo=SHANGHAI)
+    day1 = coming("10:01", days=5)
+    key1, key5 = day1.date().isoformat(), (day1 + timedelta(days=4)).date().isoformat()
     tick(env, "on_campaign_tick", as_of=day1)
     [first] = until(lambda: sim.get("/_sim/groupmsgs", params={"sender": owner}).json())
     cover1 = first["attachments"][0]["miniprogram"]["pic_media_id"]
@@ -141,9 +143,9 @@ def test_a_daily_mini_program_card_sends_on_day_1_and_day_5_and_a_run_can_be_pul
         reports = {
             r["occurrence"]["key"]: r for r in ops.get(f"/ops/campaigns/{campaign}/runs").json()
         }
-        assert reports["2026-12-01"]["tasks_created"] == reports["2026-12-05"]["tasks_created"] == 1
+        assert reports[key1]["tasks_created"] == reports[key5]["tasks_created"] == 1
 
-        pulled = ops.post(f"/ops/campaigns/{campaign}/runs/2026-12-05:cancel")
+        pulled = ops.post(f"/ops/campaigns/{campaign}/runs/{key5}:cancel")
         assert pulled.status_code == 200, pulled.text
         assert [t["outcome"] for t in pulled.json()["tasks"]] == ["cancelled"]
         sim.post("/_sim/groupmsg/confirm", json={"msgid": tasks[0]["msgid"]})
@@ -153,9 +155,10 @@ def test_a_daily_mini_program_card_sends_on_day_1_and_day_5_and_a_run_can_be_pul
             if t["msgid"] == tasks[0]["msgid"]
         ]
         assert task["status"] == 0 and task["cancelled"]  # staff can no longer send it
-        again = ops.post(f"/ops/campaigns/{campaign}/runs/2026-12-05:cancel").json()
+        again = ops.post(f"/ops/campaigns/{campaign}/runs/{key5}:cancel").json()
         assert [t["outcome"] for t in again["tasks"]] == ["cancelled"]
-        missing = ops.post(f"/ops/campaigns/{campaign}/runs/2026-12-24:cancel")
+        later = (day1 + timedelta(days=20)).date().isoformat()
+        missing = ops.post(f"/ops/campaigns/{campaign}/runs/{later}:cancel")
         assert missing.status_code == 404
     finally:
         sim.post("/_sim/config", json={"advance_s": -4 * 86_400}).raise_for_status()

@@ -18,7 +18,7 @@ from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
 
-from .test_campaign_path import channel_customers, runs, shanghai
+from .test_campaign_path import channel_customers, coming, runs
 from .test_profile_path import Customer, bank, unique
 
 __all__ = ["bank"]  # the fixture, used by `customer`
@@ -135,7 +135,7 @@ def test_a_customer_who_refuses_marketing_is_skipped_by_a_campaign(sim, ops, env
     }
     assert ops.put(f"/ops/campaigns/{campaign}", json=spec).status_code == 200
     assert ops.post(f"/ops/campaigns/{campaign}/preview").json()["opted_out"] == 1
-    tick(env, "on_campaign_tick", as_of=shanghai("2026-12-04T11:31"))
+    tick(env, "on_campaign_tick", as_of=coming("11:31", days=3))
     [run] = until(lambda: [r for r in runs(ops, campaign) if r["tasks_created"] == 1])
     assert (run["audience"], run["opted_out"]) == (2, 1)
     [task] = sim.get("/_sim/groupmsgs", params={"sender": owner}).json()

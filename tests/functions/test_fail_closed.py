@@ -17,6 +17,7 @@ from .conftest import app as start
         ("wecom_callback", "SIYU_WECOM_AES_KEY"),
         ("on_wecom_event", "SIYU_WECOM_SECRET"),
         ("on_followup_tick", "SIYU_WECOM_AGENT_SECRET"),
+        ("on_biz_event", "SIYU_IDENTIFIER_KEY"),
     ],
 )
 def test_a_missing_secret_stops_the_function_naming_it(

@@ -70,13 +70,19 @@ def test_every_ops_route_declares_its_role(ops) -> None:
             assert path in ("/ops/login", "/ops/login/callback"), path
             continue
         assert route.role is not None, f"{method} {path} declares no role"
-        if not route.changes:  # not audited: only what computes and writes nothing
-            assert (method, path) == ("POST", "/ops/campaigns:check"), path
+        if not route.changes:
+            # Not audited by the router: what only computes, and the people routes, which
+            # record their own entry without the personal data they carry.
+            assert (method, path) in {
+                ("POST", "/ops/campaigns:check"),
+                ("POST", "/ops/people:export"),
+                ("POST", "/ops/people:erase"),
+            }, path
         elif method != "GET" and path != "/ops/logout":
             assert route.role is not Role.VIEWER, f"{method} {path} lets a viewer change things"
         if method != "GET" and any(path.startswith(p) for p in admin_only):
             assert route.role is Role.ADMIN, f"{method} {path} is an admin's"
-        if path.startswith(("/ops/members", "/ops/audit")):
+        if path.startswith(("/ops/members", "/ops/audit", "/ops/people")):
             assert route.role is Role.ADMIN, f"{method} {path} is an admin's"
 
 
@@ -181,6 +187,41 @@ def test_every_change_is_audited_with_actor_and_diff(ops, fakes) -> None:
     assert first["before"] is None and first["after"]["branch"] == "sh-pd"
     viewer_reads = ops.get("/ops/audit", headers=sign_in(ops, fakes, "zhao"))
     assert viewer_reads.status_code == 403  # the log is an admin's
+
+
+def test_the_audit_names_a_customer_only_by_a_pseudonym_erasure_can_unlink(ops, fakes) -> None:
+    linked = ops.put("/ops/bank-customers/bc9", headers=AUTH, json={"external_userid": "wm9"})
+    assert linked.status_code == 200
+    [entry] = [e for e in fakes.audit.docs.values() if "bank-customers" in e.route]
+    token = fakes.people.tokens[("bank_customer_id", "bc9")]
+    assert entry.target == f"bank_customer_id={token}"
+    assert entry.after["external_userid"] == fakes.people.tokens[("external_userid", "wm9")]
+    assert "bc9" not in str(entry.model_dump()) and "wm9" not in str(entry.model_dump())
+    # ops still find the entry by the customer's id
+    found = ops.get("/ops/audit?target=bank_customer_id=bc9", headers=AUTH).json
+    assert [e["id"] for e in found] == [entry.id]
+
+
+def test_export_and_erasure_are_an_admins_and_audited_without_the_person(ops, fakes) -> None:
+    grant(fakes, "zhao", Role.OPERATOR, ["*"])
+    session = sign_in(ops, fakes, "zhao")
+    body = {"external_userid": "wm7", "reason": "客户申请删除"}
+    assert ops.post("/ops/people:erase", headers=session, json=body).status_code == 403
+    assert ops.post("/ops/people:export", headers=AUTH, json=body).status_code == 400  # reason
+    assert (
+        ops.post("/ops/people:export", headers=AUTH, json={"external_userid": "wm7"}).status_code
+        == 404
+    )
+    erased = ops.post("/ops/people:erase", headers=AUTH, json=body)
+    assert erased.status_code == 200 and erased.json["collections"] == {}
+    [receipt] = fakes.people.receipts
+    assert receipt.reason == "客户申请删除" and receipt.actor == erased.json["actor"]
+    people = [e for e in fakes.audit.docs.values() if "people" in e.route]
+    assert sorted((e.route, e.status) for e in people) == [
+        ("POST /ops/people:erase", 200),  # the receipt
+        ("POST /ops/people:erase", 403),  # who tried
+    ]
+    assert all("wm7" not in str(e.model_dump()) for e in fakes.audit.docs.values())
 
 
 def test_a_retried_transfer_with_the_same_key_starts_one_transfer(ops, fakes) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +33,7 @@ class World:
             daily_limit=20,
             referees_per_hash=3,
             stale_after=timedelta(seconds=30),
+            identifier_key=b"test-identifier-key",
         )
         self.code = self.service.code_for("alice")
 
@@ -128,6 +131,17 @@ def test_a_hash_shared_by_a_fourth_referee_is_rejected(field, reason) -> None:
         w.open(f"f{i}", None, 0, **{field: "a" * 32})
     assert [w.status(f"f{i}")[0] for i in range(3)] == [InviteStatus.CREDITED] * 3
     assert w.status("f3") == (InviteStatus.REJECTED, reason)
+
+
+def test_only_siyus_keyed_hash_of_a_device_or_phone_is_kept() -> None:
+    w = World()
+    plain = hashlib.sha256(b"13800138000").hexdigest()  # what anyone can compute
+    w.open("f1", None, 0, phone_hash=plain, device_hash=plain.upper())
+    stored = w.repo.invites["f1"]
+    keyed = hmac.new(b"test-identifier-key", plain.encode(), hashlib.sha256).hexdigest()
+    assert stored.phone_hash == stored.device_hash == keyed  # case-insensitive, never plain
+    assert not any(plain in slot for slot in w.repo.slots)
+    assert any(keyed in slot for slot in w.repo.slots)
 
 
 def test_more_than_20_a_day_is_rejected_and_the_next_day_counts_again() -> None:

@@ -19,6 +19,7 @@ from siyu.domain.partner_auth import parse_keys
 
 LOCAL_OPS_TOKEN = "local-ops-token"
 LOCAL_SESSION_SECRET = "local-session-secret-not-for-production"
+LOCAL_IDENTIFIER_KEY = "local-identifier-key-not-for-production"
 LOCAL_FIRST_ADMIN = "ops_admin"  # the WeCom member who may sign in first and grant the rest
 # The local stack's WeCom app: the simulator and siyu share these (never production's).
 LOCAL_WECOM_SECRETS = {
@@ -111,6 +112,7 @@ class StackConfig:
             "SIYU_WECOM_API_BASE": f"{self.simulator_url}/cgi-bin",
             "SIYU_OPS_TOKEN": os.environ.get("SIYU_OPS_TOKEN", LOCAL_OPS_TOKEN),
             "SIYU_SESSION_SECRET": os.environ.get("SIYU_SESSION_SECRET", LOCAL_SESSION_SECRET),
+            "SIYU_IDENTIFIER_KEY": os.environ.get("SIYU_IDENTIFIER_KEY", LOCAL_IDENTIFIER_KEY),
             "SIYU_FIRST_ADMIN": os.environ.get("SIYU_FIRST_ADMIN", LOCAL_FIRST_ADMIN),
             # WeCom web login (98152) played by the simulator, back to the local gateway.
             "SIYU_WECOM_LOGIN_BASE": self.simulator_url,

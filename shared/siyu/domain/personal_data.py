@@ -360,6 +360,13 @@ class Receipt(BaseModel):
     complete: bool
 
 
+def holds_active_product(bank_customer: dict[str, Any], cardholder: bool, since: datetime) -> bool:
+    """Retention keeps a bank customer who holds a card opened through siyu, or who bought
+    a product since `since`: the bank still serves them, whatever became of WeCom."""
+    last = (bank_customer.get("aggregates") or {}).get("last_purchase_at")
+    return cardholder or (isinstance(last, datetime) and last >= since)
+
+
 def erasure_order(holdings: tuple[Holding, ...] = REGISTRY) -> list[Holding]:
     """The documents that resolve a person's identities (customers, bank_customers) go
     last, so an erasure stopped half-way finds everything again when it is run again."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
 from typing import Any, Protocol
 
 from siyu.domain.audit import Change
@@ -149,8 +148,3 @@ class PeopleService:
                     continue
                 removed += len(tags)
         return removed
-
-    def expired(self, retention_days: int, limit: int) -> list[str]:
-        """Customers whose every relation ended more than `retention_days` ago."""
-        cutoff = self._clock.now() - timedelta(days=retention_days)
-        return self._data.ended_before(cutoff, limit)

@@ -44,8 +44,10 @@ class ReferralService:
         daily_limit: int,
         referees_per_hash: int,
         stale_after: timedelta,
+        identifier_key: bytes,
     ) -> None:
         self._repo = repo
+        self._key = identifier_key
         self._granted = granted
         self._clock = clock
         self._tiers = ref.check_tiers(tiers)
@@ -95,6 +97,13 @@ class ReferralService:
         self.card_opened(event.payload)
 
     def card_opened(self, event: CardOpened) -> None:
+        # Keyed before anything is stored or compared: only siyu's HMAC is ever kept.
+        event = event.model_copy(
+            update={
+                "device_hash": ref.keyed(self._key, event.device_hash),
+                "phone_hash": ref.keyed(self._key, event.phone_hash),
+            }
+        )
         referee = event.bank_customer_id
         first_event = self._repo.first_card_event(referee, event.event_id, event.opened_at)
         if not event.referral_code:

@@ -44,14 +44,18 @@ class PersonalDataRepo:
         with translated():
             self._db.collection(collection).document(doc_id).set(data)
 
-    def ended_before(self, cutoff: datetime, limit: int) -> list[str]:
-        query = (
-            self._db.collection("customers")
-            .where(filter=FieldFilter("relations_ended_at", "<", cutoff))
-            .limit(limit)
-        )
+    def ended_before(self, cutoff: datetime, after: str, limit: int) -> list[str]:
+        """By `relations_ended_at` then id (Firestore's implicit order): a page starts after
+        the document `after`, so customers retention keeps do not fill every page."""
+        col = self._db.collection("customers")
+        query = col.where(filter=FieldFilter("relations_ended_at", "<", cutoff))
+        query = query.order_by("relations_ended_at")
         with translated():
-            return [s.id for s in query.select([]).stream()]
+            if after:
+                last = col.document(after).get()
+                if last.exists:
+                    query = query.start_after(last)
+            return [s.id for s in query.limit(limit).select([]).stream()]
 
     def token(self, kind: str, identifier: str) -> str:
         """The person's audit pseudonym, made once: a random value, so when erasure deletes
