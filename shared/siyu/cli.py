@@ -39,6 +39,7 @@ OPS_NOUNS = {
     "audit",
     "members",
     "branches",
+    "people",
 }
 
 
@@ -159,6 +160,16 @@ def _parser() -> argparse.ArgumentParser:
     grant.add_argument("--branches", required=True, help='comma-separated ids, or "*"')
     grant.add_argument("--name", default="")
     grant.add_argument("--inactive", action="store_true", help="revoke: no sign-in, no calls")
+    people = verbs("people", "a person's data on request (admins only): export or erase")
+    for verb, help_text in (
+        ("export", "everything siyu holds about one person, as one JSON document"),
+        ("erase", "erase one person everywhere; prints the receipt"),
+    ):
+        person = people.add_parser(verb, help=help_text)
+        person.add_argument("--external-userid", default=None)
+        person.add_argument("--bank-customer-id", default=None)
+        if verb == "erase":
+            person.add_argument("--reason", required=True, help="kept in the erasure receipt")
     branches = verbs("branches", "the 分行/支行 tree")
     fmt(branches.add_parser("list"))
     put_branch = fmt(branches.add_parser("put"))
@@ -247,11 +258,18 @@ def _all_groups(ops: OpsClient, city: str, page: int = 500) -> list[Any]:
 
 
 def _ops(ops: OpsClient, args: argparse.Namespace) -> str:
-    noun, verb, fmt = args.command, getattr(args, "verb", ""), args.format
+    noun, verb, fmt = args.command, getattr(args, "verb", ""), getattr(args, "format", "json")
     if noun in CONTENT_NOUNS:
         return _content(ops, args)
     if noun in ("audit", "members", "branches"):
         return _identity(ops, args)
+    if noun == "people":
+        body = {"external_userid": args.external_userid, "bank_customer_id": args.bank_customer_id}
+        body = {k: v for k, v in body.items() if v} | (
+            {"reason": args.reason} if verb == "erase" else {}
+        )
+        found = ops.call("POST", f"/ops/people:{verb}", json=body)
+        return json.dumps(found, ensure_ascii=False, indent=2)
     if noun == "customers":
         return render(ops.call("GET", f"/ops/customers/{args.external_userid}"), "customer", fmt)
     if noun == "groups" and verb == "list":

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -223,6 +224,25 @@ def test_grants_branches_and_the_audit_log_from_the_command_line(stack, tmp_path
     entries = json.loads(imported.stdout)
     assert entries[0]["route"] == "CLI import groups" and entries[0]["actor_kind"] == "cli"
     assert entries[0]["after"]["written"] == 1
+
+
+def test_people_export_and_erase_from_the_command_line(stack) -> None:
+    bank_id = f"bcCLI{uuid.uuid4().hex[:8]}"
+    ops = httpx.Client(
+        base_url=stack.gateway_url,
+        headers={"Authorization": f"Bearer {stack.env()['SIYU_OPS_TOKEN']}"},
+    )
+    assert ops.put(f"/ops/bank-customers/{bank_id}", json={"unionid": "u-cli"}).status_code == 200
+    exported = siyu(stack, "people", "export", "--bank-customer-id", bank_id)
+    assert exported.returncode == 0, exported.stderr
+    held = json.loads(exported.stdout)
+    assert held["collections"]["bank_customers"][0]["data"]["unionid"] == "u-cli"
+    erased = siyu(stack, "people", "erase", "--bank-customer-id", bank_id, "--reason", "客户申请")
+    assert erased.returncode == 0, erased.stderr
+    assert json.loads(erased.stdout)["collections"]["bank_customers"] == 1
+    assert bank_id not in erased.stdout
+    gone = siyu(stack, "people", "export", "--bank-customer-id", bank_id)
+    assert gone.returncode != 0 and "nothing" in gone.stderr
 
 
 def test_recount_rebuilds_past_days_tallies_from_milestones_alone(stack, db) -> None:

@@ -163,9 +163,10 @@ def _tallies(db: firestore.Client) -> int:
 
 
 def test_a_person_written_by_every_flow_is_exported_then_erased_everywhere(
-    stack, sim, ops, cards, dbs
+    stack, sim, ops, cards, dbs, personal
 ) -> None:
     person = Person(sim, ops, BankSystems(stack))
+    personal |= {f"people {k}": v for k, v in person.identifiers().items() if "id" not in k}
     _everything(person, ops, sim, cards)
     needles = person.identifiers()
     assert _holding(dbs, needles), "the flows wrote nothing about the person"
@@ -215,3 +216,13 @@ def test_export_and_erase_name_the_field_in_error_and_need_an_admin(ops, stack) 
     assert r.status_code == 400 and r.json()["field"] == "reason"
     r = ops.post("/ops/people:export", json={})
     assert r.status_code == 400 and "external_userid or bank_customer_id" in r.json()["message"]
+
+
+def test_the_logs_of_siyus_processes_hold_no_personal_data(stack, personal) -> None:
+    """Runs last (conftest): names, birthdays and device or phone hashes sent by the suite
+    appear in no log line of the gateway or the worker (the simulator plays WeCom)."""
+    assert personal, "no test registered what it sent"
+    logs = [stack.state_dir / "logs" / name for name in ("gateway.log", "worker.log")]
+    text = "\n".join(path.read_text(errors="replace") for path in logs)
+    assert len(text) > 10_000  # the suite was logged
+    assert [what for what, value in personal.items() if value in text] == []

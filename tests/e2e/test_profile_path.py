@@ -104,7 +104,8 @@ def test_purchases_move_a_customer_to_repeat_and_a_duplicate_counts_once(custome
     assert "生命周期/首购" not in customer.wecom_tags()
 
 
-def test_profile_and_questionnaire_events_earn_rule_tags_in_wecom(customer, ops) -> None:
+def test_profile_and_questionnaire_events_earn_rule_tags_in_wecom(customer, ops, personal) -> None:
+    personal["profile birthday"] = "1960-03-02"
     rule = unique("bold")
     group = unique("风险")
     put = ops.put(

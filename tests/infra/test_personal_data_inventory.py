@@ -81,3 +81,11 @@ def test_personal_collections_say_how_to_find_a_person_and_what_is_sensitive() -
     # what erasure keeps: aggregates and shared documents are never deleted
     assert BY_COLLECTION["funnel_days"].locate == ()
     assert all(loc.action is Action.SCRUB for loc in BY_COLLECTION["transfers"].locate)
+
+
+def test_the_documented_inventory_is_the_registry() -> None:
+    text = (ROOT / "docs" / "personal-data.md").read_text()
+    rows = {line.split("`")[1] for line in text.splitlines() if line.startswith("| `")}
+    assert rows == set(BY_COLLECTION)
+    for holding in REGISTRY:
+        assert holding.retention in text, holding.collection

@@ -125,7 +125,7 @@ REGISTRY: tuple[Holding, ...] = (
         holds="each accepted WeCom callback until it is published",
         personal=("event",),
         locate=(_field(EXT, "event.external_user_id"),),
-        retention="TTL: SIYU_INBOX_TTL_DAYS after receipt (expire_at)",
+        retention="TTL: SIYU_DEDUPE_TTL_DAYS (7) after receipt (expire_at)",
     ),
     Holding(
         collection="dedupe",
@@ -149,10 +149,10 @@ REGISTRY: tuple[Holding, ...] = (
     ),
     Holding(
         collection="mass_caps",
-        holds="the one 群发 a customer may receive per day",
+        holds="the one 群发 a customer may receive per day, and which campaign it was",
         personal=("target",),
         locate=(_field(EXT, "target"),),
-        retention="TTL: 3 days (expire_at)",
+        retention="TTL: 90 days (expire_at): the customer page lists the campaigns received",
     ),
     Holding(
         collection="funnel",

@@ -85,7 +85,7 @@ class CampaignRunRepo:
 
 class CapLedger:
     """`mass_caps/{day}_{sha256(target)}`: created by the first run that sends to the target
-    that day, with BulkWriter (a create per target, no transaction); expires after 3 days."""
+    that day, with BulkWriter (a create per target, no transaction); expires after 90 days."""
 
     def __init__(self, db: firestore.Client, clock: Clock) -> None:
         self._db = db
