@@ -209,6 +209,8 @@ SEEDS: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PUT", "/ops/members/<userid>"): {"role": "operator", "branches": ["*"], "name": "赵"},
     ("PUT", "/ops/branches/<branch_id>"): {"name": "上海分行"},
     ("PUT", "/ops/staff/<userid>"): {"branch": "sh"},
+    ("POST", "/ops/people:export"): {"external_userid": "wm1"},
+    ("POST", "/ops/people:erase"): {"bank_customer_id": "bc1", "reason": "客户申请删除"},
     ("POST", "/ops/transfers"): {
         "from_userid": "a",
         "to_userid": "b",

@@ -282,6 +282,11 @@ REGISTRY: tuple[Holding, ...] = (
 
 BY_COLLECTION: dict[str, Holding] = {h.collection: h for h in REGISTRY}
 
+# The lookups that resolve a person: their own documents, and the bank's link to WeCom.
+CUSTOMER_DOC = Locate(key=EXT, by="id")
+BANK_CUSTOMER_DOC = Locate(key=BANK, by="id")
+LINKED_BANK_CUSTOMERS = Locate(key=EXT, by="field", field="external_userid")
+
 
 def scrubbed(value: Any, identifiers: set[str]) -> Any:
     """`value` with every text equal to one of `identifiers` (as a value or a key)
@@ -357,7 +362,6 @@ class Receipt(BaseModel):
     at: datetime
     collections: dict[str, int]  # documents deleted or scrubbed, by collection
     wecom_tags_removed: int
-    complete: bool
 
 
 def holds_active_product(bank_customer: dict[str, Any], cardholder: bool, since: datetime) -> bool:

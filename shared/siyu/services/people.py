@@ -11,11 +11,13 @@ from siyu.domain.audit import Change
 from siyu.domain.customers import Customer, TagSource
 from siyu.domain.errors import NotFound, UpstreamError
 from siyu.domain.personal_data import (
+    BANK_CUSTOMER_DOC,
+    CUSTOMER_DOC,
+    LINKED_BANK_CUSTOMERS,
     REGISTRY,
     Action,
     Found,
     Identities,
-    Key,
     Locate,
     PersonExport,
     PersonRef,
@@ -33,10 +35,6 @@ class Recorder(Protocol):
     def record(self, change: Change) -> Any: ...
 
 
-_BY_ID = Locate(key=Key.BANK_CUSTOMER_ID, by="id")
-_BY_EXT = Locate(key=Key.EXTERNAL_USERID, by="field", field="external_userid")
-
-
 class PeopleService:
     def __init__(self, data: PersonalData, wecom: WeComApi, audit: Recorder, clock: Clock) -> None:
         self._data = data
@@ -49,10 +47,10 @@ class PeopleService:
         exts = {ref.external_userid} if ref.external_userid else set()
         banks = {ref.bank_customer_id} if ref.bank_customer_id else set()
         for bank in list(banks):
-            for found in self._data.find("bank_customers", _BY_ID, bank):
+            for found in self._data.find("bank_customers", BANK_CUSTOMER_DOC, bank):
                 exts |= {found.data.get("external_userid") or ""} - {""}
         for ext in list(exts):
-            banks |= {f.id for f in self._data.find("bank_customers", _BY_EXT, ext)}
+            banks |= {f.id for f in self._data.find("bank_customers", LINKED_BANK_CUSTOMERS, ext)}
         return Identities(external_userids=sorted(exts), bank_customer_ids=sorted(banks))
 
     def _documents(self, ids: Identities) -> list[tuple[Locate, Found]]:
@@ -103,7 +101,6 @@ class PeopleService:
             at=self._clock.now(),
             collections=counts,
             wecom_tags_removed=removed,
-            complete=True,
         )
         self._data.keep_receipt(receipt)
         self._audit.record(
@@ -130,7 +127,7 @@ class PeopleService:
         tags are the staff member's own); a relation WeCom no longer has is skipped."""
         removed = 0
         for ext in ids.external_userids:
-            found = self._data.find("customers", Locate(key=Key.EXTERNAL_USERID, by="id"), ext)
+            found = self._data.find("customers", CUSTOMER_DOC, ext)
             if not found:
                 continue
             customer = Customer.model_validate(found[0].data)

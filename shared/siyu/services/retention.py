@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from siyu.domain.personal_data import Key, Locate, PersonRef, holds_active_product
+from siyu.domain.personal_data import BANK_CUSTOMER_DOC, PersonRef, holds_active_product
 from siyu.logging import log
 from siyu.ports import Clock, MessagePublisher, PersonalData
 from siyu.services.people import PeopleService
@@ -14,7 +14,6 @@ from siyu.services.ticks import Tick
 
 logger = logging.getLogger(__name__)
 ACTOR = "siyu-retention"
-_BY_ID = Locate(key=Key.BANK_CUSTOMER_ID, by="id")
 
 
 class Retention:
@@ -67,8 +66,8 @@ class Retention:
     def _still_served(self, external_userid: str, since: datetime) -> bool:
         ids = self._people.identities(PersonRef(external_userid=external_userid))
         for bank in ids.bank_customer_ids:
-            docs = self._data.find("bank_customers", _BY_ID, bank)
-            cardholder = bool(self._data.find("cardholders", _BY_ID, bank))
+            docs = self._data.find("bank_customers", BANK_CUSTOMER_DOC, bank)
+            cardholder = bool(self._data.find("cardholders", BANK_CUSTOMER_DOC, bank))
             if holds_active_product(docs[0].data if docs else {}, cardholder, since):
                 return True
         return False
