@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -87,6 +87,12 @@ class CampaignSummary:
         return "\n".join([*lines, ""])
 
 
+def next_weekday_at(now: datetime, weekday: int, at: time) -> datetime:
+    """The first `weekday` (Monday 0) after today, at `at` in now's time zone."""
+    days = (weekday - now.weekday() - 1) % 7 + 1
+    return datetime.combine(now.date() + timedelta(days=days), at, now.tzinfo)
+
+
 def _followed(run_of: Callable[[str], dict[str, Any]], campaign_id: str) -> bool:
     run = run_of(campaign_id)
     return bool(run) and run["confirmed"] == run["tasks_created"]
@@ -123,8 +129,9 @@ def play(cfg: StackConfig) -> CampaignSummary:
             until(functools.partial(_followed, run_of, campaign_id))
             summary.runs[campaign_id] = run_of(campaign_id)
 
-    # Lunch on Wednesday 2 December: two campaigns want the same Shanghai groups.
-    lunch = datetime(2026, 12, 2, 11, 31, tzinfo=SHANGHAI)
+    # Lunch next Wednesday: two campaigns want the same Shanghai groups. (A tick's as_of
+    # before the clock is ignored, so the day is found from today.)
+    lunch = next_weekday_at(datetime.now(SHANGHAI), weekday=2, at=time(11, 31))
     tick(cfg, "on_campaign_tick", as_of=lunch)
     confirm_and_follow(lunch, ["demo_lunch", "demo_wednesday"])
     # New Year's Eve: 2027's official schedule is needed and not known yet.
