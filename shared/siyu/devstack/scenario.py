@@ -224,6 +224,7 @@ def play_all(cfg: StackConfig) -> str:
         card_scenario,
         content_scenario,
         funnel_scenario,
+        people_scenario,
         profile_scenario,
         referral_scenario,
     )
@@ -238,5 +239,6 @@ def play_all(cfg: StackConfig) -> str:
             campaign_scenario.play(cfg),
             content_scenario.play(cfg),
             funnel_scenario.play(cfg),
+            people_scenario.play(cfg),
         )
     )
