@@ -12,7 +12,7 @@ CHECKOV_VERSION := 3.3.30
 TFSCHEMA := .tfschema/wheels/.downloaded
 CDKTF_PROVIDER_VERSION := 16.12.1
 
-.PHONY: install test unit run up down demo bench lint fmt build clean openapi infra-schema infra-check chromium console-shots
+.PHONY: install test unit run up down demo bench lint fmt build clean openapi infra-schema infra-check chromium wrk console-shots
 
 install: $(STAMP)
 
@@ -43,6 +43,11 @@ chromium:
 	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
 		$(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk \
 		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk; }; }
+
+# wrk (Debian's package) drives the HTTP functions in `make bench`.
+wrk:
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -q --no-install-recommends wrk \
+		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends wrk; }
 
 ## make console-shots: the stack with the demo's data, a screenshot of every console page
 console-shots: $(STAMP) chromium
@@ -78,7 +83,7 @@ down: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/siyu demo
 
-bench: $(STAMP) chromium
+bench: $(STAMP) chromium wrk
 	$(BIN)/python -m siyu.devstack.bench
 
 lint: $(STAMP)

@@ -20,90 +20,88 @@ from siyu.adapters.clock import SystemClock
 from siyu.config import Settings
 from siyu.domain.calendar import OfficialYear
 from siyu.domain.partner_auth import PartnerAuth, parse_keys
-from siyu.ports import (
-    AppMessenger,
-    AudienceSource,
-    AuditLog,
-    BackfillRepo,
-    BankCustomerRepo,
-    BlobStore,
-    BranchRepo,
-    CalendarRepo,
-    CallbackInbox,
-    CampaignBatchRepo,
-    CampaignRepo,
-    CampaignRunRepo,
-    CapLedger,
-    ChannelRepo,
-    Clock,
-    CustomerRepo,
-    DeadLetterGauge,
-    Dedupe,
-    FailureCounter,
-    FollowupRepo,
-    FunnelStore,
-    GrantRepo,
-    GroupCodeRepo,
-    GroupRepo,
-    IdempotencyRepo,
-    LoginVerifier,
-    MediaRepo,
-    OpsTaskRepo,
-    PersonalData,
-    ReferralRepo,
-    SessionRepo,
-    StaffRepo,
-    TagRepo,
-    TagRuleRepo,
-    TickLog,
-    Topic,
-    TransferRepo,
-    WeCom,
-    WelcomeLedger,
-)
-from siyu.services.access import LoginConfig, OpsAccess
-from siyu.services.biz_events import BizEventRouter
-from siyu.services.cached import Cached
-from siyu.services.campaigns import (
-    BatchSender,
-    CampaignAdmin,
-    CampaignPlanner,
-    HolidayCalendar,
-    ResultTracker,
-)
-from siyu.services.card_alerts import CardAlertService
-from siyu.services.channels import ChannelService
-from siyu.services.content_upkeep import ContentUpkeep
-from siyu.services.customer_profile import ProfileService
-from siyu.services.customer_timeline import CustomerTimeline
-from siyu.services.followups import FollowupBook, FollowupNotifier
-from siyu.services.funnel import FunnelTracker
-from siyu.services.group_codes import GroupCodes
-from siyu.services.group_welcome import GroupWelcomes
-from siyu.services.groups import BenefitGroupAdmin
-from siyu.services.health import HealthCheck, heartbeat
-from siyu.services.imports import ImportJobs
-from siyu.services.intake import CallbackIntake, InboxSweeper
-from siyu.services.layering import CustomerLayering
-from siyu.services.media import MediaLibrary
-from siyu.services.nearby_groups import NearbyGroupIndex
-from siyu.services.ops_calls import AuditTrail, IdempotentCalls
-from siyu.services.people import PeopleService
-from siyu.services.referrals import ReferralService
-from siyu.services.relayering import Relayering
-from siyu.services.retention import Retention
-from siyu.services.tag_backfill import TagBackfill
-from siyu.services.tag_catalog import TagCatalog
-from siyu.services.tag_rules import TagRuleSet
-from siyu.services.tag_sync import TagSyncService
-from siyu.services.transfers import TransferService
-from siyu.services.wecom_events import WeComEventProcessor
-from siyu.services.welcome import WelcomeSender
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
     from siyu.adapters.wecom.client import WeComClient
+    from siyu.ports import (
+        AppMessenger,
+        AudienceSource,
+        AuditLog,
+        BackfillRepo,
+        BankCustomerRepo,
+        BlobStore,
+        BranchRepo,
+        CalendarRepo,
+        CallbackInbox,
+        CampaignBatchRepo,
+        CampaignRepo,
+        CampaignRunRepo,
+        CapLedger,
+        ChannelRepo,
+        Clock,
+        CustomerRepo,
+        DeadLetterGauge,
+        Dedupe,
+        FailureCounter,
+        FollowupRepo,
+        FunnelStore,
+        GrantRepo,
+        GroupCodeRepo,
+        GroupRepo,
+        IdempotencyRepo,
+        LoginVerifier,
+        MediaRepo,
+        OpsTaskRepo,
+        PersonalData,
+        ReferralRepo,
+        SessionRepo,
+        StaffRepo,
+        TagRepo,
+        TagRuleRepo,
+        TickLog,
+        Topic,
+        TransferRepo,
+        WeCom,
+        WelcomeLedger,
+    )
+    from siyu.services.access import OpsAccess
+    from siyu.services.biz_events import BizEventRouter
+    from siyu.services.campaigns import (
+        BatchSender,
+        CampaignAdmin,
+        CampaignPlanner,
+        HolidayCalendar,
+    )
+    from siyu.services.card_alerts import CardAlertService
+    from siyu.services.channels import ChannelService
+    from siyu.services.content_upkeep import ContentUpkeep
+    from siyu.services.customer_profile import ProfileService
+    from siyu.services.customer_timeline import CustomerTimeline
+    from siyu.services.followups import FollowupBook, FollowupNotifier
+    from siyu.services.funnel import FunnelTracker
+    from siyu.services.group_codes import GroupCodes
+    from siyu.services.group_welcome import GroupWelcomes
+    from siyu.services.groups import BenefitGroupAdmin
+    from siyu.services.health import HealthCheck
+    from siyu.services.imports import ImportJobs
+    from siyu.services.intake import CallbackIntake, InboxSweeper
+    from siyu.services.layering import CustomerLayering
+    from siyu.services.media import MediaLibrary
+    from siyu.services.nearby_groups import NearbyGroupIndex
+    from siyu.services.ops_calls import AuditTrail, IdempotentCalls
+    from siyu.services.people import PeopleService
+    from siyu.services.referrals import ReferralService
+    from siyu.services.relayering import Relayering
+    from siyu.services.retention import Retention
+    from siyu.services.tag_backfill import TagBackfill
+    from siyu.services.tag_catalog import TagCatalog
+    from siyu.services.tag_rules import TagRuleSet
+    from siyu.services.tag_sync import TagSyncService
+    from siyu.services.transfers import TransferService
+    from siyu.services.wecom_events import WeComEventProcessor
+    from siyu.services.welcome import WelcomeSender
 
 
 @dataclass(frozen=True)
@@ -317,6 +315,8 @@ class Root:
 
     @_once
     def welcome_sender(self) -> WelcomeSender:
+        from siyu.services.welcome import WelcomeSender
+
         s = self.settings
         return WelcomeSender(
             self.wecom(),
@@ -334,6 +334,7 @@ class Root:
     def intake(self) -> CallbackIntake:
         from siyu.adapters.wecom.codec import CallbackCodec
         from siyu.adapters.wecom.crypto import WeComCrypto
+        from siyu.services.intake import CallbackIntake
 
         s = self.settings
         crypto = WeComCrypto(s.secret("wecom_token"), s.secret("wecom_aes_key"), s.wecom_corp_id)
@@ -349,12 +350,16 @@ class Root:
 
     @_once
     def inbox_sweeper(self) -> InboxSweeper:
+        from siyu.services.intake import InboxSweeper
+
         return InboxSweeper(
             self.stores().inbox, self.publisher(), self.clock, self.settings.inbox_sweep_min_age_s
         )
 
     @_once
     def processor(self) -> WeComEventProcessor:
+        from siyu.services.wecom_events import WeComEventProcessor
+
         st = self.stores()
         return WeComEventProcessor(
             self.wecom(),
@@ -375,18 +380,24 @@ class Root:
 
     @_once
     def tag_catalog(self) -> TagCatalog:
+        from siyu.services.tag_catalog import TagCatalog
+
         return TagCatalog(
             self.wecom(), self.stores().tags, self.clock, self.settings.tag_catalog_refresh_s
         )
 
     @_once
     def channel_service(self) -> ChannelService:
+        from siyu.services.channels import ChannelService
+
         return ChannelService(
             self.tag_catalog(), self.stores().channels, self.wecom(), self.media()
         )
 
     @_once
     def media(self) -> MediaLibrary:
+        from siyu.services.media import MediaLibrary
+
         return MediaLibrary(
             self.stores().media,
             self.blobs(),
@@ -397,6 +408,8 @@ class Root:
 
     @_once
     def group_codes(self) -> GroupCodes:
+        from siyu.services.group_codes import GroupCodes
+
         st = self.stores()
         return GroupCodes(
             st.group_codes,
@@ -409,11 +422,15 @@ class Root:
 
     @_once
     def group_welcomes(self) -> GroupWelcomes:
+        from siyu.services.group_welcome import GroupWelcomes
+
         st = self.stores()
         return GroupWelcomes(st.groups, st.campaigns, self.wecom(), self.media(), self.clock)
 
     @_once
     def content_upkeep(self) -> ContentUpkeep:
+        from siyu.services.content_upkeep import ContentUpkeep
+
         s = self.settings
         return ContentUpkeep(
             self.media(),
@@ -426,6 +443,8 @@ class Root:
 
     @_once
     def group_admin(self) -> BenefitGroupAdmin:
+        from siyu.services.groups import BenefitGroupAdmin
+
         return BenefitGroupAdmin(
             self.wecom(),
             self.stores().groups,
@@ -436,6 +455,8 @@ class Root:
 
     @_once
     def nearby_groups(self) -> NearbyGroupIndex:
+        from siyu.services.nearby_groups import NearbyGroupIndex
+
         s = self.settings
         return NearbyGroupIndex(
             self.stores().groups, self.clock, s.group_join_limit, s.group_index_refresh_s
@@ -443,6 +464,8 @@ class Root:
 
     @_once
     def card_alerts(self) -> CardAlertService:
+        from siyu.services.card_alerts import CardAlertService
+
         s = self.settings
         return CardAlertService(
             self.nearby_groups(),
@@ -455,6 +478,8 @@ class Root:
 
     @_once
     def tag_rules(self) -> TagRuleSet:
+        from siyu.services.tag_rules import TagRuleSet
+
         s = self.settings
         return TagRuleSet(
             self.stores().tag_rules,
@@ -467,10 +492,14 @@ class Root:
 
     @_once
     def layering(self) -> CustomerLayering:
+        from siyu.services.layering import CustomerLayering
+
         return CustomerLayering(self.tag_rules(), self.tag_catalog(), self.settings.layering)
 
     @_once
     def tag_backfill(self) -> TagBackfill:
+        from siyu.services.tag_backfill import TagBackfill
+
         s = self.settings
         return TagBackfill(
             self.stores().backfills,
@@ -486,6 +515,8 @@ class Root:
 
     @_once
     def relayering(self) -> Relayering:
+        from siyu.services.relayering import Relayering
+
         s = self.settings
         return Relayering(
             self.stores().bank_customers,
@@ -500,6 +531,8 @@ class Root:
 
     @_once
     def profiles(self) -> ProfileService:
+        from siyu.services.customer_profile import ProfileService
+
         st = self.stores()
         return ProfileService(
             st.bank_customers,
@@ -513,10 +546,14 @@ class Root:
 
     @_once
     def followup_book(self) -> FollowupBook:
+        from siyu.services.followups import FollowupBook
+
         return FollowupBook(self.stores().followups, self.clock)
 
     @_once
     def tag_sync(self) -> TagSyncService:
+        from siyu.services.tag_sync import TagSyncService
+
         st = self.stores()
         return TagSyncService(
             st.bank_customers, st.customers, self.tag_catalog(), self.wecom(), self.clock
@@ -524,6 +561,8 @@ class Root:
 
     @_once
     def followup_notifier(self) -> FollowupNotifier:
+        from siyu.services.followups import FollowupNotifier
+
         st = self.stores()
         return FollowupNotifier(
             st.followups,
@@ -537,6 +576,8 @@ class Root:
 
     @_once
     def referrals(self) -> ReferralService:
+        from siyu.services.referrals import ReferralService
+
         s = self.settings
         return ReferralService(
             self.stores().referrals,
@@ -551,12 +592,16 @@ class Root:
 
     @_once
     def biz_events(self) -> BizEventRouter:
+        from siyu.services.biz_events import BizEventRouter
+
         return BizEventRouter(
             self.referrals(), self.profiles(), self.stores().bank_customers, self.funnel()
         )
 
     @_once
     def calendar(self) -> HolidayCalendar:
+        from siyu.services.campaigns import HolidayCalendar
+
         official = self._given["official_years"]
         if official is None:
             from siyu.adapters.calendar_package import package_years as official
@@ -566,6 +611,8 @@ class Root:
 
     @_once
     def campaign_admin(self) -> CampaignAdmin:
+        from siyu.services.campaigns import CampaignAdmin
+
         st = self.stores()
         return CampaignAdmin(
             st.campaigns,
@@ -582,6 +629,8 @@ class Root:
 
     @_once
     def campaign_planner(self) -> CampaignPlanner:
+        from siyu.services.campaigns import CampaignPlanner, ResultTracker
+
         s, st = self.settings, self.stores()
         return CampaignPlanner(
             st.campaigns,
@@ -605,6 +654,8 @@ class Root:
 
     @_once
     def batch_sender(self) -> BatchSender:
+        from siyu.services.campaigns import BatchSender
+
         return BatchSender(
             self.stores().campaign_batches,
             self.stores().campaign_runs,
@@ -616,11 +667,16 @@ class Root:
 
     @_once
     def transfers(self) -> TransferService:
+        from siyu.services.transfers import TransferService
+
         st = self.stores()
         return TransferService(st.transfers, st.customers, st.groups, self.wecom(), self.clock)
 
     @_once
     def funnel(self) -> FunnelTracker:
+        from siyu.services.cached import Cached
+        from siyu.services.funnel import FunnelTracker
+
         st = self.stores()
         staff = self._staff()
         # Every new relation asks its staff member's branch: the (small) staff list is read
@@ -632,6 +688,8 @@ class Root:
 
     @_once
     def customer_timeline(self) -> CustomerTimeline:
+        from siyu.services.customer_timeline import CustomerTimeline
+
         st = self.stores()
         return CustomerTimeline(
             st.customers, st.bank_customers, st.followups, st.referrals, st.caps
@@ -642,11 +700,14 @@ class Root:
         """The console's imports: Firestore's BulkWriter, as `siyu import` writes."""
         from siyu.adapters.firestore.bulk_import import BulkImporter
         from siyu.adapters.firestore.import_jobs import ImportJobRepo
+        from siyu.services.imports import ImportJobs
 
         return ImportJobs(ImportJobRepo(self.db()), BulkImporter(self.db(), self.clock), self.clock)
 
     @_once
     def health(self) -> HealthCheck:
+        from siyu.services.health import HealthCheck
+
         given: DeadLetterGauge | None = self._given["dead_letters"]
         if given is None:
             from siyu.adapters.dead_letters import DeadLetterGauge as PubSubGauge
@@ -657,6 +718,8 @@ class Root:
 
     def heartbeat(self, topic: str, handler: Callable[[M], object]) -> Callable[[M], object]:
         """A scheduled function's handler that notes each tick it handled (health panel)."""
+        from siyu.services.health import heartbeat
+
         return heartbeat(self.stores().ticks, topic, handler, self.clock)
 
     # -- ops identity ------------------------------------------------------------------
@@ -694,6 +757,8 @@ class Root:
 
     @_once
     def access(self) -> OpsAccess:
+        from siyu.services.access import LoginConfig, OpsAccess
+
         s, st = self.settings, self.access_stores()
         login = self._given["login"] or self._wecom_client(
             "wecom_agent_secret", agent_id=s.wecom_agent_id
@@ -711,11 +776,15 @@ class Root:
 
     @_once
     def audit_trail(self) -> AuditTrail:
+        from siyu.services.ops_calls import AuditTrail
+
         st = self.access_stores()
         return AuditTrail(st.audit, self.clock, self.settings.audit_retention_days, st.people.token)
 
     @_once
     def retention(self) -> Retention:
+        from siyu.services.retention import Retention
+
         s = self.settings
         return Retention(
             self.people(),
@@ -730,12 +799,16 @@ class Root:
 
     @_once
     def people(self) -> PeopleService:
+        from siyu.services.people import PeopleService
+
         return PeopleService(
             self.access_stores().people, self.wecom(), self.audit_trail(), self.clock
         )
 
     @_once
     def idempotent_calls(self) -> IdempotentCalls:
+        from siyu.services.ops_calls import IdempotentCalls
+
         return IdempotentCalls(
             self.access_stores().idempotency,
             self.clock,

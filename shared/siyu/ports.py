@@ -4,54 +4,55 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-from siyu.domain.access import Branch, Grant, Staff
-from siyu.domain.audit import AuditEntry, AuditQuery
-from siyu.domain.backfills import Backfill
-from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
-from siyu.domain.calendar import OfficialYear
-from siyu.domain.campaigns import (
-    BatchRecord,
-    Campaign,
-    CampaignRun,
-    CustomerAudience,
-    GroupAudience,
-    Target,
-)
-from siyu.domain.channels import Channel
-from siyu.domain.customers import Customer
-from siyu.domain.events import WeComEvent
-from siyu.domain.followups import Followup, FollowupReason
-from siyu.domain.funnel import Dimension, MilestoneRecord, Tally
-from siyu.domain.group_codes import GroupCode
-from siyu.domain.groups import Group
-from siyu.domain.health import TickSeen
-from siyu.domain.idempotency import IdempotentCall
-from siyu.domain.inbox import InboxEntry, InboxStatus
-from siyu.domain.media import MediaAsset, UploadedMedia
-from siyu.domain.ops_tasks import OpsTask
-from siyu.domain.personal_data import Found, Locate, Receipt
-from siyu.domain.referrals import Invite, InviteAttempt, Reward
-from siyu.domain.sessions import Session
-from siyu.domain.tag_rules import TagRule
-from siyu.domain.tags import CorpTag
-from siyu.domain.transfers import Transfer
-from siyu.domain.wecom import (
-    AppMessageResult,
-    ContactWay,
-    ExternalContact,
-    GroupChat,
-    GroupMsgSend,
-    GroupMsgTask,
-    JoinWay,
-    LoginIdentity,
-    TransferResult,
-    WelcomeOutcome,
-)
-from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
+    from siyu.domain.access import Branch, Grant, Staff
+    from siyu.domain.audit import AuditEntry, AuditQuery
+    from siyu.domain.backfills import Backfill
+    from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
+    from siyu.domain.calendar import OfficialYear
+    from siyu.domain.campaigns import (
+        BatchRecord,
+        Campaign,
+        CampaignRun,
+        CustomerAudience,
+        GroupAudience,
+        Target,
+    )
+    from siyu.domain.channels import Channel
+    from siyu.domain.customers import Customer
+    from siyu.domain.events import WeComEvent
+    from siyu.domain.followups import Followup, FollowupReason
+    from siyu.domain.funnel import Dimension, MilestoneRecord, Tally
+    from siyu.domain.group_codes import GroupCode
+    from siyu.domain.groups import Group
+    from siyu.domain.health import TickSeen
+    from siyu.domain.idempotency import IdempotentCall
+    from siyu.domain.inbox import InboxEntry, InboxStatus
+    from siyu.domain.media import MediaAsset, UploadedMedia
+    from siyu.domain.ops_tasks import OpsTask
+    from siyu.domain.personal_data import Found, Locate, Receipt
+    from siyu.domain.referrals import Invite, InviteAttempt, Reward
+    from siyu.domain.sessions import Session
+    from siyu.domain.tag_rules import TagRule
+    from siyu.domain.tags import CorpTag
+    from siyu.domain.transfers import Transfer
+    from siyu.domain.wecom import (
+        AppMessageResult,
+        ContactWay,
+        ExternalContact,
+        GroupChat,
+        GroupMsgSend,
+        GroupMsgTask,
+        JoinWay,
+        LoginIdentity,
+        TransferResult,
+        WelcomeOutcome,
+    )
+    from siyu.domain.welcome import WelcomeClaim, WelcomeStatus
 
 
 class Clock(Protocol):

@@ -1,0 +1,256 @@
+"""The HTTP functions side by side with what bounds them, in one run: each served alone by
+functions-framework's own server (gunicorn, as Cloud Functions runs it) against the same
+emulators, driven by wrk with distinct signed requests (no replays, no duplicates), beside a
+hello-world function and a floor function doing exactly the hot path's I/O."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from siyu.adapters.wecom.crypto import WeComCrypto
+from siyu.adapters.wecom.events import render_envelope, render_event
+from siyu.config import Settings
+from siyu.devstack import bench_cards
+from siyu.devstack.procs import free_port, stop
+from siyu.devstack.registry import ROOT
+from siyu.devstack.stack import StackConfig
+from siyu.domain.partner_auth import signed_headers
+
+THREADS, CONNECTIONS, SECONDS = 2, 16, 10
+# Requests built per target: more than the fastest target sends in SECONDS.
+PER_TARGET = 40_000
+WARM = 2_000  # sent first, in a short run of their own: instance start is measured apart
+CARD_CUSTOMERS, CARD_GROUPS = 2_000, 300
+BENCH_TOPIC = "bench-wecom-events"
+FLOORS = ROOT / "shared" / "siyu" / "devstack" / "bench_floors.py"
+
+# Each wrk thread sends its own share of the requests, each once; `overflow` counts sends
+# past the end (then the last request repeats, and the run is reported as spoiled).
+LUA = r"""
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  local data = f:read("*a")
+  f:close()
+  local total = tonumber(args[2])
+  reqs, n, overflow = {}, 0, 0
+  local i = 0
+  for chunk in string.gmatch(data, "([^%z]+)") do
+    if i % total == id then reqs[#reqs + 1] = chunk end
+    i = i + 1
+  end
+end
+function request()
+  n = n + 1
+  if n > #reqs then
+    overflow = overflow + 1
+    return reqs[#reqs]
+  end
+  return reqs[n]
+end
+function done(summary, latency, requests)
+  local spilled = 0
+  for _, t in ipairs(threads) do spilled = spilled + t:get("overflow") end
+  io.write(string.format("overflow %d\n", spilled))
+end
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    overflow: int
+
+    def cells(self) -> str:
+        spoiled = " (requests ran out: duplicates sent)" if self.overflow else ""
+        return (
+            f"{self.rps:>8,.0f} req/s  p99 {self.p99_ms:>7.1f} ms  {self.requests:>7,} requests  "
+            f"non-2xx {self.non_2xx}{spoiled}"
+        )
+
+
+def _raw(method: str, path: str, port: int, body: bytes, headers: dict[str, str]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    lines += [f"Content-Length: {len(body)}", "", ""]
+    return "\r\n".join(lines).encode() + body
+
+
+def callbacks(port: int, n: int) -> list[bytes]:
+    """Distinct signed add_external_contact callbacks without a WelcomeCode."""
+    s = Settings()
+    crypto = WeComCrypto(s.secret("wecom_token"), s.secret("wecom_aes_key"), s.wecom_corp_id)
+    stamp, run = str(int(time.time())), uuid.uuid4().hex[:8]
+    out = []
+    for i in range(n):
+        inner = render_event(
+            {
+                "ToUserName": s.wecom_corp_id,
+                "FromUserName": "sys",
+                "CreateTime": int(stamp),
+                "MsgType": "event",
+                "Event": "change_external_contact",
+                "ChangeType": "add_external_contact",
+                "UserID": "bench",
+                "ExternalUserID": f"wm_http_{run}_{i}",
+                "State": "bench",
+            }
+        )
+        encrypted = crypto.encrypt(inner)
+        nonce = f"n{run}{i}"
+        query = f"msg_signature={crypto.sign(stamp, nonce, encrypted)}&timestamp={stamp}&nonce={nonce}"
+        body = render_envelope(s.wecom_corp_id, encrypted)
+        out.append(_raw("POST", f"/?{query}", port, body, {"Content-Type": "text/xml"}))
+    return out
+
+
+def card_alerts(cfg: StackConfig, port: int, n: int) -> list[bytes]:
+    """Distinct signed card alerts (a new txn each) from CARD_CUSTOMERS customers."""
+    key_id, secret = cfg.partner("local-cards")
+    seed = int(time.time()) % 100_000
+    out = []
+    for body in bench_cards.alert_bodies(n, CARD_CUSTOMERS, seed=seed):
+        data = json.dumps(body).encode()
+        headers = signed_headers(key_id, secret, data, time.time())
+        out.append(_raw("POST", "/card-alert", port, data, headers))
+    return out
+
+
+def hellos(port: int, n: int) -> list[bytes]:
+    return [_raw("GET", f"/?n={i}", port, b"", {}) for i in range(n)]
+
+
+def serve(cfg: StackConfig, target: str, source: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """One function alone under functions-framework's server, as Cloud Functions runs it."""
+    port = free_port()
+    # Published events go to a topic no worker reads, so the worker does not share the CPU.
+    env = {**os.environ, **cfg.env(), "PYTHONPATH": str(ROOT / "shared")}
+    env["SIYU_TOPIC_WECOM_EVENTS"] = BENCH_TOPIC
+    log = (cfg.state_dir / "logs" / f"bench-{target}.log").open("ab")
+    command = [sys.executable, "-m", "functions_framework", "--target", target]
+    command += ["--source", str(source), "--port", str(port), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=source.parent)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+            return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    stop(proc.pid)
+    raise RuntimeError(f"{target} did not start: see {log.name}")
+
+
+def drive(
+    cfg: StackConfig, name: str, port: int, requests: list[bytes], seconds: int = SECONDS
+) -> Result:
+    work = cfg.state_dir / "wrk"
+    work.mkdir(exist_ok=True)
+    (work / "requests.lua").write_text(LUA)
+    data = work / (re.sub(r"[^a-z0-9_-]+", "-", name) + ".bin")
+    data.write_bytes(b"\0".join(requests))
+    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    command += ["-s", str(work / "requests.lua"), f"http://127.0.0.1:{port}/"]
+    command += ["--", str(data), str(THREADS)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120).stdout
+    return Result(
+        name=name,
+        rps=float(_find(r"Requests/sec:\s+([\d.]+)", out)),
+        p99_ms=_ms(_find(r"\s99%\s+([\d.]+\w+)", out)),
+        requests=int(_find(r"(\d+) requests in", out)),
+        non_2xx=int(_find(r"Non-2xx or 3xx responses: (\d+)", out, "0")),
+        overflow=int(_find(r"overflow (\d+)", out)),
+    )
+
+
+def _find(pattern: str, text: str, default: str | None = None) -> str:
+    found = re.search(pattern, text)
+    if found is None:
+        if default is None:
+            raise RuntimeError(f"wrk said nothing like {pattern!r}:\n{text}")
+        return default
+    return found.group(1)
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _measured(
+    cfg: StackConfig, name: str, target: str, source: Path, build: Callable[[int], list[bytes]]
+) -> Result:
+    proc, port = serve(cfg, target, source)
+    try:
+        requests = build(port)
+        drive(cfg, f"{name}-warm", port, requests[:WARM], seconds=2)  # clients, the group index
+        return drive(cfg, name, port, requests[WARM:])
+    finally:
+        stop(proc.pid)
+
+
+def _create_topic(cfg: StackConfig, name: str) -> None:
+    os.environ.update(cfg.env())
+    from google.cloud import pubsub_v1
+
+    publisher = pubsub_v1.PublisherClient()
+    publisher.create_topic(name=publisher.topic_path(cfg.project, name))
+
+
+def report(cfg: StackConfig) -> str:
+    """Run on a started stack: the callback and the card alert against hello and floors."""
+    bench_cards.seed_groups(cfg, bench_cards.demo_groups(CARD_GROUPS, seed=1))
+    _create_topic(cfg, BENCH_TOPIC)
+    functions = ROOT / "functions"
+    rows = [
+        ("hello-world", "hello", FLOORS, lambda p: hellos(p, PER_TARGET + WARM)),
+        ("floor: callback I/O", "callback_floor", FLOORS, lambda p: callbacks(p, PER_TARGET + WARM)),
+        (
+            "wecom_callback",
+            "wecom_callback",
+            functions / "wecom_callback" / "main.py",
+            lambda p: callbacks(p, PER_TARGET + WARM),
+        ),
+        ("floor: one read", "card_alert_floor", FLOORS, lambda p: card_alerts(cfg, p, PER_TARGET + WARM)),
+        (
+            "card_alert",
+            "card_alert",
+            functions / "card_alert" / "main.py",
+            lambda p: card_alerts(cfg, p, PER_TARGET + WARM),
+        ),
+    ]
+    results = {name: _measured(cfg, name, t, s, b) for name, t, s, b in rows}
+    hello = results["hello-world"]
+    lines = [
+        f"HTTP functions under functions-framework (gunicorn), wrk -t{THREADS} -c{CONNECTIONS} "
+        f"-d{SECONDS}s, distinct signed requests, the stack's emulators:"
+    ]
+    floors = {"wecom_callback": "floor: callback I/O", "card_alert": "floor: one read"}
+    for name, result in results.items():
+        ratio = ""
+        if name in floors:
+            floor = results[floors[name]]
+            ratio = f"  {result.rps / floor.rps:.2f}× its I/O floor, {result.rps / hello.rps:.2f}× hello"
+        lines.append(f"  {name:<22}{result.cells()}{ratio}")
+    return "\n".join(lines)
