@@ -133,6 +133,15 @@ locals {
       firestore     = true
       audit         = true # each erasure leaves its receipt in the audit log
     }
+    on_directory_tick = {
+      trigger_topic = "directory-ticks"
+      min_instances = 0
+      max_instances = 1 # one writer of the snapshot at a time
+      concurrency   = 1
+      publishes_to  = ["directory-ticks-dlq"]
+      secrets       = []
+      firestore     = true
+    }
     ops_console = {
       trigger_topic = null
       min_instances = 0
@@ -157,7 +166,7 @@ locals {
   }
 
   # Every topic gets a <name>-dlq; reward-granted is read by the bank's fulfilment system.
-  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches", "inbox-sweep-ticks", "relayer-ticks", "tag-backfill-ticks", "content-upkeep-ticks", "retention-ticks"]
+  topics = ["wecom-events", "biz-events", "reward-granted", "tag-sync", "followup-ticks", "campaign-ticks", "campaign-batches", "inbox-sweep-ticks", "relayer-ticks", "tag-backfill-ticks", "content-upkeep-ticks", "retention-ticks", "directory-ticks"]
 
   # Secret Manager secret id per environment variable the code reads as a secret.
   secrets = {
@@ -203,6 +212,11 @@ locals {
       topic       = "content-upkeep-ticks"
       description = "Every 6 hours: renew expiring WeCom media ids, keep group welcomes and group codes in step"
     }
+    directory-tick = {
+      schedule    = "*/5 * * * *"
+      topic       = "directory-ticks"
+      description = "Every 5 minutes: the group directory's snapshot a new card-alert instance starts from"
+    }
     retention-tick = {
       schedule    = "0 4 * * *"
       topic       = "retention-ticks"
@@ -233,6 +247,7 @@ locals {
     SIYU_TOPIC_TAG_BACKFILL_TICKS   = "tag-backfill-ticks"
     SIYU_TOPIC_CONTENT_UPKEEP_TICKS = "content-upkeep-ticks"
     SIYU_TOPIC_RETENTION_TICKS      = "retention-ticks"
+    SIYU_TOPIC_DIRECTORY_TICKS      = "directory-ticks"
     SIYU_RETENTION_DAYS             = tostring(var.retention_days)
     SIYU_MEDIA_BUCKET               = google_storage_bucket.media.name
     SIYU_WECOM_AGENT_ID             = tostring(var.wecom_agent_id)

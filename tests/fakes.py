@@ -31,6 +31,7 @@ from siyu.domain.events import WeComEvent
 from siyu.domain.followups import CLOSED, Followup, FollowupReason, FollowupStatus
 from siyu.domain.funnel import Dimension, MilestoneRecord, Tally, merged, tallies_of, tally_id
 from siyu.domain.group_codes import GroupCode
+from siyu.domain.group_directory import Manifest
 from siyu.domain.groups import Group
 from siyu.domain.health import TickSeen
 from siyu.domain.idempotency import CallStatus, IdempotentCall
@@ -1147,6 +1148,22 @@ class FakeAudit:
         return sorted(found, key=lambda e: e.at, reverse=True)[: q.limit]
 
 
+class FakeGroupDirectory:
+    def __init__(self) -> None:
+        self.current: Manifest | None = None
+        self.blobs: dict[str, bytes] = {}
+
+    def manifest(self) -> Manifest | None:
+        return self.current
+
+    def parts(self, manifest: Manifest) -> list[bytes]:
+        return [self.blobs[pid] for pid in manifest.part_ids()]
+
+    def publish(self, manifest: Manifest, parts: list[bytes]) -> None:
+        self.blobs |= dict(zip(manifest.part_ids(), parts, strict=True))
+        self.current = manifest
+
+
 class FakePeople:
     """Audit pseudonyms only: finding and erasing a person's documents is tested on the
     emulator (tests/integration/test_people_store.py, tests/e2e/test_people_path.py)."""
@@ -1204,6 +1221,7 @@ class FakeCloud:
     blobs: FakeBlobs = field(default_factory=FakeBlobs)
     group_codes: FakeGroupCodes = field(default_factory=FakeGroupCodes)
     ticks: FakeTickLog = field(default_factory=FakeTickLog)
+    group_directory: FakeGroupDirectory = field(default_factory=FakeGroupDirectory)
     topics: dict[str, FakeTopic] = field(default_factory=dict)
     grants: FakeGrants = field(default_factory=FakeGrants)
     branches: FakeBranches = field(default_factory=FakeBranches)
@@ -1252,6 +1270,7 @@ class FakeCloud:
             media=self.media,
             group_codes=self.group_codes,
             ticks=self.ticks,
+            group_directory=self.group_directory,
         )
 
     def root(self, **settings: Any) -> Root:

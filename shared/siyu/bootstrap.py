@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         FunnelStore,
         GrantRepo,
         GroupCodeRepo,
+        GroupDirectoryStore,
         GroupRepo,
         IdempotencyRepo,
         LoginVerifier,
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
     from siyu.services.followups import FollowupBook, FollowupNotifier
     from siyu.services.funnel import FunnelTracker
     from siyu.services.group_codes import GroupCodes
+    from siyu.services.group_directory import GroupDirectory
     from siyu.services.group_welcome import GroupWelcomes
     from siyu.services.groups import BenefitGroupAdmin
     from siyu.services.health import HealthCheck
@@ -133,6 +135,7 @@ class Stores:
     media: MediaRepo
     group_codes: GroupCodeRepo
     ticks: TickLog
+    group_directory: GroupDirectoryStore
 
 
 def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Stores:
@@ -141,6 +144,7 @@ def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Store
     from siyu.adapters.firestore.backfills import BackfillRepo as FirestoreBackfills
     from siyu.adapters.firestore.deliveries import DeliveryAttempts
     from siyu.adapters.firestore.funnel import FunnelStore as FirestoreFunnel
+    from siyu.adapters.firestore.group_directory import GroupDirectoryRepo
     from siyu.adapters.firestore.inbox import InboxRepo
     from siyu.adapters.firestore.referrals import ReferralRepo as FirestoreReferrals
     from siyu.adapters.firestore.ticks import TickLog as FirestoreTicks
@@ -171,6 +175,7 @@ def firestore_stores(db: firestore.Client, clock: Clock, ttl_days: int) -> Store
         ticks=FirestoreTicks(db),
         media=content.MediaRepo(db),
         group_codes=content.GroupCodeRepo(db),
+        group_directory=GroupDirectoryRepo(db),
     )
 
 
@@ -459,8 +464,18 @@ class Root:
 
         s = self.settings
         return NearbyGroupIndex(
-            self.stores().groups, self.clock, s.group_join_limit, s.group_index_refresh_s
+            self.stores().groups,
+            self.clock,
+            s.group_join_limit,
+            s.group_index_refresh_s,
+            self.stores().group_directory,
         )
+
+    @_once
+    def group_directory(self) -> GroupDirectory:
+        from siyu.services.group_directory import GroupDirectory
+
+        return GroupDirectory(self.stores().group_directory, self.stores().groups, self.clock)
 
     @_once
     def card_alerts(self) -> CardAlertService:

@@ -145,6 +145,7 @@ class Settings(BaseSettings):
     )
     topic_content_upkeep_ticks: str = "content-upkeep-ticks"
     topic_retention_ticks: str = "retention-ticks"
+    topic_directory_ticks: str = "directory-ticks"
 
     @field_validator("wecom_aes_key")
     @classmethod

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from siyu.domain.followups import Followup, FollowupReason
     from siyu.domain.funnel import Dimension, MilestoneRecord, Tally
     from siyu.domain.group_codes import GroupCode
+    from siyu.domain.group_directory import Manifest
     from siyu.domain.groups import Group
     from siyu.domain.health import TickSeen
     from siyu.domain.idempotency import IdempotentCall
@@ -626,3 +627,16 @@ class PersonalData(Protocol):
 
     def ended_before(self, cutoff: datetime, after: str, limit: int) -> list[str]:
         """external_userids of customers whose every relation ended before `cutoff`."""
+
+
+class GroupDirectoryStore(Protocol):
+    """`group_directory/`: the snapshot of every group a new card-alert instance starts from."""
+
+    def manifest(self) -> Manifest | None: ...
+
+    def parts(self, manifest: Manifest) -> list[bytes]:
+        """The snapshot's parts, in order; raises TransientError when one is gone."""
+
+    def publish(self, manifest: Manifest, parts: list[bytes]) -> None:
+        """Write the parts, then point the manifest at them; older versions but the last
+        are deleted."""

@@ -119,7 +119,9 @@ def callbacks(port: int, n: int) -> list[bytes]:
         )
         encrypted = crypto.encrypt(inner)
         nonce = f"n{run}{i}"
-        query = f"msg_signature={crypto.sign(stamp, nonce, encrypted)}&timestamp={stamp}&nonce={nonce}"
+        query = (
+            f"msg_signature={crypto.sign(stamp, nonce, encrypted)}&timestamp={stamp}&nonce={nonce}"
+        )
         body = render_envelope(s.wecom_corp_id, encrypted)
         out.append(_raw("POST", f"/?{query}", port, body, {"Content-Type": "text/xml"}))
     return out
@@ -225,14 +227,24 @@ def report(cfg: StackConfig) -> str:
     functions = ROOT / "functions"
     rows = [
         ("hello-world", "hello", FLOORS, lambda p: hellos(p, PER_TARGET + WARM)),
-        ("floor: callback I/O", "callback_floor", FLOORS, lambda p: callbacks(p, PER_TARGET + WARM)),
+        (
+            "floor: callback I/O",
+            "callback_floor",
+            FLOORS,
+            lambda p: callbacks(p, PER_TARGET + WARM),
+        ),
         (
             "wecom_callback",
             "wecom_callback",
             functions / "wecom_callback" / "main.py",
             lambda p: callbacks(p, PER_TARGET + WARM),
         ),
-        ("floor: one read", "card_alert_floor", FLOORS, lambda p: card_alerts(cfg, p, PER_TARGET + WARM)),
+        (
+            "floor: one read",
+            "card_alert_floor",
+            FLOORS,
+            lambda p: card_alerts(cfg, p, PER_TARGET + WARM),
+        ),
         (
             "card_alert",
             "card_alert",

@@ -55,6 +55,7 @@ FUNCTIONS = (
     # Every 6 hours: a media id (3 days) is renewed 30 hours ahead, long before it expires.
     FunctionSpec("on_content_upkeep", topic="content-upkeep-ticks", schedule="0 */6 * * *"),
     FunctionSpec("on_retention_tick", topic="retention-ticks", schedule="0 4 * * *"),
+    FunctionSpec("on_directory_tick", topic="directory-ticks", schedule="*/5 * * * *"),
 )
 
 

@@ -257,6 +257,7 @@ REGISTRY: tuple[Holding, ...] = (
         Holding(collection=name, holds=holds, retention=_NO_PERSON)
         for name, holds in (
             ("groups", "benefit groups: owner, place, capacity, member count"),
+            ("group_directory", "the groups, compressed, for a new card-alert instance"),
             ("channels", "channel codes and their welcome"),
             ("tags", "the corp tag catalogue"),
             ("tag_rules", "declarative tag rules"),

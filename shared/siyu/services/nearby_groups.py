@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+from siyu.domain.errors import TransientError
+from siyu.domain.group_directory import unpack
 from siyu.domain.groups import Group
 from siyu.domain.spatial import NearestGrid
-from siyu.ports import Clock, GroupRepo
+from siyu.logging import log
+from siyu.ports import Clock, GroupDirectoryStore, GroupRepo
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -21,12 +27,21 @@ class Match:
 class NearbyGroupIndex:
     """Nearest group with room, answered from memory.
 
-    The first lookup loads every group; later lookups at most every `refresh_s` seconds ask
-    Firestore for the groups written since the last load. A request never scans groups.
+    The first lookup loads the group directory's snapshot (a few documents) and the groups
+    written since it; later lookups at most every `refresh_s` seconds ask Firestore for the
+    groups written since the last load. A request never scans groups.
     """
 
-    def __init__(self, groups: GroupRepo, clock: Clock, join_limit: int, refresh_s: float) -> None:
+    def __init__(
+        self,
+        groups: GroupRepo,
+        clock: Clock,
+        join_limit: int,
+        refresh_s: float,
+        directory: GroupDirectoryStore | None = None,
+    ) -> None:
         self._repo = groups
+        self._directory = directory
         self._clock = clock
         self._limit = join_limit
         self._refresh_s = refresh_s
@@ -52,7 +67,9 @@ class NearbyGroupIndex:
             if not (force or self._due()):
                 return 0  # another thread refreshed while this one waited
             started = self._clock.monotonic()
-            changed, watermark = self._repo.changed_since(self._watermark)
+            held, since = self._snapshot() if self._loaded_at is None else ([], self._watermark)
+            changed, watermark = self._repo.changed_since(since)
+            changed = held + changed  # applied in order: what changed since wins
             with self._lock:
                 for group in changed:
                     self._apply(group)
@@ -61,6 +78,25 @@ class NearbyGroupIndex:
             return len(changed)
         finally:
             self._fetching.release()
+
+    def _snapshot(self) -> tuple[list[Group], Any]:
+        """The directory's groups and the watermark they are at; nothing when there is no
+        snapshot or it was replaced while read (the change feed then loads every group)."""
+        if self._directory is None:
+            return [], None
+        try:
+            manifest = self._directory.manifest()
+            if manifest is None:
+                return [], None
+            return unpack(self._directory.parts(manifest)), manifest.watermark
+        except TransientError as exc:
+            log(
+                logger,
+                logging.WARNING,
+                "group directory unreadable; loading every group",
+                error=str(exc),
+            )
+            return [], None
 
     def _due(self) -> bool:
         loaded = self._loaded_at
