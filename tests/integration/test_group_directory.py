@@ -104,6 +104,4 @@ def test_old_versions_are_pruned_but_the_previous_one_stays(groups, cloud) -> No
     assert held == {versions[1], versions[2]}  # the one before stays for readers mid-way
     latest = store.manifest()
     assert latest is not None
-    assert {g.chat_id: g.member_count for g in unpack(store.parts(latest))}[
-        groups[2].chat_id
-    ] == 12
+    assert {g.chat_id: g.member_count for g in unpack(store.parts(latest))}[groups[2].chat_id] == 12

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import httpx
 
@@ -22,16 +23,19 @@ from siyu.adapters.wecom.crypto import WeComCrypto
 from siyu.adapters.wecom.events import render_envelope, render_event
 from siyu.config import Settings
 from siyu.devstack import bench_cards
+from siyu.devstack.counting import Counting
 from siyu.devstack.procs import free_port, stop
 from siyu.devstack.registry import ROOT
 from siyu.devstack.stack import StackConfig
 from siyu.domain.partner_auth import signed_headers
+from siyu.ports import GroupDirectoryStore, GroupRepo
 
 THREADS, CONNECTIONS, SECONDS = 2, 16, 10
 # Requests built per target: more than the fastest target sends in SECONDS.
 PER_TARGET = 40_000
 WARM = 2_000  # sent first, in a short run of their own: instance start is measured apart
 CARD_CUSTOMERS, CARD_GROUPS = 2_000, 300
+COLD_GROUPS = 10_000
 BENCH_TOPIC = "bench-wecom-events"
 FLOORS = ROOT / "shared" / "siyu" / "devstack" / "bench_floors.py"
 
@@ -128,11 +132,16 @@ def callbacks(port: int, n: int) -> list[bytes]:
 
 
 def card_alerts(cfg: StackConfig, port: int, n: int) -> list[bytes]:
-    """Distinct signed card alerts (a new txn each) from CARD_CUSTOMERS customers."""
+    """Distinct signed card alerts (a new txn each) from CARD_CUSTOMERS customers; the first
+    CARD_CUSTOMERS name each customer once, so the warm-up invites everyone it will and the
+    measured alerts do the steady state's I/O: one read (the invite cooldown holds)."""
     key_id, secret = cfg.partner("local-cards")
     seed = int(time.time()) % 100_000
     out = []
-    for body in bench_cards.alert_bodies(n, CARD_CUSTOMERS, seed=seed):
+    bodies = bench_cards.alert_bodies(n, CARD_CUSTOMERS, seed=seed)
+    for i, body in enumerate(bodies[:CARD_CUSTOMERS]):
+        body["bank_customer_id"] = f"bc_bench_{seed}_{i}"
+    for body in bodies:
         data = json.dumps(body).encode()
         headers = signed_headers(key_id, secret, data, time.time())
         out.append(_raw("POST", "/card-alert", port, data, headers))
@@ -206,10 +215,67 @@ def _measured(
     proc, port = serve(cfg, target, source)
     try:
         requests = build(port)
-        drive(cfg, f"{name}-warm", port, requests[:WARM], seconds=2)  # clients, the group index
+        drive(cfg, f"{name}-warm", port, requests[:WARM], seconds=6)  # clients, index, invites
         return drive(cfg, name, port, requests[WARM:])
     finally:
         stop(proc.pid)
+
+
+def _first_answer_s(cfg: StackConfig) -> float:
+    """From starting a card_alert process to its first answer (imports, clients, index)."""
+    started = time.perf_counter()
+    proc, port = serve(cfg, "card_alert", ROOT / "functions" / "card_alert" / "main.py")
+    try:
+        [request] = card_alerts(cfg, port, 1)
+        head, body = request.split(b"\r\n\r\n", 1)
+        headers = dict(
+            line.split(": ", 1) for line in head.decode().split("\r\n")[1:] if ": " in line
+        )
+        headers.pop("Content-Length", None)
+        answer = httpx.post(f"http://127.0.0.1:{port}/card-alert", content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return time.perf_counter() - started
+    finally:
+        stop(proc.pid)
+
+
+def _reads_at_start(with_snapshot: bool) -> int:
+    """Documents a new instance's group index reads before its first answer."""
+    from siyu.bootstrap import bootstrap
+    from siyu.services.nearby_groups import NearbyGroupIndex
+
+    root = bootstrap()
+    feed = Counting(root.stores().groups, reads={"changed_since": lambda r: len(r[0])})
+    snapshot = Counting(
+        root.stores().group_directory, reads={"manifest": 1, "parts": lambda r: len(r)}
+    )
+    directory = cast(GroupDirectoryStore, snapshot) if with_snapshot else None
+    index = NearbyGroupIndex(cast(GroupRepo, feed), root.clock, 200, 1.0, directory)
+    index.refresh(force=True)
+    return feed.read + snapshot.read
+
+
+def cold_start(cfg: StackConfig) -> str:
+    """card_alert's start with COLD_GROUPS groups: loading every group vs the snapshot."""
+    os.environ.update(cfg.env())
+    from google.cloud import firestore
+
+    from siyu.bootstrap import bootstrap
+    from siyu.services.ticks import Tick
+
+    bench_cards.seed_groups(cfg, bench_cards.demo_groups(COLD_GROUPS, seed=5))
+    db = firestore.Client(project=cfg.project)
+    for snap in db.collection("group_directory").stream():
+        snap.reference.delete()
+    before = (_first_answer_s(cfg), _reads_at_start(with_snapshot=False))
+    bootstrap().group_directory().tick(Tick())
+    after = (_first_answer_s(cfg), _reads_at_start(with_snapshot=True))
+    total = len(list(db.collection("groups").select([]).stream()))
+    return (
+        f"card_alert start with {total:,} groups (process start → first answer; documents "
+        f"the index reads): every group {before[0]:.2f} s, {before[1]:,} reads; from the "
+        f"directory snapshot {after[0]:.2f} s, {after[1]:,} reads"
+    )
 
 
 def _create_topic(cfg: StackConfig, name: str) -> None:

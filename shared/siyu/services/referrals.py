@@ -108,12 +108,13 @@ class ReferralService:
         first_event = self._repo.first_card_event(referee, event.event_id, event.opened_at)
         if not event.referral_code:
             return
-        invite, version = self._repo.get_invite(referee)
+        # Most events are a referee's first: screened and reserved without reading the
+        # invite first. A redelivery or a second referral meets the invite already there
+        # when it creates it, and reads it then.
+        invite, version = self._open(event, first_event)
         if invite is None:
-            invite, version = self._open(event, first_event)
-            if invite is None:
-                return
-        elif invite.event_id != event.event_id:
+            return
+        if invite.event_id != event.event_id:
             self._attempt(event, RejectReason.ALREADY_INVITED)
             return
         self._advance(invite, version)

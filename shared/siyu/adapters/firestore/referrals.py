@@ -81,18 +81,12 @@ class ReferralRepo:
             return str((ref.get().to_dict() or {}).get("event_id", ""))
 
     def claim_hash(self, kind: str, value: str, referee: str, limit: int) -> bool:
-        refs = [self._slots.document(f"{kind}-{value}-{k}") for k in range(1, limit + 1)]
+        """Slots are created in order, each only once: the first referee of a device or
+        phone writes one document and reads none; a slot found taken is read to tell the
+        referee's own claim (a redelivery) from another's."""
         with translated():
-            holders = {
-                snap.id: (snap.to_dict() or {}).get("referee")
-                for snap in self._db.get_all(refs)
-                if snap.exists
-            }
-            if referee in holders.values():
-                return True
-            for ref in refs:
-                if ref.id in holders:
-                    continue
+            for k in range(1, limit + 1):
+                ref = self._slots.document(f"{kind}-{value}-{k}")
                 try:
                     ref.create({"referee": referee, "at": self._clock.now()})
                     return True
