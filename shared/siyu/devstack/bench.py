@@ -1,4 +1,4 @@
-"""`make bench`: callback CPU throughput, and the gateway's ack latency under loopback load."""
+"""`make bench`: every figure the README's benchmark table gives, measured in one run."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from siyu.devstack import (
     bench_campaigns,
     bench_cards,
     bench_console,
+    bench_http,
     bench_referrals,
     bench_segments,
     bench_tags,
@@ -97,6 +98,7 @@ def main() -> None:
     print(bench_tags.rule_throughput())
     print(bench_tags.coalescing_report())
     print(bench_campaigns.report())
+    print(bench_http.import_times())  # before the stack starts: nothing else on the CPU
     cfg = stack.StackConfig.on_free_ports(Path(mkdtemp(prefix="siyu-bench-")), "siyu-bench")
     stack.up(cfg)
     try:
@@ -112,6 +114,8 @@ def main() -> None:
         print(bench_cards.report(cfg))
         print(bench_referrals.report(cfg))
         print(bench_segments.report(cfg))
+        print(bench_http.report(cfg))
+        print(bench_http.cold_start(cfg))  # last: it adds 10,000 groups to this stack
     finally:
         stack.down(cfg.state_dir)
     print(bench_console.report())  # its own stack: exactly the data the figure names

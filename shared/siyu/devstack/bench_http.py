@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from tempfile import mkdtemp
 from typing import cast
 
 import httpx
@@ -26,7 +27,13 @@ from siyu.devstack import bench_cards
 from siyu.devstack.counting import Counting
 from siyu.devstack.procs import free_port, stop
 from siyu.devstack.registry import ROOT
-from siyu.devstack.stack import StackConfig
+from siyu.devstack.stack import (
+    LOCAL_IDENTIFIER_KEY,
+    LOCAL_PARTNER_KEYS,
+    LOCAL_SESSION_SECRET,
+    LOCAL_WECOM_SECRETS,
+    StackConfig,
+)
 from siyu.domain.partner_auth import signed_headers
 from siyu.ports import GroupDirectoryStore, GroupRepo
 
@@ -161,7 +168,9 @@ def serve(cfg: StackConfig, target: str, source: Path) -> tuple[subprocess.Popen
     log = (cfg.state_dir / "logs" / f"bench-{target}.log").open("ab")
     command = [sys.executable, "-m", "functions_framework", "--target", target]
     command += ["--source", str(source), "--port", str(port), "--host", "127.0.0.1"]
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=source.parent)
+    proc = subprocess.Popen(
+        command, env=env, stdout=log, stderr=log, cwd=source.parent, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -278,6 +287,52 @@ def cold_start(cfg: StackConfig) -> str:
     )
 
 
+STACK_SECRETS = {
+    **LOCAL_WECOM_SECRETS,
+    "SIYU_SESSION_SECRET": LOCAL_SESSION_SECRET,
+    "SIYU_IDENTIFIER_KEY": LOCAL_IDENTIFIER_KEY,
+    "SIYU_PARTNER_KEYS": LOCAL_PARTNER_KEYS,
+}
+HELLO = """import functions_framework
+
+
+@functions_framework.http
+def hello(request):
+    return "ok"
+"""
+
+
+def _import_ms(folder: Path, env: dict[str, str], tries: int = 5) -> float:
+    """`import main` in the folder, by `python -X importtime` (its cumulative µs), best of n."""
+    best = float("inf")
+    for _ in range(tries):
+        run = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import main"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        last = [line for line in run.stderr.splitlines() if line.rstrip().endswith("| main")][-1]
+        best = min(best, int(last.split("|")[1]) / 1000)
+    return best
+
+
+def import_times() -> str:
+    """Each function's entry point imported as its instance starts it, against hello-world."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "shared")}
+    env |= {k: env.get(k, v) for k, v in STACK_SECRETS.items()}  # entry points fail closed
+    hello_dir = Path(mkdtemp(prefix="siyu-hello-"))
+    (hello_dir / "main.py").write_text(HELLO)
+    hello = _import_ms(hello_dir, env)
+    rows = [f"entry-point imports (python -X importtime, best of 5): hello-world {hello:.0f} ms"]
+    for folder in sorted(p for p in (ROOT / "functions").iterdir() if (p / "main.py").exists()):
+        took = _import_ms(folder, env)
+        rows.append(f"  {folder.name:<20} {took:6.0f} ms  (+{took - hello:.0f} ms over hello)")
+    return "\n".join(rows)
+
+
 def _create_topic(cfg: StackConfig, name: str) -> None:
     os.environ.update(cfg.env())
     from google.cloud import pubsub_v1
@@ -329,6 +384,9 @@ def report(cfg: StackConfig) -> str:
         ratio = ""
         if name in floors:
             floor = results[floors[name]]
-            ratio = f"  {result.rps / floor.rps:.2f}× its I/O floor, {result.rps / hello.rps:.2f}× hello"
+            ratio = (
+                f"  {result.rps / floor.rps:.2f}× its I/O floor, "
+                f"{result.rps / hello.rps:.2f}× hello"
+            )
         lines.append(f"  {name:<22}{result.cells()}{ratio}")
     return "\n".join(lines)
