@@ -485,6 +485,15 @@ class FakeBankCustomers:
         self.reads += 1
         return self.docs.get(bank_customer_id), self.version.get(bank_customer_id)
 
+    def for_alert(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
+        return self.get(bank_customer_id)
+
+    def record_invite(self, customer: BankCustomer, version: Any) -> bool:
+        stored, _ = self.get(customer.bank_customer_id)
+        if stored is not None:  # only the invites change: the rest stays as stored
+            customer = stored.model_copy(update={"invites": customer.invites})
+        return self.save_if_unchanged(customer, version)
+
     def save_if_unchanged(self, customer: BankCustomer, version: Any) -> bool:
         if self.before_save:
             hook, self.before_save = self.before_save, None

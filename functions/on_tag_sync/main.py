@@ -5,7 +5,7 @@ from cloudevents.http import CloudEvent
 
 from siyu.adapters.pubsub import consume
 from siyu.bootstrap import root
-from siyu.services.customer_profile import TagSyncRequest
+from siyu.domain.tags import TagSyncRequest
 
 # Fail closed: without its secrets the instance does not start.
 root().settings.require("wecom_secret")

@@ -153,6 +153,14 @@ class BankCustomerRepo(Protocol):
     def get(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
         """The document and an opaque version for save_if_unchanged."""
 
+    def for_alert(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
+        """Only what a card alert decides on (groups, invites, the opt-out), and the
+        document's version: the hot path's one read, kept small."""
+
+    def record_invite(self, customer: BankCustomer, version: Any) -> bool:
+        """Store the customer's invites if the document is still at `version` (None: create
+        the whole document); False when it changed or appeared meanwhile."""
+
     def save_if_unchanged(self, customer: BankCustomer, version: Any) -> bool:
         """Write only if nobody wrote since `version` was read; False otherwise."""
 

@@ -71,6 +71,41 @@ def test_bank_customer_writes_are_conditional_on_the_version_read(cloud) -> None
     assert repo.find_linked(["wm_x"], []) == ["bc1"] == repo.find_linked([], ["un_x"])
 
 
+def test_a_card_alert_reads_and_writes_only_its_fields(cloud) -> None:
+    from siyu.domain.bank_customers import BankCustomer, KnownProfile, with_invite
+    from siyu.domain.card_alerts import IssuedInvite
+
+    repo = bootstrap.root().stores().bank_customers
+    assert repo.for_alert("bc2") == (None, None)
+    full = BankCustomer(
+        bank_customer_id="bc2",
+        external_userid="wm_2",
+        profile=KnownProfile(age=61, aum_band="100-500万", birthday="03-02"),
+        answers={"risk": {"appetite": "稳健"}},
+    )
+    assert repo.save_if_unchanged(full, None) is True
+    seen, version = repo.for_alert("bc2")
+    assert seen is not None and seen.profile == KnownProfile() and seen.answers == {}  # not read
+    invite = IssuedInvite(
+        txn_id="t1",
+        group_id="wr1",
+        group_name="福利群",
+        distance_m=12.5,
+        join_url="https://j",
+        text="附近福利群",
+        reason="nearest_group_with_room",
+        issued_at=AT,
+    )
+    repo.set_membership(["bc9"], "wr1", member=True)  # another document: no conflict
+    assert repo.record_invite(with_invite(seen, invite), version) is True
+    stored, version = repo.get("bc2")
+    assert stored is not None and [i.txn_id for i in stored.invites] == ["t1"]
+    assert stored.profile.age == 61 and stored.answers == full.answers  # left as they were
+    assert repo.record_invite(with_invite(seen, invite), None) is False  # it exists
+    repo.set_membership(["bc2"], "wr1", member=True)  # a writer since `version`
+    assert repo.record_invite(with_invite(stored, invite), version) is False
+
+
 def test_groups_changed_since_returns_only_later_writes(cloud) -> None:
     from siyu.domain.groups import Group
 

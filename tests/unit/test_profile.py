@@ -19,8 +19,8 @@ from siyu.domain.errors import TransientError, UpstreamError
 from siyu.domain.followups import Followup, FollowupReason, FollowupStatus
 from siyu.domain.layering import Stage
 from siyu.domain.tag_rules import TagRuleSpec
+from siyu.domain.tags import TagSyncRequest
 from siyu.services.biz_events import BizEventRouter
-from siyu.services.customer_profile import TagSyncRequest
 from siyu.services.followups import FollowupNotifier
 from siyu.services.ticks import Tick
 from tests.fakes import (

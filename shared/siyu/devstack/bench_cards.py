@@ -170,7 +170,7 @@ def firestore_per_alert(cfg: StackConfig) -> str:
     production = bootstrap()
     stores = production.stores()
     groups = Counting(stores.groups, reads={"changed_since": lambda r: max(1, len(r[0]))})
-    customers = Counting(stores.bank_customers, reads={"get": 1}, writes={"save_if_unchanged": 1})
+    customers = Counting(stores.bank_customers, reads={"for_alert": 1}, writes={"record_invite": 1})
     tasks = Counting(stores.ops_tasks, writes={"create": 1})
     counted = replace(
         stores,

@@ -19,8 +19,8 @@ from siyu.domain.biz_events import BizEvent
 from siyu.domain.customers import Customer
 from siyu.domain.layering import Aggregates, LayeringConfig
 from siyu.domain.tag_rules import RuleSet, TagRule, TagRuleSpec
-from siyu.domain.tags import CorpTag
-from siyu.services.customer_profile import ProfileService, TagSyncRequest
+from siyu.domain.tags import CorpTag, TagSyncRequest
+from siyu.services.customer_profile import ProfileService
 from siyu.services.followups import FollowupBook
 from siyu.services.layering import CustomerLayering
 from siyu.services.tag_catalog import TagCatalog

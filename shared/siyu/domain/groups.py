@@ -66,7 +66,8 @@ class GroupWelcomeSpec(BaseModel):
 class GroupSpec(Coordinates):
     """PUT /ops/groups/{chat_id}: registers a benefit group for card-alert invites."""
 
-    name: str = Field(min_length=1, max_length=60)
+    # Not blank: WeCom takes the name as the join way's remark and refuses an empty one.
+    name: str = Field(min_length=1, max_length=60, pattern=r"\S")
     owner_userid: str = Field(min_length=1, max_length=64)
     city: str = Field(min_length=1, max_length=32)
     kind: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")

@@ -20,3 +20,9 @@ class TagRef(BaseModel):
 
     group: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+
+
+class TagSyncRequest(BaseModel):
+    """The message on `tag-sync`: push this customer's earned tags to WeCom."""
+
+    bank_customer_id: str

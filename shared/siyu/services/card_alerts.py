@@ -53,12 +53,12 @@ class CardAlertService:
 
     def answer(self, alert: CardAlert) -> CardAlertAnswer:
         for _ in range(_WRITE_ATTEMPTS):
-            customer, version = self._customers.get(alert.bank_customer_id)
+            customer, version = self._customers.for_alert(alert.bank_customer_id)
             answer, issued = self._decide(alert, customer)
             if issued is None:
                 return answer
             state = customer or BankCustomer(bank_customer_id=alert.bank_customer_id)
-            if self._customers.save_if_unchanged(bc.with_invite(state, issued), version):
+            if self._customers.record_invite(bc.with_invite(state, issued), version):
                 log(
                     logger,
                     logging.INFO,

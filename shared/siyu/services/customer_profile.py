@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 from siyu.domain import bank_customers as bc
 from siyu.domain.bank_customers import BankCustomer, BankCustomerLink
 from siyu.domain.biz_events import BizEvent, JourneyAbandoned, JourneyCompleted
 from siyu.domain.followups import Followup, FollowupReason, followup_id
+from siyu.domain.tags import TagSyncRequest
 from siyu.logging import log
 from siyu.ports import BankCustomerRepo, Clock, CustomerRepo, FollowupRepo, MessagePublisher
 
@@ -20,12 +19,6 @@ if TYPE_CHECKING:
     from siyu.services.layering import CustomerLayering
 
 logger = logging.getLogger(__name__)
-
-
-class TagSyncRequest(BaseModel):
-    """The message on `tag-sync`: push this customer's earned tags to WeCom."""
-
-    bank_customer_id: str
 
 
 def request_tag_sync(topic: MessagePublisher, customer: BankCustomer) -> bool:

@@ -15,10 +15,9 @@ import logging
 from siyu.domain import customers as cust
 from siyu.domain.customers import CustomerTag, TagSource
 from siyu.domain.errors import UpstreamError
-from siyu.domain.tags import TagRef
+from siyu.domain.tags import TagRef, TagSyncRequest
 from siyu.logging import log
 from siyu.ports import BankCustomerRepo, Clock, CustomerRepo, WeComApi
-from siyu.services.customer_profile import TagSyncRequest
 from siyu.services.tag_catalog import TagCatalog
 
 logger = logging.getLogger(__name__)

@@ -294,6 +294,11 @@ class GroupRepo(_OnceRepo):
         return groups, latest
 
 
+# A card alert reads these fields only; the rest of a bank customer's document (profile,
+# aggregates, answers, tags) is neither sent, decoded nor validated on the hot path.
+_ALERT_FIELDS = ["groups", "invites", "marketing_opt_out"]
+
+
 class BankCustomerRepo(_OnceRepo):
     """`bank_customers/{id}`: the card-alert hot path's single read and rare conditional
     write; business events change it in a transaction with their processed marker."""
@@ -315,6 +320,28 @@ class BankCustomerRepo(_OnceRepo):
         if not snap.exists:
             return None, None
         return BankCustomer.model_validate(snap.to_dict()), snap.update_time
+
+    def for_alert(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
+        with translated():
+            snap = self._col.document(bank_customer_id).get(field_paths=_ALERT_FIELDS)
+        if not snap.exists:
+            return None, None
+        known = {"bank_customer_id": bank_customer_id, **(snap.to_dict() or {})}
+        return BankCustomer.model_validate(known), snap.update_time
+
+    def record_invite(self, customer: BankCustomer, version: Any) -> bool:
+        if version is None:
+            return self.save_if_unchanged(customer, None)
+        ref = self._col.document(customer.bank_customer_id)
+        invites = as_document(customer)["invites"]
+        with translated():
+            try:
+                ref.update(
+                    {"invites": invites}, option=self._db.write_option(last_update_time=version)
+                )
+            except gexc.FailedPrecondition:
+                return False
+        return True
 
     def save_if_unchanged(self, customer: BankCustomer, version: Any) -> bool:
         ref = self._col.document(customer.bank_customer_id)
