@@ -36,7 +36,7 @@ def test_unknown_customer_is_404(client) -> None:
 def test_a_blank_group_name_is_refused_before_wecom_is_asked(client, fakes) -> None:
     fakes.wecom.chats["wrBlank"] = {"owner": "zhangsan", "member_list": []}
     body = {"name": " ", "owner_userid": "zhangsan", "city": "上海", "kind": "food"}
-    body |= {"lat": 31.229, "lng": 121.457, "coord_system": "wgs84"}
+    body |= {"lat": "31.229", "lng": "121.457", "coord_system": "wgs84"}
     r = client.put("/ops/groups/wrBlank", headers=AUTH, json=body)
     assert r.status_code == 400 and r.json["field"] == "name"
     assert fakes.wecom.join_ways == [] and fakes.groups.docs == {}
