@@ -252,8 +252,11 @@ class World:
 
     def fingerprint(self) -> tuple[tuple[str, int], ...]:
         counts = [(c.id, int(c.count().get()[0][0].value)) for c in self._db.collections()]
+        # A write WeCom refused (e.g. 40050 for a chat it does not know) changed nothing.
         writes = sum(
-            1 for call in self._sim.state.calls if call["api"].split("/")[-1].startswith(WRITES)
+            1
+            for call in self._sim.state.calls
+            if call["api"].split("/")[-1].startswith(WRITES) and call["errcode"] == 0
         )
         return (*sorted(counts), ("wecom writes", writes))
 
