@@ -1168,7 +1168,7 @@ class FakeGroupDirectory:
     def parts(self, manifest: Manifest) -> list[bytes]:
         return [self.blobs[pid] for pid in manifest.part_ids()]
 
-    def publish(self, manifest: Manifest, parts: list[bytes]) -> None:
+    def publish(self, manifest: Manifest, parts: list[bytes], previous: Manifest | None) -> None:
         self.blobs |= dict(zip(manifest.part_ids(), parts, strict=True))
         self.current = manifest
 

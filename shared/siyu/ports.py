@@ -645,6 +645,6 @@ class GroupDirectoryStore(Protocol):
     def parts(self, manifest: Manifest) -> list[bytes]:
         """The snapshot's parts, in order; raises TransientError when one is gone."""
 
-    def publish(self, manifest: Manifest, parts: list[bytes]) -> None:
-        """Write the parts, then point the manifest at them; older versions but the last
-        are deleted."""
+    def publish(self, manifest: Manifest, parts: list[bytes], previous: Manifest | None) -> None:
+        """Write the parts, then point the manifest at them; versions older than `previous`
+        (the one it replaces, which readers may still be reading) are deleted."""

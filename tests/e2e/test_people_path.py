@@ -24,6 +24,7 @@ from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
 
 from .test_card_alert_path import Cards, alert, cards, register, unique
+from .test_profile_path import wecom_tag_ids
 from .test_referral_path import code_for
 
 __all__ = ["cards"]  # the card-alert system's fixture, used here too
@@ -71,9 +72,7 @@ class Person:
         return dict(self.ops.get(f"/ops/bank-customers/{self.id}").json())
 
     def wecom_tags(self) -> set[str]:
-        contact = self.sim.get(f"/_sim/contacts/{self.ext}").json()
-        follow = next(f for f in contact["follow_user"] if f["userid"] == self.staff)
-        return {f"{t['group_name']}/{t['tag_name']}" for t in follow["tags"]}
+        return set(wecom_tag_ids(self.sim, self.ext, self.staff))
 
 
 def _opened(person_id: str, code: str, **extra: Any) -> dict[str, Any]:

@@ -43,6 +43,13 @@ def db(stack: StackConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[firestor
     yield firestore.Client(project=stack.project)
 
 
+def wecom_tag_ids(sim: httpx.Client, ext: str, staff: str) -> dict[str, str]:
+    """The tags `staff` sees on the contact in WeCom (the simulator), by group/name."""
+    contact = sim.get(f"/_sim/contacts/{ext}").json()
+    follow = next(f for f in contact["follow_user"] if f["userid"] == staff)
+    return {f"{t['group_name']}/{t['tag_name']}": t["tag_id"] for t in follow["tags"]}
+
+
 class Customer:
     """One bank customer who is also a WeCom contact of `staff`, linked through ops."""
 
@@ -76,14 +83,10 @@ class Customer:
         return dict(self.ops.get(f"/ops/bank-customers/{self.id}").json())
 
     def wecom_tags(self) -> set[str]:
-        contact = self.sim.get(f"/_sim/contacts/{self.ext}").json()
-        follow = next(f for f in contact["follow_user"] if f["userid"] == self.staff)
-        return {f"{t['group_name']}/{t['tag_name']}" for t in follow["tags"]}
+        return set(wecom_tag_ids(self.sim, self.ext, self.staff))
 
     def wecom_tag_ids(self) -> dict[str, str]:
-        contact = self.sim.get(f"/_sim/contacts/{self.ext}").json()
-        follow = next(f for f in contact["follow_user"] if f["userid"] == self.staff)
-        return {f"{t['group_name']}/{t['tag_name']}": t["tag_id"] for t in follow["tags"]}
+        return wecom_tag_ids(self.sim, self.ext, self.staff)
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ import pytest
 from google.cloud import firestore
 
 from siyu import bootstrap
-from siyu.devstack.bench_cards import demo_groups
+from siyu.devstack.bench_cards import benefit_group, demo_groups
 from siyu.devstack.counting import Counting
-from siyu.domain.geo import geohash
 from siyu.domain.group_directory import unpack
-from siyu.domain.groups import Group, Location
+from siyu.domain.groups import Group
 from siyu.ports import GroupDirectoryStore, GroupRepo
 from siyu.services.group_directory import GroupDirectory
 from siyu.services.nearby_groups import NearbyGroupIndex
@@ -23,29 +22,14 @@ from siyu.services.ticks import Tick
 N = 300
 
 
-def _group(i: int, chat_id: str, city: str, lat: float, lng: float) -> Group:
-    return Group(
-        chat_id=chat_id,
-        name=f"{city}福利群{i}",
-        city=city,
-        member_count=50,
-        updated_at=datetime.now(UTC),
-        location=Location(
-            lat=lat,
-            lng=lng,
-            geohash=geohash(lat, lng, 9),
-            source_lat=lat,
-            source_lng=lng,
-            source_system="wgs84",
-        ),
-        join_url=f"https://wework.qpic.cn/wwpic/t/{i}",
-    )
-
-
 @pytest.fixture
 def groups(cloud) -> list[Group]:
     repo = bootstrap.root().stores().groups
-    made = [_group(i, *g) for i, g in enumerate(demo_groups(N, seed=2))]
+    now = datetime.now(UTC)
+    made = [
+        benefit_group(i, *g, now).model_copy(update={"member_count": 50})  # all with room
+        for i, g in enumerate(demo_groups(N, seed=2))
+    ]
     for group in made:
         repo.put(group)
     return made

@@ -107,6 +107,28 @@ def lookups() -> str:
     )
 
 
+def benefit_group(i: int, chat_id: str, city: str, lat: float, lng: float, at: datetime) -> Group:
+    """A registered benefit group at (lat, lng), WGS-84; every 7th is full."""
+    return Group(
+        chat_id=chat_id,
+        name=f"{city}福利群{i}",
+        city=city,
+        kind="food",
+        member_count=200 if i % 7 == 0 else 50,
+        updated_at=at,
+        location=Location(
+            lat=lat,
+            lng=lng,
+            geohash=geohash(lat, lng, 9),
+            source_lat=lat,
+            source_lng=lng,
+            source_system="wgs84",
+        ),
+        join_config_id=f"cfg{i}",
+        join_url=f"https://wework.qpic.cn/wwpic/bench/{i}",
+    )
+
+
 def seed_groups(cfg: StackConfig, groups: list[tuple[str, str, float, float]]) -> None:
     """Benefit groups written straight to Firestore (the registry's WeCom calls are not timed)."""
     from google.cloud import firestore
@@ -116,24 +138,7 @@ def seed_groups(cfg: StackConfig, groups: list[tuple[str, str, float, float]]) -
     for start in range(0, len(groups), 500):
         batch = db.batch()
         for i, (chat_id, city, lat, lng) in enumerate(groups[start : start + 500], start):
-            group = Group(
-                chat_id=chat_id,
-                name=f"{city}福利群{i}",
-                city=city,
-                kind="food",
-                member_count=200 if i % 7 == 0 else 50,
-                updated_at=now,
-                location=Location(
-                    lat=lat,
-                    lng=lng,
-                    geohash=geohash(lat, lng, 9),
-                    source_lat=lat,
-                    source_lng=lng,
-                    source_system="wgs84",
-                ),
-                join_config_id=f"cfg{i}",
-                join_url=f"https://wework.qpic.cn/wwpic/bench/{i}",
-            )
+            group = benefit_group(i, chat_id, city, lat, lng, now)
             doc = {**group.model_dump(mode="python"), "revised_at": firestore.SERVER_TIMESTAMP}
             batch.set(db.collection("groups").document(chat_id), doc)
         batch.commit()

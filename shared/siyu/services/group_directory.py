@@ -36,6 +36,6 @@ class GroupDirectory:
             watermark=watermark,
             built_at=self._clock.now(),
         )
-        self._store.publish(manifest, parts)
+        self._store.publish(manifest, parts, current)
         log(logger, logging.INFO, "group directory written", groups=len(groups), parts=len(parts))
         return {"groups": len(groups), "changed": len(changed)}

@@ -35,8 +35,7 @@ class GroupDirectoryRepo:
             raise TransientError("group directory changed while it was read")
         return blobs
 
-    def publish(self, manifest: Manifest, parts: list[bytes]) -> None:
-        previous = self.manifest()
+    def publish(self, manifest: Manifest, parts: list[bytes], previous: Manifest | None) -> None:
         with translated():
             for pid, blob in zip(manifest.part_ids(), parts, strict=True):
                 self._col.document(pid).set({"data": blob, "version": manifest.version})

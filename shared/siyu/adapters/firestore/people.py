@@ -3,7 +3,6 @@ pseudonyms that stand for people in the audit log; erasure receipts."""
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from datetime import datetime
 from typing import Any
@@ -61,10 +60,13 @@ class PersonalDataRepo:
         """The person's audit pseudonym, made once: a random value, so when erasure deletes
         the mapping nothing can tie the audit entries to the person again."""
         ref = self._tokens.document(token_id(Key(kind), identifier))
+        token = f"p-{secrets.token_hex(8)}"
         with translated():
-            with contextlib.suppress(gexc.AlreadyExists):
-                ref.create({"token": f"p-{secrets.token_hex(8)}"})
-            return str((ref.get().to_dict() or {})["token"])
+            try:
+                ref.create({"token": token})
+                return token
+            except gexc.AlreadyExists:
+                return str((ref.get().to_dict() or {})["token"])
 
     def keep_receipt(self, receipt: Receipt) -> None:
         with translated():
