@@ -15,6 +15,7 @@ import functions_framework
 from flask import Request
 from google.cloud import firestore, pubsub_v1
 
+from siyu.adapters.firestore.store import ALERT_FIELDS
 from siyu.adapters.pubsub import BATCH
 
 
@@ -64,7 +65,8 @@ def callback_floor(request: Request) -> str:
 
 @functions_framework.http
 def card_alert_floor(request: Request) -> tuple[dict[str, Any], int]:
-    """The card alert's I/O: one read of the bank customer's document."""
+    """The card alert's I/O: one read of the bank customer's document, the fields an alert
+    reads, decoded as the repository decodes them."""
     customer = (request.get_json(silent=True) or {}).get("bank_customer_id", "none")
-    snap = _db().collection("bank_customers").document(str(customer)).get()
-    return {"invite": None, "found": snap.exists}, 200
+    snap = _db().collection("bank_customers").document(str(customer)).get(field_paths=ALERT_FIELDS)
+    return {"invite": None, "found": snap.to_dict() is not None}, 200

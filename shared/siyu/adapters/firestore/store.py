@@ -296,7 +296,7 @@ class GroupRepo(_OnceRepo):
 
 # A card alert reads these fields only; the rest of a bank customer's document (profile,
 # aggregates, answers, tags) is neither sent, decoded nor validated on the hot path.
-_ALERT_FIELDS = ["groups", "invites", "marketing_opt_out"]
+ALERT_FIELDS = ["groups", "invites", "marketing_opt_out"]
 
 
 class BankCustomerRepo(_OnceRepo):
@@ -323,7 +323,7 @@ class BankCustomerRepo(_OnceRepo):
 
     def for_alert(self, bank_customer_id: str) -> tuple[BankCustomer | None, Any]:
         with translated():
-            snap = self._col.document(bank_customer_id).get(field_paths=_ALERT_FIELDS)
+            snap = self._col.document(bank_customer_id).get(field_paths=ALERT_FIELDS)
         if not snap.exists:
             return None, None
         known = {"bank_customer_id": bank_customer_id, **(snap.to_dict() or {})}
