@@ -2,14 +2,14 @@
 
 import functions_framework
 from flask import Request, Response
-from pydantic import BaseModel
 
 from siyu.adapters.http import PartnerSigned, Route, Router, handle
 from siyu.bootstrap import root
 from siyu.domain.biz_events import BizEvent
+from siyu.domain.model import Model
 
 
-class Queued(BaseModel):
+class Queued(Model):
     event_id: str
     message_id: str
 

@@ -63,6 +63,7 @@ from siyu.domain.health import Health
 from siyu.domain.idempotency import HEADER, fingerprint
 from siyu.domain.imports import MAX_UPLOAD_BYTES, ImportJob, ImportUpload
 from siyu.domain.media import MAX_UPLOAD_BODY, MediaAsset, MediaUpload
+from siyu.domain.model import Model
 from siyu.domain.ops_tasks import OpsTask
 from siyu.domain.personal_data import EraseRequest, PersonExport, PersonRef, Receipt
 from siyu.domain.referrals import Invite as ReferralInvite
@@ -80,7 +81,7 @@ RECENT_TRANSFERS = 50
 LOGIN_WINDOW = timedelta(minutes=10)  # WeCom's code lives 5 minutes (98176); the page more
 
 
-class LoginQuery(BaseModel):
+class LoginQuery(Model):
     """GET /ops/login?next=/ops/me: where to land after signing in (a path of this site)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -91,7 +92,7 @@ class LoginQuery(BaseModel):
     )
 
 
-class LoginCallback(BaseModel):
+class LoginCallback(Model):
     """WeCom's redirect after the scan (98152): redirect_uri?code=CODE&state=STATE."""
 
     model_config = ConfigDict(extra="forbid")
@@ -100,11 +101,11 @@ class LoginCallback(BaseModel):
     state: str = Field(min_length=1, max_length=128)
 
 
-class SignedOut(BaseModel):
+class SignedOut(Model):
     signed_out: bool
 
 
-class Redirect(BaseModel):
+class Redirect(Model):
     """A 302/303 to WeCom's login page or back into siyu (the Location header)."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ def test_each_function_has_a_self_contained_bundle(tmp_path: Path) -> None:
         )
         assert not (bundle / "siyu" / "devstack").exists()
         assert not (bundle / "siyu" / "cli.py").exists()
-        assert not list(bundle.rglob("__pycache__"))
+        _assert_current_bytecode(bundle)
     # The bundle's own siyu is the one imported, and main.py finds its entry point.
     probe = (
         "import main, siyu, sys; "
@@ -42,6 +43,22 @@ def test_each_function_has_a_self_contained_bundle(tmp_path: Path) -> None:
             timeout=60,
         )
         assert result.returncode == 0, (name, result.stderr[-2000:])
+
+
+def _assert_current_bytecode(bundle: Path) -> None:
+    """Every source has bytecode checked by its hash (flags 0b11) and made from this very
+    source; no bytecode without its source (a developer's stale cache)."""
+    sources = sorted(bundle.rglob("*.py"))
+    assert sources
+    for source in sources:
+        pyc = Path(importlib.util.cache_from_source(str(source)))
+        data = pyc.read_bytes()
+        assert data[:4] == importlib.util.MAGIC_NUMBER, pyc
+        assert int.from_bytes(data[4:8], "little") == 0b11, f"{pyc}: not checked-hash"
+        assert data[8:16] == importlib.util.source_hash(source.read_bytes()), pyc
+    for pyc in bundle.rglob("*.pyc"):
+        name = pyc.name.split(".")[0] + ".py"
+        assert (pyc.parent.parent / name).exists(), f"{pyc}: no source"
 
 
 def test_requirements_pin_the_whole_runtime_closure() -> None:

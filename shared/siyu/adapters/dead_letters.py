@@ -12,8 +12,8 @@ from datetime import datetime
 
 from google.api_core.exceptions import NotFound
 from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
-from pydantic import BaseModel
 
+from siyu.domain.model import Model
 from siyu.logging import log
 
 _PULL_TIMEOUT_S = 5.0
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 _DROPPED = ("reason",)  # what the dead-lettering added; the rest travels with a replay
 
 
-class DeadLetter(BaseModel):
+class DeadLetter(Model):
     message_id: str
     published_at: datetime | None
     reason: str

@@ -21,6 +21,7 @@ from siyu.domain import errors
 from siyu.domain.access import Role
 from siyu.domain.compliance import NotCompliant
 from siyu.domain.ids import doc_id_problem
+from siyu.domain.model import Model
 from siyu.domain.partner_auth import PartnerAuth
 from siyu.logging import correlated, log
 
@@ -38,7 +39,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
 ]
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     """What every refusal answers: the error's kind, a message, and for bad input the field."""
 
     error: str

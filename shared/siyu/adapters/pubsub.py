@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from siyu.domain.errors import InvalidInput, TransientError
 from siyu.domain.events import WeComEvent
+from siyu.domain.model import Model
 from siyu.logging import correlated, correlation_id, log
 from siyu.ports import FailureCounter
 
@@ -25,7 +26,7 @@ BATCH = {"max_messages": 100, "max_bytes": 1_000_000, "max_latency": 0.005}
 _PUBLISH_TIMEOUT_S = 2.0
 
 
-class PushedMessage(BaseModel):
+class PushedMessage(Model):
     """A Pub/Sub message as both the push envelope and Eventarc deliver it."""
 
     data: bytes

@@ -1,13 +1,16 @@
 """`make build`: one deployable bundle per function, which Terraform zips and uploads.
 
 Each bundle holds the function's main.py, the `siyu` package without the local stack and
-the CLI, and a requirements.txt pinning every runtime distribution to the version tested
-here (the dependency closure of pyproject's dependencies, as installed in this venv).
+the CLI, their bytecode, and a requirements.txt pinning every runtime distribution to the
+version tested here (the dependency closure of pyproject's dependencies, as installed in
+this venv).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import py_compile
 import shutil
 import tomllib
 from importlib import metadata
@@ -55,8 +58,22 @@ def build(out: Path) -> list[Path]:
         skipped = NOT_SHIPPED if fn.name == "ops_console" else (*NOT_SHIPPED, "console")
         shutil.copytree(package, bundle / "siyu", ignore=shutil.ignore_patterns(*skipped))
         (bundle / "requirements.txt").write_text(requirements)
+        compile_bytecode(bundle)
         bundles.append(bundle)
     return bundles
+
+
+def compile_bytecode(folder: Path) -> None:
+    """Bytecode beside the sources, so a new instance imports without compiling siyu (the
+    runtime's Python 3.11 reads it; another version ignores it). Checked against the
+    source's hash, not its mtime, which zipping and unpacking do not keep."""
+    ok = compileall.compile_dir(
+        folder,
+        quiet=1,
+        invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+    )
+    if not ok:
+        raise RuntimeError(f"{folder} does not compile")
 
 
 def main() -> None:

@@ -12,9 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from siyu.domain.errors import Forbidden, InvalidInput
+from siyu.domain.model import Model
 
 BRANCH_PATTERN = r"^[a-z0-9_-]{1,32}$"
 ALL_BRANCHES = "*"  # a grant over the whole bank, including what belongs to no branch
@@ -38,7 +39,7 @@ class Role(StrEnum):
         return self.rank >= needed.rank
 
 
-class BranchSpec(BaseModel):
+class BranchSpec(Model):
     """PUT /ops/branches/{id}: a 分行 (no parent) or a 支行 under one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -83,7 +84,7 @@ class BranchTree:
             raise InvalidInput("parent", f"{spec.parent} is {branch_id} or under it")
 
 
-class GrantSpec(BaseModel):
+class GrantSpec(Model):
     """PUT /ops/members/{userid}: the role and the branches it applies to."""
 
     model_config = ConfigDict(extra="forbid")
@@ -115,7 +116,7 @@ def identity_kind(identity: str) -> Literal["member", "service"]:
     return "service" if "@" in identity else "member"
 
 
-class Principal(BaseModel):
+class Principal(Model):
     """The caller of one request, as its grant says."""
 
     id: str
@@ -160,7 +161,7 @@ def principal_of(grant: Grant | None, identity: str, first_admin: str) -> Princi
     )
 
 
-class StaffSpec(BaseModel):
+class StaffSpec(Model):
     """PUT /ops/staff/{userid}: the branch a customer manager works for."""
 
     model_config = ConfigDict(extra="forbid")

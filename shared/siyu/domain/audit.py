@@ -8,9 +8,10 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from siyu.domain.campaigns import SHANGHAI
+from siyu.domain.model import Model
 
 MASK = "***"
 # Keys whose values are secrets or a person's data: kept out of the log, whatever the route.
@@ -88,7 +89,7 @@ def changed(before: Any, after: Any) -> tuple[Any, Any]:
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
-class Change(BaseModel):
+class Change(Model):
     """What the caller of an audited call did: who, which route and target, the outcome."""
 
     actor: str  # a WeCom userid or a service identity
@@ -125,7 +126,7 @@ def entry(change: Change, at: datetime, correlation_id: str, retention_days: int
     )
 
 
-class AuditQuery(BaseModel):
+class AuditQuery(Model):
     """GET /ops/audit?target=&actor=&from=&to= (Shanghai days), newest first."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")

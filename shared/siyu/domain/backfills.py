@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from siyu.domain.model import Model
 from siyu.domain.tag_rules import TagRuleSpec
 from siyu.domain.tags import TagRef
 
@@ -17,7 +18,7 @@ class BackfillStatus(StrEnum):
     DONE = "done"
 
 
-class BackfillView(BaseModel):
+class BackfillView(Model):
     """GET /ops/tag-rules/{id}/backfill."""
 
     rule_id: str
@@ -60,7 +61,7 @@ class TagRuleDraft(TagRuleSpec):
     id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class RulePreview(BaseModel):
+class RulePreview(Model):
     """How many customers would gain and lose the draft's tag, with a sample of each."""
 
     model_config = ConfigDict(serialize_by_alias=True)

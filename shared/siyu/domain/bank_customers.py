@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import ConfigDict, Field, computed_field, field_validator
 
 from siyu.domain.biz_events import (
     JourneyAbandoned,
@@ -32,6 +32,7 @@ from siyu.domain.layering import (
     segment_of,
     stage_of,
 )
+from siyu.domain.model import Model
 from siyu.domain.tag_rules import RuleSet
 from siyu.domain.tags import TagRef
 
@@ -39,7 +40,7 @@ RECENT_INVITES_KEPT = 10
 PRODUCTS_KEPT = 50
 
 
-class KnownProfile(BaseModel):
+class KnownProfile(Model):
     """Age and asset band as the bank reports them; the birthday as month-day only, as no
     rule or campaign needs the year (PIPL art. 6: the least data the purpose needs)."""
 
@@ -62,7 +63,7 @@ class KnownProfile(BaseModel):
         return int(self.birthday[:2]) if self.birthday else None
 
 
-class EarnedTag(BaseModel):
+class EarnedTag(Model):
     """A corp tag the customer's facts earn (rules, stage, segment); synced to WeCom."""
 
     id: str
@@ -70,7 +71,7 @@ class EarnedTag(BaseModel):
     group: str
 
 
-class BankCustomer(BaseModel):
+class BankCustomer(Model):
     bank_customer_id: str
     external_userid: str = ""
     unionid: str = ""
@@ -129,7 +130,7 @@ class BankCustomer(BaseModel):
         return facts
 
 
-class BankCustomerLink(BaseModel):
+class BankCustomerLink(Model):
     """PUT /ops/bank-customers/{id}: who this bank customer is in WeCom, and whether they
     refuse marketing (left out: unchanged)."""
 

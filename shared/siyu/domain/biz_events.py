@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -21,6 +20,7 @@ from pydantic import (
 )
 
 from siyu.domain.ids import DocId
+from siyu.domain.model import Model
 from siyu.domain.referrals import CardOpened
 
 
@@ -35,7 +35,7 @@ _ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 _KEY = r"^[A-Za-z0-9_-]{1,40}$"
 
 
-class _Payload(BaseModel):
+class _Payload(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: DocId = Field(pattern=_ID)
@@ -80,7 +80,7 @@ class MarketingConsent(_Payload):
     occurred_at: Aware
 
 
-class _Envelope(BaseModel):
+class _Envelope(Model):
     model_config = ConfigDict(extra="forbid")
 
 

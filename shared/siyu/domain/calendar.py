@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from siyu.domain.errors import DomainError
+from siyu.domain.model import Model
 
 HolidayName = Literal[
     "new_years_day",
@@ -44,7 +45,7 @@ class CalendarGap(DomainError):
         self.year = year
 
 
-class HolidayPeriod(BaseModel):
+class HolidayPeriod(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: HolidayName
@@ -62,7 +63,7 @@ class HolidayPeriod(BaseModel):
         return self.first_day - timedelta(days=1)
 
 
-class OfficialYear(BaseModel):
+class OfficialYear(Model):
     """One year's schedule: days off by holiday, and weekend days that are working days."""
 
     model_config = ConfigDict(extra="forbid")

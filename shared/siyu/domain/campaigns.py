@@ -14,13 +14,14 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from siyu.domain.access import BranchRef
 from siyu.domain.calendar import HOLIDAY_LABELS, HolidayName, OfficialCalendar
 from siyu.domain.content import MAX_ATTACHMENTS, Attachment
 from siyu.domain.groups import Group
 from siyu.domain.layering import SEGMENT_GROUP, SEGMENTS, STAGE_GROUP, STAGE_NAMES, Stage
+from siyu.domain.model import Model
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_CUSTOMERS_PER_CALL = 10_000  # add_msg_template: external_userid per call
@@ -33,7 +34,7 @@ TEMPLATE_VARS = ("date", "weekday", "holiday", "meal", "campaign")
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
-class _Schedule(BaseModel):
+class _Schedule(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -84,7 +85,7 @@ Schedule = Annotated[
 ]
 
 
-class Occurrence(BaseModel):
+class Occurrence(Model):
     key: str  # unique per campaign: the date, plus the meal for meal-time campaigns
     at: datetime
     day: date
@@ -188,7 +189,7 @@ def birthdays_on(day: date) -> list[str]:
 # -- audience --------------------------------------------------------------------------
 
 
-class GroupAudience(BaseModel):
+class GroupAudience(Model):
     """Benefit groups matching every non-empty list (each list: any of its values)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -207,7 +208,7 @@ class GroupAudience(BaseModel):
         )
 
 
-class CustomerAudience(BaseModel):
+class CustomerAudience(Model):
     """Customers (WeCom contacts with an active relation) matching every non-empty list.
     Tags are "group/name"; stage and segment are tags too, kept in step by on_tag_sync."""
 
@@ -244,7 +245,7 @@ class CustomerAudience(BaseModel):
 Audience = Annotated[GroupAudience | CustomerAudience, Field(discriminator="kind")]
 
 
-class Target(BaseModel):
+class Target(Model):
     """One recipient of a 群发 and the staff member who sends it."""
 
     id: str  # external_userid or chat_id
@@ -255,7 +256,7 @@ class Target(BaseModel):
 # -- content ---------------------------------------------------------------------------
 
 
-class Content(BaseModel):
+class Content(Model):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1)
@@ -291,7 +292,7 @@ def render(text: str, campaign_name: str, occurrence: Occurrence) -> str:
 # -- campaigns and their runs -------------------------------------------------------------
 
 
-class CampaignSpec(BaseModel):
+class CampaignSpec(Model):
     """PUT /ops/campaigns/{id}."""
 
     model_config = ConfigDict(extra="forbid")
@@ -335,7 +336,7 @@ class RunStatus(StrEnum):
     CANCELLED = "cancelled"  # ops pulled it back: no further task is created or followed
 
 
-class CampaignRun(BaseModel):
+class CampaignRun(Model):
     id: str  # "<campaign>@<occurrence key>"
     campaign_id: str
     occurrence: Occurrence
@@ -355,7 +356,7 @@ def run_id(campaign_id: str, occurrence_key: str) -> str:
     return f"{campaign_id}@{occurrence_key}"
 
 
-class CampaignBatch(BaseModel):
+class CampaignBatch(Model):
     """The message on `campaign-batches`: one add_msg_template call."""
 
     id: str
@@ -398,13 +399,13 @@ class CancelOutcome(StrEnum):
     FAILED = "failed"  # WeCom refused; `detail` says why (asking again may succeed)
 
 
-class CancelResult(BaseModel):
+class CancelResult(Model):
     outcome: CancelOutcome
     detail: str = ""
     at: datetime
 
 
-class BatchRecord(BaseModel):
+class BatchRecord(Model):
     """`campaign_batches/{id}`: what became of one batch in WeCom."""
 
     id: str

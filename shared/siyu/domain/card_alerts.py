@@ -6,10 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from siyu.domain.groups import Coordinates, Group
 from siyu.domain.ids import DocId
+from siyu.domain.model import Model
 
 MAX_TEXT_CHARS = 60
 
@@ -51,7 +52,7 @@ class Merchant(Coordinates):
     city: str = Field(min_length=1, max_length=32)
 
 
-class CardAlert(BaseModel):
+class CardAlert(Model):
     """POST /card-alert: one card transaction from the card-alert system."""
 
     model_config = ConfigDict(extra="forbid")
@@ -64,7 +65,7 @@ class CardAlert(BaseModel):
     merchant: Merchant
 
 
-class Invite(BaseModel):
+class Invite(Model):
     group_id: str
     group_name: str
     distance_m: float
@@ -72,7 +73,7 @@ class Invite(BaseModel):
     text: str = Field(max_length=MAX_TEXT_CHARS)
 
 
-class CardAlertAnswer(BaseModel):
+class CardAlertAnswer(Model):
     invite: Invite | None
     reason: Reason
 

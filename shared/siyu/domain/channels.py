@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from siyu.domain.access import BranchRef
 from siyu.domain.content import MAX_ATTACHMENTS, Attachment
+from siyu.domain.model import Model
 from siyu.domain.tags import TagRef
 
 MAX_STATE_LEN = 30  # WeCom limit on add_contact_way state
@@ -16,7 +17,7 @@ MAX_STATE_LEN = 30  # WeCom limit on add_contact_way state
 STATE_PATTERN = r"^[A-Za-z0-9_-]{1,30}$"
 
 
-class ChannelSpec(BaseModel):
+class ChannelSpec(Model):
     """What ops send to create or change a channel. With `staff`, siyu makes the channel's
     联系我 QR code (one member: a single code; more: a multi-member code, ≤ 100, 92228)."""
 

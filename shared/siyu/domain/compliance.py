@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from siyu.domain.errors import InvalidInput
+from siyu.domain.model import Model
 
 DEFAULT_BANNED = ("保本", "稳赚", "无风险", "零风险", "最高收益", "刚兑", "保收益", "稳赚不赔")
 MAX_TEXT_BYTES = 4_000  # add_msg_template's text limit
@@ -47,7 +48,7 @@ def max_bytes(limit: int) -> AfterValidator:
     return AfterValidator(within)
 
 
-class CopyCheck(BaseModel):
+class CopyCheck(Model):
     """POST /ops/campaigns:check: copy as it is being typed, checked as a save would."""
 
     model_config = ConfigDict(extra="forbid")
@@ -56,7 +57,7 @@ class CopyCheck(BaseModel):
     other_texts: list[str] = Field(default_factory=list, max_length=20)
 
 
-class CopyVerdict(BaseModel):
+class CopyVerdict(Model):
     banned: list[str]  # the banned claims found, as the rules spell them
     bytes: int
     max_bytes: int = MAX_TEXT_BYTES

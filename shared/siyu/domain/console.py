@@ -3,15 +3,14 @@ never offers a value the API would refuse."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from siyu.domain.calendar import HOLIDAY_LABELS
 from siyu.domain.campaigns import TEMPLATE_VARS
 from siyu.domain.funnel import STEPS, Milestone
 from siyu.domain.layering import SEGMENTS, STAGE_NAMES
+from siyu.domain.model import Model
 
 
-class ConsoleConfig(BaseModel):
+class ConsoleConfig(Model):
     group_join_limit: int  # QR joins stop here: a group's capacity bar fills at it
     banned_words: list[str]
     milestones: list[str]

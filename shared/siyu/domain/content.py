@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from siyu.domain.compliance import max_bytes
+from siyu.domain.model import Model
 
 MAX_ATTACHMENTS = 9  # send_welcome_msg (92137) and add_msg_template (92135)
 LIBRARY_ID = r"^(image|video|file)-[0-9a-f]{24}$"
@@ -21,7 +22,7 @@ KINDS = ("link", "image", "miniprogram", "video", "file")
 MediaRef = Annotated[str, Field(pattern=LIBRARY_ID, description="a content-library asset id")]
 
 
-class _Part(BaseModel):
+class _Part(Model):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import Field, computed_field
+
+from siyu.domain.model import Model
 
 # The corp tag that marks a customer who wants no marketing, whoever applies it.
 OPT_OUT_TAG = "营销偏好/拒绝营销"
@@ -24,14 +26,14 @@ class TagSource(StrEnum):
     RULE = "rule"  # earned by the customer's facts: tag rules, lifecycle stage, RFM segment
 
 
-class CustomerTag(BaseModel):
+class CustomerTag(Model):
     id: str
     name: str = ""
     group: str = ""
     source: TagSource
 
 
-class Relation(BaseModel):
+class Relation(Model):
     """One staff member's relation with the customer (WeCom follow_user)."""
 
     staff_userid: str
@@ -43,7 +45,7 @@ class Relation(BaseModel):
     remark: str = ""
 
 
-class TransferFailure(BaseModel):
+class TransferFailure(Model):
     """transfer_fail (92130): `takeover_userid` could not take the customer over."""
 
     takeover_userid: str
@@ -51,7 +53,7 @@ class TransferFailure(BaseModel):
     at: datetime
 
 
-class Customer(BaseModel):
+class Customer(Model):
     external_userid: str
     name: str = ""
     relations: list[Relation] = Field(default_factory=list)

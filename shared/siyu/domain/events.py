@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from siyu.domain.model import Model
 
 
 class EventKind(StrEnum):
@@ -78,7 +80,7 @@ _REREADS = frozenset(
 _MEMBER_DETAILS = frozenset({ChatDetail.ADD_MEMBER, ChatDetail.DEL_MEMBER})
 
 
-class WeComEvent(BaseModel):
+class WeComEvent(Model):
     """One change_external_* callback, with WeCom's field names mapped to snake case."""
 
     model_config = ConfigDict(frozen=True)
@@ -146,7 +148,7 @@ class WeComEvent(BaseModel):
         return f"{self.event}"
 
 
-class Acknowledged(BaseModel):
+class Acknowledged(Model):
     """A signed callback siyu does not act on: an app message or event, or a kind it
     does not know. It is answered 200, logged once and changes nothing."""
 

@@ -6,10 +6,11 @@ import hashlib
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from siyu.domain.biz_events import Aware
 from siyu.domain.errors import Conflict, InvalidInput
+from siyu.domain.model import Model
 
 
 class FollowupReason(StrEnum):
@@ -39,7 +40,7 @@ class FollowupStatus(StrEnum):
 CLOSED = (FollowupStatus.DONE, FollowupStatus.CANCELLED)
 
 
-class Followup(BaseModel):
+class Followup(Model):
     id: str  # deterministic from its cause, so a duplicate event creates nothing
     external_userid: str
     staff_userid: str
@@ -56,7 +57,7 @@ class Followup(BaseModel):
     note: str = ""  # why it was closed or snoozed
 
 
-class Snooze(BaseModel):
+class Snooze(Model):
     """POST /ops/followups/{id}:snooze: due again at `until`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -65,7 +66,7 @@ class Snooze(BaseModel):
     note: str = Field("", max_length=200)
 
 
-class Done(BaseModel):
+class Done(Model):
     """POST /ops/followups/{id}:done."""
 
     model_config = ConfigDict(extra="forbid")
@@ -101,7 +102,7 @@ def closed(task: Followup, status: FollowupStatus, now: datetime, note: str = ""
     return task.model_copy(update={"status": status, "closed_at": now, "note": note})
 
 
-class Cadence(BaseModel):
+class Cadence(Model):
     """One revisit after a new relation: due after `from_days`, at the latest `to_days`."""
 
     from_days: int = Field(ge=0)
@@ -157,7 +158,7 @@ def reach_back_staff(lost_staff: str, active_staff: list[str]) -> str:
     return active_staff[0] if active_staff else lost_staff
 
 
-class FollowupQuery(BaseModel):
+class FollowupQuery(Model):
     """GET /ops/followups: a staff member's tasks by status."""
 
     staff: str = Field(min_length=1, max_length=64)

@@ -11,9 +11,10 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import ConfigDict, Field, computed_field, model_validator
 
 from siyu.domain.campaigns import SHANGHAI
+from siyu.domain.model import Model
 
 
 class Milestone(StrEnum):
@@ -34,7 +35,7 @@ MAX_DAYS = 366
 UNASSIGNED = "未分配"
 
 
-class Dims(BaseModel):
+class Dims(Model):
     channel: str = "无渠道"
     staff: str = "—"
     city: str = "未知"
@@ -63,7 +64,7 @@ def record(
 SHARDS = 4
 
 
-class Tally(BaseModel):
+class Tally(Model):
     """How many of each milestone one value of a dimension had on one Shanghai day (one
     shard of it). Counted as each milestone is recorded, so a report reads days × values
     small documents instead of scanning milestones; erasing a person keeps it."""
@@ -128,7 +129,7 @@ def summed(tallies: Iterable[Tally], key: Callable[[Tally], K]) -> dict[K, dict[
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
-class FunnelQuery(BaseModel):
+class FunnelQuery(Model):
     """GET /ops/reports/funnel?from=YYYY-MM-DD&to=YYYY-MM-DD&by=channel|staff|city|branch."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
@@ -164,7 +165,7 @@ STEPS: tuple[tuple[Milestone, Milestone], ...] = (
 )
 
 
-class FunnelRow(BaseModel):
+class FunnelRow(Model):
     value: str
     counts: dict[str, int]
 
@@ -180,7 +181,7 @@ class FunnelRow(BaseModel):
         return rates
 
 
-class FunnelReport(BaseModel):
+class FunnelReport(Model):
     """The JSON answer: the window asked for and one row per value of the dimension."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
@@ -194,7 +195,7 @@ class FunnelReport(BaseModel):
 MAX_TREND_DAYS = 92
 
 
-class TrendQuery(BaseModel):
+class TrendQuery(Model):
     """GET /ops/reports/funnel/trend?from=YYYY-MM-DD&to=YYYY-MM-DD: each milestone per day."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
@@ -224,7 +225,7 @@ class TrendQuery(BaseModel):
         ]
 
 
-class FunnelTrend(BaseModel):
+class FunnelTrend(Model):
     """One count per day and milestone, in the order of `days`."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)

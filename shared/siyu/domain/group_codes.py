@@ -10,16 +10,17 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from siyu.domain.groups import Group
+from siyu.domain.model import Model
 from siyu.domain.ops_tasks import OpsTask, OpsTaskKind
 
 MAX_CHATS = 5  # chat_id_list of one join way (92229; 41091 beyond)
 CODE_ID = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
-class GroupCodeSpec(BaseModel):
+class GroupCodeSpec(Model):
     """PUT /ops/group-codes/{id}: which benefit groups the code may lead to."""
 
     model_config = ConfigDict(extra="forbid")

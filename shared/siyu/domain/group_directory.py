@@ -13,15 +13,16 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
 from siyu.domain.groups import Group
+from siyu.domain.model import Model
 
 PART_BYTES = 900_000  # compressed bytes per part: under 1 MiB with the fields around them
 _GROUPS = TypeAdapter(list[Group])
 
 
-class Manifest(BaseModel):
+class Manifest(Model):
     version: str  # a new one per snapshot; parts of older versions are deleted later
     parts: int
     groups: int

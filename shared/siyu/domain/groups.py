@@ -6,11 +6,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from siyu.domain.access import BranchRef
 from siyu.domain.content import Attachment
 from siyu.domain.geo import CoordSystem, geohash, to_wgs84
+from siyu.domain.model import Model
 
 GROUP_HARD_LIMIT = 500  # WeCom: a customer group holds at most 500 members
 
@@ -20,7 +21,7 @@ class GroupStatus(StrEnum):
     DISMISSED = "dismissed"
 
 
-class Location(BaseModel):
+class Location(Model):
     """Always WGS-84; the caller's original coordinates are kept for audit."""
 
     lat: float
@@ -31,7 +32,7 @@ class Location(BaseModel):
     source_system: CoordSystem
 
 
-class Coordinates(BaseModel):
+class Coordinates(Model):
     """A point as a caller sends it: latitude, longitude and which of China's systems."""
 
     model_config = ConfigDict(extra="forbid")
@@ -53,7 +54,7 @@ class Coordinates(BaseModel):
         )
 
 
-class GroupWelcomeSpec(BaseModel):
+class GroupWelcomeSpec(Model):
     """A group welcome template (92366): the greeting and at most one attachment; siyu adds
     the list of the group's benefits."""
 
@@ -79,7 +80,7 @@ class GroupSpec(Coordinates):
     branch: BranchRef = ""
 
 
-class Group(BaseModel):
+class Group(Model):
     chat_id: str
     name: str = ""
     owner_userid: str = ""
@@ -153,7 +154,7 @@ def trusts_delta(stored: Group | None, last_version: str) -> bool:
     return not last_version or stored.member_version == last_version
 
 
-class GroupQuery(BaseModel):
+class GroupQuery(Model):
     """GET /ops/groups: a page of groups by chat id, optionally of one city."""
 
     city: str = Field("", max_length=32)

@@ -5,25 +5,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from siyu.domain.model import Model
 
 PEEK_LIMIT = 1000  # dead letters counted per queue; `more` says there are at least this many
 
 
-class DeadLetterCount(BaseModel):
+class DeadLetterCount(Model):
     topic: str
     waiting: int | None  # None: its `<topic>-dlq-ops` subscription is missing
     more: bool = False  # the count stopped at PEEK_LIMIT
 
 
-class TickSeen(BaseModel):
+class TickSeen(Model):
     """A scheduler job's last tick that its function handled (ticks/{topic})."""
 
     topic: str
     last_at: datetime
 
 
-class Health(BaseModel):
+class Health(Model):
     at: datetime
     dead_letters: list[DeadLetterCount]
     ticks: list[TickSeen]

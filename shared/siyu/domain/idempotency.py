@@ -6,9 +6,8 @@ import hashlib
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
-
 from siyu.domain.errors import InvalidInput
+from siyu.domain.model import Model
 
 HEADER = "Idempotency-Key"
 MAX_KEY_CHARS = 200
@@ -19,7 +18,7 @@ class CallStatus(StrEnum):
     DONE = "done"
 
 
-class IdempotentCall(BaseModel):
+class IdempotentCall(Model):
     id: str
     fingerprint: str  # the request's route and body: a key reused for another call is refused
     status: CallStatus

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from siyu.domain.groups import GroupSpec
 from siyu.domain.ids import DocId, OptionalDocId
+from siyu.domain.model import Model
 
 Kind = Literal["groups", "customers"]
 
@@ -18,7 +19,7 @@ class GroupRow(GroupSpec):
     chat_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class CustomerRow(BaseModel):
+class CustomerRow(Model):
     model_config = ConfigDict(extra="forbid")
 
     bank_customer_id: DocId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -33,14 +34,14 @@ MODELS: dict[str, type[BaseModel]] = {"groups": GroupRow, "customers": CustomerR
 LIST_COLUMNS = {"tags"}  # "美食|早餐"
 
 
-class Table(BaseModel):
+class Table(Model):
     """A sheet as read from a file: column names from row 1, then one dict per data row."""
 
     columns: list[str]
     rows: list[dict[str, str]]
 
 
-class RowError(BaseModel):
+class RowError(Model):
     row: int  # 1-based, the header being row 1
     column: str
     message: str
@@ -73,7 +74,7 @@ def parse(kind: Kind, table: Table) -> Iterator[tuple[int, BaseModel | RowError]
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a sheet of ~50,000 rows; bigger ones go through `siyu import`
 
 
-class ImportUpload(BaseModel):
+class ImportUpload(Model):
     """PUT /ops/imports/{job_id}: a CSV sheet (UTF-8 or GB18030) in base64. The job id is
     the caller's: sending the same file again with it resumes an interrupted import."""
 
@@ -84,7 +85,7 @@ class ImportUpload(BaseModel):
     content_base64: str = Field(min_length=4, max_length=MAX_UPLOAD_BYTES * 4 // 3 + 4)
 
 
-class ImportJob(BaseModel):
+class ImportJob(Model):
     """`import_jobs/{id}`: how far an import from the console has come."""
 
     id: str

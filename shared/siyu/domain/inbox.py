@@ -10,9 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
-
 from siyu.domain.events import WeComEvent
+from siyu.domain.model import Model
 
 
 class InboxStatus(StrEnum):
@@ -21,7 +20,7 @@ class InboxStatus(StrEnum):
     PUBLISHED = "published"
 
 
-class InboxEntry(BaseModel):
+class InboxEntry(Model):
     key: str
     status: InboxStatus
     event: WeComEvent

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from siyu.domain.model import Model
 
 
-class CallbackQuery(BaseModel):
+class CallbackQuery(Model):
     """The query string WeCom signs; values arrive URL-decoded."""
 
     msg_signature: str = Field(min_length=40, max_length=40, pattern=r"^[0-9a-fA-F]{40}$")
@@ -22,7 +24,7 @@ class Outcome(StrEnum):
     ACKNOWLEDGED = "acknowledged"  # signed, but nothing siyu acts on
 
 
-class IntakeResult(BaseModel):
+class IntakeResult(Model):
     outcome: Outcome
     dedupe_key: str
     welcome: str

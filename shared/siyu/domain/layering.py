@@ -7,8 +7,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import Field, PlainSerializer
 
+from siyu.domain.model import Model
 from siyu.domain.tags import TagRef
 
 STAGE_GROUP = "生命周期"
@@ -42,7 +43,7 @@ SEGMENTS: dict[tuple[bool, bool, bool], str] = {
 }
 
 
-class LayeringConfig(BaseModel):
+class LayeringConfig(Model):
     """Thresholds, as configuration (SIYU_LAYERING as JSON)."""
 
     repeat_purchases: int = Field(2, ge=2)
@@ -58,7 +59,7 @@ class LayeringConfig(BaseModel):
 Money = Annotated[Decimal, PlainSerializer(str, return_type=str)]
 
 
-class Aggregates(BaseModel):
+class Aggregates(Model):
     purchase_count: int = 0
     total_amount: Money = Decimal(0)
     first_purchase_at: datetime | None = None

@@ -12,9 +12,10 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from siyu.domain.errors import InvalidInput
+from siyu.domain.model import Model
 
 MEDIA_LIFETIME = timedelta(days=3)  # 90253: a media_id is valid for three days
 MIN_BYTES = 6  # 90253: every file must be larger than 5 bytes
@@ -24,7 +25,7 @@ MediaKind = Literal["image", "video", "file"]
 MAX_UPLOAD_BODY = 4 * -(-MAX_BYTES["file"] // 3) + 4096
 
 
-class MediaUpload(BaseModel):
+class MediaUpload(Model):
     """POST /ops/media: one asset, its bytes in base64."""
 
     model_config = ConfigDict(extra="forbid")
@@ -75,7 +76,7 @@ def asset_id(kind: MediaKind, filename: str, data: bytes) -> str:
     return f"{kind}-{digest[:24]}"
 
 
-class MediaAsset(BaseModel):
+class MediaAsset(Model):
     """`media/{id}`: the asset, where its bytes are kept, and its current WeCom media_id."""
 
     id: str
@@ -99,7 +100,7 @@ class MediaAsset(BaseModel):
         return self.uploaded_at + MEDIA_LIFETIME if self.uploaded_at else None
 
 
-class UploadedMedia(BaseModel):
+class UploadedMedia(Model):
     """media/upload's answer (90253)."""
 
     media_id: str

@@ -6,9 +6,8 @@ import hashlib
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
-
 from siyu.domain.geo import geohash
+from siyu.domain.model import Model
 
 AREA_PRECISION = 5  # a geohash cell of about 4.9 km × 4.9 km
 
@@ -20,7 +19,7 @@ class OpsTaskKind(StrEnum):
     GROUP_CODE_EXHAUSTED = "group_code_exhausted"
 
 
-class OpsTask(BaseModel):
+class OpsTask(Model):
     id: str  # deterministic, so the same need is raised once
     kind: OpsTaskKind
     detail: str

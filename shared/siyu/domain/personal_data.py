@@ -11,9 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from siyu.domain.ids import DocId
+from siyu.domain.model import Model
 
 # What a pseudonymised value becomes: nothing links it back to the person.
 ERASED = "(erased)"
@@ -31,7 +32,7 @@ class Action(StrEnum):
     SCRUB = "scrub"  # the document is about something else: the person's ids become ERASED
 
 
-class Locate(BaseModel):
+class Locate(Model):
     """One way to find a person's documents in a collection: the document id is the
     identifier, a field equals it, an array field contains it, or a field equals a text
     built around it (`template`, e.g. "customers/{}")."""
@@ -54,7 +55,7 @@ class Locate(BaseModel):
         return self.template.format(identifier)
 
 
-class Holding(BaseModel):
+class Holding(Model):
     """One collection: what it holds about people and for how long."""
 
     model_config = ConfigDict(frozen=True)
@@ -303,7 +304,7 @@ def scrubbed(value: Any, identifiers: set[str]) -> Any:
     return value
 
 
-class PersonRef(BaseModel):
+class PersonRef(Model):
     """POST /ops/people:export: one person, by either id."""
 
     model_config = ConfigDict(extra="forbid")
@@ -324,7 +325,7 @@ class EraseRequest(PersonRef):
     reason: str = Field(min_length=3, max_length=300)
 
 
-class Found(BaseModel):
+class Found(Model):
     """One document about a person, as stored."""
 
     collection: str
@@ -332,7 +333,7 @@ class Found(BaseModel):
     data: dict[str, Any]
 
 
-class Identities(BaseModel):
+class Identities(Model):
     """Every identifier of one person siyu knows, resolved from the one asked for."""
 
     external_userids: list[str] = Field(default_factory=list)
@@ -345,7 +346,7 @@ class Identities(BaseModel):
         return {*self.external_userids, *self.bank_customer_ids}
 
 
-class PersonExport(BaseModel):
+class PersonExport(Model):
     """Everything siyu holds about one person: by collection, each document as stored."""
 
     identities: Identities
@@ -354,7 +355,7 @@ class PersonExport(BaseModel):
     documents: int
 
 
-class Receipt(BaseModel):
+class Receipt(Model):
     """`erasures/{id}`: that an erasure happened, never whom it erased."""
 
     id: str

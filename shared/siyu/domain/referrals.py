@@ -9,9 +9,10 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from siyu.domain.ids import DocId
+from siyu.domain.model import Model
 
 # Crockford's base 32: no I, L, O or U, so a code read aloud or retyped stays unambiguous.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -56,7 +57,7 @@ def is_valid(code: str) -> bool:
     return _weighted(code) == 0
 
 
-class Tier(BaseModel):
+class Tier(Model):
     invites: int = Field(gt=0, description="successful invites that reach this tier")
     points: int = Field(gt=0)
 
@@ -114,7 +115,7 @@ class RejectReason(StrEnum):
 _ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 
 
-class CardOpened(BaseModel):
+class CardOpened(Model):
     """A card opened at the bank, possibly with a friend's referral code."""
 
     event_id: DocId = Field(pattern=_ID)
@@ -140,7 +141,7 @@ def keyed(key: bytes, value: str | None) -> str | None:
     return hmac.new(key, value.lower().encode(), hashlib.sha256).hexdigest()
 
 
-class Invite(BaseModel):
+class Invite(Model):
     """`invites/{referee}`: the referee's one referral, whatever became of it."""
 
     referee: str
@@ -158,7 +159,7 @@ class Invite(BaseModel):
     updated_at: datetime
 
 
-class InviteAttempt(BaseModel):
+class InviteAttempt(Model):
     """A later referral of an already-invited referee: kept, with its reason, never credited."""
 
     event_id: str
@@ -168,7 +169,7 @@ class InviteAttempt(BaseModel):
     at: datetime
 
 
-class Reward(BaseModel):
+class Reward(Model):
     """`rewards/{referrer}-t{invites}`: one document per (referrer, tier), created once."""
 
     id: str
@@ -183,7 +184,7 @@ class Reward(BaseModel):
         return f"{referrer}-t{tier.invites}"
 
 
-class RewardGranted(BaseModel):
+class RewardGranted(Model):
     """The message on `reward-granted` for the bank's fulfilment system (dedupe by reward_id)."""
 
     reward_id: str
@@ -193,18 +194,18 @@ class RewardGranted(BaseModel):
     granted_at: datetime
 
 
-class ReferrerView(BaseModel):
+class ReferrerView(Model):
     successful_invites: int
     rewards: list[dict[str, object]]
     next_tier: Tier | None
 
 
-class ReferralCodeRequest(BaseModel):
+class ReferralCodeRequest(Model):
     """POST /ops/referral-codes."""
 
     bank_customer_id: DocId = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class ReferralCode(BaseModel):
+class ReferralCode(Model):
     bank_customer_id: str
     code: str

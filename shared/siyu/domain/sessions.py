@@ -8,14 +8,14 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
+from siyu.domain.model import Model
 
 SESSION_COOKIE = "siyu_session"
 STATE_COOKIE = "siyu_login_state"
 SEEN_EVERY = timedelta(minutes=1)  # last_seen is written at most this often per session
 
 
-class Session(BaseModel):
+class Session(Model):
     id: str
     userid: str
     created_at: datetime

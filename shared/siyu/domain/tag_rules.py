@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -29,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from siyu.domain.model import Model
 from siyu.domain.tags import TagRef
 
 Facts = dict[str, Any]
@@ -54,7 +54,7 @@ ANSWER_FIELD = re.compile(r"^answers\.[A-Za-z0-9_-]{1,40}\.[A-Za-z0-9_-]{1,40}$"
 _ORDERED = {">", ">=", "<", "<="}
 
 
-class Test(BaseModel):
+class Test(Model):
     model_config = ConfigDict(extra="forbid")
 
     field: str
@@ -88,17 +88,17 @@ class Test(BaseModel):
         return self
 
 
-class All(BaseModel):
+class All(Model):
     model_config = ConfigDict(extra="forbid")
     all: list[Condition] = Field(min_length=1, max_length=50)
 
 
-class AnyOf(BaseModel):
+class AnyOf(Model):
     model_config = ConfigDict(extra="forbid")
     any: list[Condition] = Field(min_length=1, max_length=50)
 
 
-class Not(BaseModel):
+class Not(Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     not_: Condition = Field(alias="not")
 
@@ -126,7 +126,7 @@ Not.model_rebuild()
 MAX_CONDITION_DEPTH = 8
 
 
-class TagRuleSpec(BaseModel):
+class TagRuleSpec(Model):
     """PUT /ops/tag-rules/{id}."""
 
     model_config = ConfigDict(extra="forbid")

@@ -11,11 +11,12 @@ from collections import Counter
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import ConfigDict, Field, computed_field, model_validator
 
 from siyu.domain.customers import Customer
 from siyu.domain.groups import Group
 from siyu.domain.ids import DocId
+from siyu.domain.model import Model
 from siyu.domain.wecom import TransferState
 
 PER_CALL = 100
@@ -23,7 +24,7 @@ MAX_TRANSFERS = 2  # within any WINDOW
 WINDOW = timedelta(days=90)
 
 
-class TransferSpec(BaseModel):
+class TransferSpec(Model):
     """POST /ops/transfers."""
 
     model_config = ConfigDict(extra="forbid")
@@ -67,7 +68,7 @@ WECOM_STATUS: dict[int, CustomerStatus] = {
 }
 
 
-class CustomerTransfer(BaseModel):
+class CustomerTransfer(Model):
     external_userid: str
     status: CustomerStatus
     reason: str = ""
@@ -80,14 +81,14 @@ class GroupStatus(StrEnum):
     FAILED = "failed"  # WeCom listed it in failed_chat_list (reason: its errcode)
 
 
-class GroupTransfer(BaseModel):
+class GroupTransfer(Model):
     chat_id: str
     status: GroupStatus
     reason: str = ""
     changed_at: datetime
 
 
-class Transfer(BaseModel):
+class Transfer(Model):
     id: str
     from_userid: str
     to_userid: str

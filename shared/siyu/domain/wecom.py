@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from siyu.domain.errors import UpstreamError
+from siyu.domain.model import Model
 
 
 class NoValidRecipient(UpstreamError):
@@ -37,7 +38,7 @@ class ReminderLimit(UpstreamError):
     """remind_groupmsg_send 41094: over the reminder limit; asking again now is pointless."""
 
 
-class _Answer(BaseModel):
+class _Answer(Model):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
@@ -118,7 +119,7 @@ class GroupChat(_Answer):
 # -- externalcontact/add_contact_way (92228) ----------------------------------------------
 
 
-class ContactWay(BaseModel):
+class ContactWay(Model):
     """A 联系我 QR code (scene 2): type 1 for one member, 2 for several (≤ 100)."""
 
     state: str = Field(max_length=30)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from siyu.domain.model import Model
 
 
 class WelcomeStatus(StrEnum):
@@ -15,7 +15,7 @@ class WelcomeStatus(StrEnum):
     EXPIRED = "expired"  # the 20-s window closed before anyone succeeded
 
 
-class WelcomeClaim(BaseModel):
+class WelcomeClaim(Model):
     granted: bool
     status: WelcomeStatus | None = None
     owner: str = ""

@@ -13,8 +13,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel
-
 from siyu.domain import compliance
 from siyu.domain.calendar import CalendarGap, OfficialCalendar, OfficialYear
 from siyu.domain.campaigns import (
@@ -37,6 +35,7 @@ from siyu.domain.campaigns import (
     run_id,
 )
 from siyu.domain.errors import Conflict, DomainError, NotFound, TransientError
+from siyu.domain.model import Model
 from siyu.domain.ops_tasks import calendar_missing
 from siyu.domain.wecom import ReminderLimit
 from siyu.logging import log
@@ -109,7 +108,7 @@ def chat_type(campaign: CampaignSpec) -> Literal["single", "group"]:
     return "single" if isinstance(campaign.audience, CustomerAudience) else "group"
 
 
-class Preview(BaseModel):
+class Preview(Model):
     campaign_id: str
     next_occurrence: Occurrence | None
     audience: int
@@ -132,7 +131,7 @@ class RunReport(CampaignRun):
     cancelled: int = 0  # tasks pulled back before the staff member sent them
 
 
-class TaskCancel(BaseModel):
+class TaskCancel(Model):
     batch_id: str
     sender: str
     msgid: str
@@ -140,7 +139,7 @@ class TaskCancel(BaseModel):
     detail: str = ""
 
 
-class RunCancel(BaseModel):
+class RunCancel(Model):
     """POST …/runs/{occurrence}:cancel: what became of each of the run's tasks."""
 
     run_id: str

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from siyu.domain.bank_customers import BankCustomer
 from siyu.domain.campaigns import SHANGHAI
 from siyu.domain.customers import Customer, CustomerTag
 from siyu.domain.errors import NotFound
 from siyu.domain.followups import Followup
+from siyu.domain.model import Model
 from siyu.domain.referrals import Invite
 from siyu.ports import BankCustomerRepo, CapLedger, CustomerRepo, FollowupRepo, ReferralRepo
 
@@ -30,7 +31,7 @@ EventKind = Literal[
 ]
 
 
-class TimelineQuery(BaseModel):
+class TimelineQuery(Model):
     """GET /ops/customer-timeline?external_userid= or ?bank_customer_id=: one of the two."""
 
     model_config = ConfigDict(extra="forbid")
@@ -45,14 +46,14 @@ class TimelineQuery(BaseModel):
         return self
 
 
-class TimelineEvent(BaseModel):
+class TimelineEvent(Model):
     at: datetime
     kind: EventKind
     detail: str  # ids and statuses, not prose: the console words them
     ref: str = ""  # what it links to: a staff userid, a run id, a follow-up id
 
 
-class CampaignReceived(BaseModel):
+class CampaignReceived(Model):
     day: str
     run_id: str
 
@@ -61,7 +62,7 @@ class CampaignReceived(BaseModel):
         return self.run_id.split("@", 1)[0]
 
 
-class CustomerPage(BaseModel):
+class CustomerPage(Model):
     external_userid: str
     bank_customer_id: str
     customer: Customer | None

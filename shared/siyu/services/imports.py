@@ -7,10 +7,9 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
 from siyu.domain.errors import InvalidInput, NotFound
 from siyu.domain.imports import ImportJob, Kind, RowError, Table, parse
+from siyu.domain.model import Model
 from siyu.ports import Clock
 
 
@@ -28,7 +27,7 @@ class Progress(Protocol):
     def finish(self) -> None: ...
 
 
-class ImportResult(BaseModel):
+class ImportResult(Model):
     rows: int
     written: int
     skipped_as_done: int  # written by an earlier, interrupted run

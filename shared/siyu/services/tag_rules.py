@@ -7,10 +7,9 @@ import json
 import uuid
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from siyu.domain.backfills import Backfill, BackfillStatus, BackfillView
 from siyu.domain.errors import NotFound
+from siyu.domain.model import Model
 from siyu.domain.tag_rules import RuleSet, TagRule, TagRuleSpec
 from siyu.domain.tags import TagRef
 from siyu.ports import BackfillRepo, Clock, MessagePublisher, TagRuleRepo
@@ -18,7 +17,7 @@ from siyu.services.cached import Cached
 from siyu.services.tag_catalog import TagCatalog
 
 
-class BackfillKick(BaseModel):
+class BackfillKick(Model):
     """Published on the backfill topic so a new backfill starts now, not at the next tick."""
 
     rule_id: str

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from siyu.domain.model import Model
 from siyu.logging import log
 
 logger = logging.getLogger(__name__)
 
 
-class Tick(BaseModel):
+class Tick(Model):
     """What a scheduler job publishes. Its content is ignored except `as_of`, with which the
     local stack plays time forward (`siyu tick --days`)."""
 
