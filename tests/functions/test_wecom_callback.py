@@ -209,6 +209,9 @@ def test_with_pubsub_unreachable_the_event_is_kept_and_processed_later_once(
     assert (r.status_code, r.data) == (200, b"success")  # the inbox holds it
     [entry] = documents_in("inbox")
     assert entry["status"] == "pending" and "publish" in entry["reason"]
+    # The event as its JSON text, the contact beside it (erasure looks it up there).
+    assert WeComEvent.model_validate_json(entry["event"]).external_user_id == "wm_kept"
+    assert entry["external_user_id"] == "wm_kept"
 
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", live)  # Pub/Sub is back
     bootstrap.reset()
@@ -223,6 +226,34 @@ def test_with_pubsub_unreachable_the_event_is_kept_and_processed_later_once(
     assert bootstrap.root().processor().handle(event) is False  # redelivered: changes nothing
     [customer] = documents_in("customers")
     assert customer["external_userid"] == "wm_kept"
+    assert [d["status"] for d in documents_in("inbox")] == ["published"]
+
+
+def test_an_entry_stored_with_its_event_as_a_map_is_still_swept(client, cloud, monkeypatch) -> None:
+    """Entries written before the event was stored as text live until their TTL (7 days)."""
+    from siyu import bootstrap
+
+    monkeypatch.setenv("SIYU_INBOX_SWEEP_MIN_AGE_S", "0")
+    bootstrap.reset()
+    event = WeComEvent(
+        event="change_external_contact",
+        change_type="add_external_contact",
+        user_id="zhangsan",
+        external_user_id="wm_map",
+        create_time=int(time.time()),
+        raw_sha256="0" * 64,
+    )
+    firestore.Client().collection("inbox").document("cb-k-map").create(
+        {
+            "key": "cb-k-map",
+            "status": "pending",
+            "event": event.model_dump(mode="json"),
+            "created_at": firestore.SERVER_TIMESTAMP,
+        }
+    )
+    assert bootstrap.root().inbox_sweeper().sweep() == 1
+    [message] = cloud.pull()
+    assert WeComEvent.model_validate_json(message.data) == event
     assert [d["status"] for d in documents_in("inbox")] == ["published"]
 
 

@@ -52,7 +52,8 @@ def callback_floor(request: Request) -> str:
         {
             "key": key,
             "status": "received",
-            "event": {"raw": body[:600].decode(errors="replace")},
+            "event": body[:600].decode(errors="replace"),
+            "external_user_id": key,
             "created_at": now,
             "expire_at": now + timedelta(days=7),
         }

@@ -124,8 +124,9 @@ REGISTRY: tuple[Holding, ...] = (
     Holding(
         collection="inbox",
         holds="each accepted WeCom callback until it is published",
-        personal=("event",),
-        locate=(_field(EXT, "event.external_user_id"),),
+        personal=("event", "external_user_id"),
+        # The event as a map: entries written before it was stored as text (TTL: 7 days).
+        locate=(_field(EXT, "external_user_id"), _field(EXT, "event.external_user_id")),
         retention="TTL: SIYU_DEDUPE_TTL_DAYS (7) after receipt (expire_at)",
     ),
     Holding(

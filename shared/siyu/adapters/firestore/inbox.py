@@ -21,7 +21,19 @@ _RETRY = Retry(initial=0.05, maximum=0.4, multiplier=2.0, timeout=1.5)
 _TIMEOUT_S = 1.5
 
 
+def _entry(doc: dict[str, Any]) -> InboxEntry:
+    """An entry as stored: its event is the event's JSON text (entries written before
+    that held it as a map; the TTL removes the last of them 7 days after the change)."""
+    if isinstance(doc.get("event"), str):
+        doc = {**doc, "event": WeComEvent.model_validate_json(doc["event"])}
+    return InboxEntry.model_validate(doc)
+
+
 class InboxRepo:
+    """The event is stored as one JSON string rather than a map: a map costs a Firestore
+    value and an index entry per field on the callback's hot path, and nothing queries
+    inside it (erasure finds a person's entries by the top-level `external_user_id`)."""
+
     def __init__(self, db: firestore.Client, clock: Clock, ttl_days: int) -> None:
         self._col = db.collection("inbox")
         self._clock = clock
@@ -32,7 +44,8 @@ class InboxRepo:
         doc = {
             "key": key,
             "status": InboxStatus.RECEIVED.value,
-            "event": event.model_dump(mode="json"),
+            "event": event.model_dump_json(),
+            "external_user_id": event.external_user_id,
             "created_at": now,
             "expire_at": now + self._ttl,
         }
@@ -41,14 +54,14 @@ class InboxRepo:
     def get(self, key: str) -> InboxEntry | None:
         with translated():
             snap = self._col.document(key).get(retry=_RETRY, timeout=_TIMEOUT_S)
-        return InboxEntry.model_validate(snap.to_dict()) if snap.exists else None
+        return _entry(snap.to_dict() or {}) if snap.exists else None
 
     def mark(
         self, key: str, status: InboxStatus, event: WeComEvent | None = None, **fields: str
     ) -> None:
         update: dict[str, Any] = {"status": status.value, "marked_at": self._clock.now(), **fields}
         if event is not None:
-            update["event"] = event.model_dump(mode="json")
+            update["event"] = event.model_dump_json()
         with translated():
             self._col.document(key).set(update, merge=True, retry=_RETRY, timeout=_TIMEOUT_S)
 
@@ -60,4 +73,4 @@ class InboxRepo:
             .limit(limit)
         )
         with translated():
-            return [InboxEntry.model_validate(s.to_dict()) for s in query.stream()]
+            return [_entry(s.to_dict() or {}) for s in query.stream()]
