@@ -13,6 +13,7 @@ import google.cloud.pubsub_v1 as pubsub_v1
 import httpx
 import pytest
 
+from siyu.devstack.calendar_load import demo_year, known_years, new_years_eve
 from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
@@ -23,10 +24,6 @@ from .conftest import handled
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-def shanghai(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
 def coming(at: str, days: int = 1) -> datetime:
@@ -60,6 +57,10 @@ def group(sim: httpx.Client, ops: httpx.Client, owner: str, city: str, tags: lis
     return chat_id
 
 
+def fixture_year(year: int) -> dict[str, Any]:
+    return demo_year(year, "e2e fixture").model_dump(mode="json")
+
+
 def runs(ops: httpx.Client, campaign_id: str) -> list[dict[str, Any]]:
     r = ops.get(f"/ops/campaigns/{campaign_id}/runs")
     assert r.status_code == 200, r.text
@@ -84,26 +85,20 @@ def test_a_holiday_campaign_waits_for_its_calendar_then_reaches_its_groups(sim, 
         "content": {"text": "{holiday}将至，{campaign}：今晚8点抢券"},
     }
     assert ops.put(f"/ops/campaigns/{campaign}", json=spec).status_code == 200
-    eve = shanghai("2026-12-31T20:01")
+    eve = new_years_eve(datetime.now(SHANGHAI))
+    if eve.year not in known_years(env):  # from 2027 on: the package's last year is 2026
+        put_year = ops.put(f"/ops/calendar/{eve.year}", json=fixture_year(eve.year))
+        assert put_year.status_code == 200, put_year.text
     tick(env, "on_campaign_tick", as_of=eve)
-    assert until(
-        lambda: any(t["id"] == "calendar_missing-2027" for t in ops.get("/ops/tasks").json())
-    )
-    assert runs(ops, campaign) == []  # no guess about 2027
-    year = {
-        "year": 2027,
-        "holidays": [
-            {"name": "new_years_day", "first_day": "2027-01-01", "last_day": "2027-01-03"},
-            {"name": "spring_festival", "first_day": "2027-02-05", "last_day": "2027-02-13"},
-        ],
-        "working_days": ["2027-02-20"],
-        "source": "e2e fixture",
-    }
-    assert ops.put("/ops/calendar/2027", json=year).status_code == 200
-    bad_year = ops.put("/ops/calendar/2028", json=year)
+    missing = f"calendar_missing-{eve.year + 1}"
+    assert until(lambda: any(t["id"] == missing for t in ops.get("/ops/tasks").json()))
+    assert runs(ops, campaign) == []  # no guess about the next year
+    next_year = fixture_year(eve.year + 1)
+    assert ops.put(f"/ops/calendar/{eve.year + 1}", json=next_year).status_code == 200
+    bad_year = ops.put(f"/ops/calendar/{eve.year + 2}", json=next_year)
     assert bad_year.status_code == 400 and bad_year.json()["field"] == "year"
     preview = ops.post(f"/ops/campaigns/{campaign}/preview").json()
-    assert preview["next_occurrence"]["key"] == "2026-12-31"
+    assert preview["next_occurrence"]["key"] == f"{eve.year}-12-31"
     assert (preview["audience"], preview["batches"]) == (2, 1)
     assert preview["sample"] == "元旦将至，元旦福利：今晚8点抢券"
     for _ in range(2):  # Cloud Scheduler may deliver a tick twice

@@ -1,5 +1,6 @@
-"""The demo's campaign act: a New Year's Eve campaign that waits for 2027's calendar, two
-lunch-time campaigns competing for the same groups, staff confirming in the simulator."""
+"""The demo's campaign act: a New Year's Eve campaign that waits for the next year's
+calendar, two lunch-time campaigns competing for the same groups, staff confirming in the
+simulator."""
 
 from __future__ import annotations
 
@@ -11,15 +12,14 @@ from typing import Any
 
 import httpx
 
-from siyu.devstack.calendar_load import load_years
+from siyu.devstack.calendar_load import demo_year, known_years, load_years, new_years_eve
 from siyu.devstack.card_scenario import OWNER
-from siyu.devstack.registry import ROOT
 from siyu.devstack.scheduler import tick
 from siyu.devstack.stack import StackConfig
 from siyu.devstack.waiting import until
 from siyu.domain.campaigns import SHANGHAI
 
-DEMO_2027 = ROOT / "data" / "calendar" / "2027-demo.json"
+DEMO_SOURCE = "DEMO DATA for make run, not the State Council schedule"
 CAMPAIGNS: dict[str, dict[str, Any]] = {
     "demo_newyear": {
         "name": "元旦福利",
@@ -56,6 +56,7 @@ CAMPAIGNS: dict[str, dict[str, Any]] = {
 @dataclass
 class CampaignSummary:
     refused: str = ""
+    gap_year: int = 0
     gap_task: str = ""
     loaded: list[str] = field(default_factory=list)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -65,7 +66,8 @@ class CampaignSummary:
         lines = [
             "Benefit campaigns (PUT /ops/campaigns, on_campaign_tick → campaign-batches → 群发):",
             f"  Refused when saved: {self.refused}",
-            f"  New Year's Eve tick before 2027's calendar: no run, ops task {self.gap_task}",
+            f"  New Year's Eve tick before {self.gap_year}'s calendar: no run, ops task "
+            f"{self.gap_task}",
             *[f"  siyu calendar load: {line}" for line in self.loaded],
         ]
         for campaign_id, run in self.runs.items():
@@ -91,6 +93,13 @@ def next_weekday_at(now: datetime, weekday: int, at: time) -> datetime:
     """The first `weekday` (Monday 0) after today, at `at` in now's time zone."""
     days = (weekday - now.weekday() - 1) % 7 + 1
     return datetime.combine(now.date() + timedelta(days=days), at, now.tzinfo)
+
+
+def _load_demo(cfg: StackConfig, year: int) -> list[str]:
+    """A demo year through `siyu calendar load FILE`, as ops load an official one."""
+    path = cfg.state_dir / f"calendar-{year}-demo.json"
+    path.write_text(demo_year(year, DEMO_SOURCE).model_dump_json(indent=2))
+    return load_years(cfg, str(path))
 
 
 def _followed(run_of: Callable[[str], dict[str, Any]], campaign_id: str) -> bool:
@@ -130,12 +139,17 @@ def play(cfg: StackConfig) -> CampaignSummary:
             summary.runs[campaign_id] = run_of(campaign_id)
 
     # Lunch next Wednesday: two campaigns want the same Shanghai groups. (A tick's as_of
-    # before the clock is ignored, so the day is found from today.)
+    # before the clock is ignored, so the days are found from today.) A year neither the
+    # package nor ops know yet gets demo data first: the lunch needs its workdays.
     lunch = next_weekday_at(datetime.now(SHANGHAI), weekday=2, at=time(11, 31))
+    eve = new_years_eve(lunch)
+    known = known_years(cfg)
+    for year in sorted({lunch.year, eve.year} - known):
+        summary.loaded += _load_demo(cfg, year)
     tick(cfg, "on_campaign_tick", as_of=lunch)
     confirm_and_follow(lunch, ["demo_lunch", "demo_wednesday"])
-    # New Year's Eve: 2027's official schedule is needed and not known yet.
-    eve = datetime(2026, 12, 31, 20, 1, tzinfo=SHANGHAI)
+    # New Year's Eve: the next year's official schedule is needed and not known yet.
+    summary.gap_year = eve.year + 1
     tick(cfg, "on_campaign_tick", as_of=eve)
     task = until(
         lambda: next(
@@ -143,7 +157,7 @@ def play(cfg: StackConfig) -> CampaignSummary:
         )
     )
     summary.gap_task = f"“{task['detail']}”" if task else "(none)"
-    summary.loaded = load_years(cfg, str(DEMO_2027))
+    summary.loaded += _load_demo(cfg, summary.gap_year)
     preview = ops.post("/ops/campaigns/demo_newyear/preview").json()
     summary.samples["demo_newyear"] = preview["sample"]
     tick(cfg, "on_campaign_tick", as_of=eve + timedelta(minutes=1))
