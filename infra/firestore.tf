@@ -49,6 +49,16 @@ resource "google_firestore_field" "ttl" {
   ttl_config {}
 }
 
+# The inbox's `event` is the event's JSON text, read back whole and never queried: no
+# single-field index, so the callback's write does not pay for one.
+resource "google_firestore_field" "inbox_event_unindexed" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "inbox"
+  field      = "event"
+  index_config {}
+}
+
 # InboxRepo.unpublished: stored callbacks not yet published, oldest first.
 resource "google_firestore_index" "inbox_unpublished" {
   project    = var.project_id

@@ -467,6 +467,26 @@ def test_the_audit_log_is_append_only_and_expires() -> None:
     assert "ops_sessions" in ttl_collections and "ops_idempotency" in ttl_collections
 
 
+def test_the_inbox_event_text_is_not_indexed() -> None:
+    """InboxRepo stores the event as its JSON text and never queries it (erasure looks up
+    `external_user_id`): its single-field index is switched off (an empty index_config)."""
+    with open(ROOT / "infra" / "firestore.tf") as handle:
+        parsed = hcl2.load(handle)
+    fields = [
+        _unquoted(body)
+        for block in parsed["resource"]
+        for kind, named in block.items()
+        if _unquoted(kind) == "google_firestore_field"
+        for body in named.values()
+    ]
+    [event] = [f for f in fields if (f["collection"], f["field"]) == ("inbox", "event")]
+    [config] = event["index_config"]
+    assert set(config) <= {"__is_block__"}  # no `indexes`: none kept
+    inbox = (ROOT / "shared" / "siyu" / "adapters" / "firestore" / "inbox.py").read_text()
+    assert '"event": event.model_dump_json()' in inbox
+    assert 'FieldFilter("event' not in inbox
+
+
 def _unquoted(value: Any) -> Any:
     if isinstance(value, str):
         return value.strip('"')
