@@ -179,6 +179,9 @@ class Router:
         self.rules = {(m, p.replace("<", "{").replace(">", "}")): r for (m, p), r in rules.items()}
         self._routes = {f"{m} {p}": route for (m, p), route in rules.items()}
         self._map = Map([Rule(p, endpoint=f"{m} {p}", methods=[m]) for (m, p) in rules])
+        # Paths without parameters are found by a dict lookup, not werkzeug's matcher
+        # (binding and matching cost more than the card alert's own logic).
+        self._static = {(m, p): route for (m, p), route in rules.items() if "<" not in p}
         self._guard = guard
 
     @property
@@ -193,9 +196,12 @@ class Router:
     def match(self, request: Request) -> tuple[str, Route, dict[str, Any]]:
         """The route for this method and path: its key ("PUT /ops/groups/{chat_id}"), the
         route, and the path arguments, each checked as a document id."""
-        adapter = self._map.bind("siyu")
         # A mount at the exact path (the local gateway) adds a trailing "/": not a new route.
         path = (request.script_root + request.path).rstrip("/") or "/"
+        static = self._static.get((request.method, path))
+        if static is not None:
+            return f"{request.method} {path}", static, {}
+        adapter = self._map.bind("siyu")
         try:
             endpoint, args = adapter.match(path, method=request.method)
         except RouteNotFound as exc:

@@ -14,6 +14,7 @@ from pydantic import AfterValidator
 
 MAX_ID_BYTES = 1_500
 _RESERVED = re.compile(r"^__.*__$", re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 def doc_id_problem(value: str) -> str:
@@ -32,7 +33,7 @@ def doc_id_problem(value: str) -> str:
         return "must not be '.' or '..'"
     if _RESERVED.match(value):
         return "must not look like __name__ (reserved by Firestore)"
-    if any(ord(c) < 0x20 for c in value):
+    if _CONTROL.search(value):
         return "must not contain control characters"
     return ""
 
