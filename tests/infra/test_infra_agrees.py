@@ -447,13 +447,7 @@ def test_misplaced_resources_are_caught(broken: Path) -> None:
 def test_the_audit_log_is_append_only_and_expires() -> None:
     """Its own database (the name the code reads), TTL on expire_at, and the functions'
     only grant on it is a role that creates and reads but never updates or deletes."""
-    with open(ROOT / "infra" / "firestore.tf") as handle:
-        parsed = hcl2.load(handle)
-    resources: dict[str, dict[str, Any]] = {}
-    for block in parsed["resource"]:
-        for kind, named in block.items():
-            for name, body in named.items():
-                resources[_unquoted(kind) + "." + _unquoted(name)] = _unquoted(body)
+    resources = _firestore_resources()
     assert resources["google_firestore_database.audit"]["name"] == Settings().audit_database
     ttl = resources["google_firestore_field.audit_ttl"]
     assert (ttl["collection"], ttl["field"]) == ("audit", "expire_at")
@@ -470,14 +464,10 @@ def test_the_audit_log_is_append_only_and_expires() -> None:
 def test_the_inbox_event_text_is_not_indexed() -> None:
     """InboxRepo stores the event as its JSON text and never queries it (erasure looks up
     `external_user_id`): its single-field index is switched off (an empty index_config)."""
-    with open(ROOT / "infra" / "firestore.tf") as handle:
-        parsed = hcl2.load(handle)
     fields = [
-        _unquoted(body)
-        for block in parsed["resource"]
-        for kind, named in block.items()
-        if _unquoted(kind) == "google_firestore_field"
-        for body in named.values()
+        body
+        for address, body in _firestore_resources().items()
+        if address.startswith("google_firestore_field.")
     ]
     [event] = [f for f in fields if (f["collection"], f["field"]) == ("inbox", "event")]
     [config] = event["index_config"]
@@ -485,6 +475,18 @@ def test_the_inbox_event_text_is_not_indexed() -> None:
     inbox = (ROOT / "shared" / "siyu" / "adapters" / "firestore" / "inbox.py").read_text()
     assert '"event": event.model_dump_json()' in inbox
     assert 'FieldFilter("event' not in inbox
+
+
+def _firestore_resources() -> dict[str, dict[str, Any]]:
+    """infra/firestore.tf's resources by address ("google_firestore_field.ttl")."""
+    with open(ROOT / "infra" / "firestore.tf") as handle:
+        parsed = hcl2.load(handle)
+    return {
+        _unquoted(kind) + "." + _unquoted(name): _unquoted(body)
+        for block in parsed["resource"]
+        for kind, named in block.items()
+        for name, body in named.items()
+    }
 
 
 def _unquoted(value: Any) -> Any:
